@@ -1,0 +1,452 @@
+"""Cases, their workflow, and what hangs off them.
+
+The lifecycle is declared once, on ``Case``: a protected django-fsm-2 field and
+one ``@transition`` method per transition of DESIGN.md, with pure conditions and
+a permission. The methods only change fields of the case; everything else (the
+event, the version, e-mails, refunds) is done by ``disputes.services``, which is
+the only caller.
+"""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import GET_STATE, ConcurrentTransition, ConcurrentTransitionMixin, FSMField, transition
+
+from customers.cardguard import ScrubbedCharField, ScrubbedJSONField, ScrubbedTextField
+from transactions.money import AmountField, CurrencyField
+from transactions.slip import (
+    validate_auth_code,
+    validate_merchant_id,
+    validate_rrn,
+    validate_stan,
+    validate_terminal_id,
+)
+
+from .errors import StaleCase
+from .workflow import (
+    CASE_PERMISSIONS,
+    ENDED_STATES,
+    OPEN_STATES,
+    WORKING_STAGES,
+    Channel,
+    EventKind,
+    Priority,
+    RootCause,
+    State,
+)
+
+
+# --- permissions: callables of (case, user) -----------------------------------
+# ``user`` is a django User, or a ``disputes.actors`` stand-in for the customer;
+# both answer ``has_perm``. Active superusers hold every permission.
+
+
+def _any_permission(*codenames: str):
+    perms = [f"disputes.{codename}" for codename in codenames]
+
+    def check(case: Case, user) -> bool:
+        return any(user.has_perm(perm) for perm in perms)
+
+    check.__name__ = "any_of_" + "_or_".join(codenames)
+    return check
+
+
+can_work = _any_permission("work_case")
+can_work_or_system = _any_permission("work_case", "act_as_system")
+can_reply = _any_permission("work_case", "reply_as_customer")
+can_withdraw = _any_permission("withdraw_case")
+can_supervise = _any_permission("supervise_case")
+
+
+def can_approve_refund(case: Case, user) -> bool:
+    """A supervisor, and not the one who proposed this refund (four eyes)."""
+    if not user.has_perm("disputes.supervise_case"):
+        return False
+    return case.refund_proposed_by_id is not None and case.refund_proposed_by_id != user.pk
+
+
+# --- conditions: pure functions of the case ----------------------------------
+
+
+def has_rejection_reason(case: Case) -> bool:
+    return bool((case.rejection_reason or "").strip())
+
+
+def refund_amount_within_dispute(case: Case) -> bool:
+    return case.refund_amount is not None and 0 < case.refund_amount <= case.amount
+
+
+def within_reopen_window(case: Case) -> bool:
+    ended_at = case.ended_at
+    return ended_at is not None and timezone.now() - ended_at <= settings.DISPUTE_REOPEN_WINDOW
+
+
+def _resume_stage(case: Case, *args, **kwargs) -> str:
+    return case.resume_state
+
+
+class Case(ConcurrentTransitionMixin, models.Model):
+    reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
+    tracking_code_hash = models.CharField(_("tracking code (HMAC)"), max_length=64, editable=False)
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    state = FSMField(_("state"), default=State.SUBMITTED, choices=State.choices, protected=True)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="cases", verbose_name=_("customer"))
+    card = models.ForeignKey("customers.Card", on_delete=models.PROTECT, related_name="cases", verbose_name=_("card"))
+
+    # The transaction as the customer reported it.
+    amount = AmountField(_("disputed amount"))
+    currency = CurrencyField(_("currency"))
+    transaction_at = models.DateTimeField(_("transaction time"))
+    merchant_name = ScrubbedCharField(_("merchant name"), max_length=200, blank=True)
+    merchant_id = models.CharField(_("merchant id"), max_length=15, blank=True, validators=[validate_merchant_id])
+    terminal_id = models.CharField(_("terminal id"), max_length=8, blank=True, validators=[validate_terminal_id])
+    rrn = models.CharField(_("RRN"), max_length=12, blank=True, validators=[validate_rrn])
+    stan = models.CharField(_("STAN"), max_length=6, blank=True, validators=[validate_stan])
+    auth_code = models.CharField(_("auth code"), max_length=6, blank=True, validators=[validate_auth_code])
+    description = ScrubbedTextField(_("description"), blank=True)
+
+    # What the bank resolved them to.
+    resolved_merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, null=True, blank=True, related_name="cases", verbose_name=_("merchant"))
+    resolved_terminal = models.ForeignKey("merchants.Terminal", on_delete=models.PROTECT, null=True, blank=True, related_name="cases", verbose_name=_("terminal"))
+    processor = models.ForeignKey("merchants.PaymentProcessor", on_delete=models.PROTECT, null=True, blank=True, related_name="cases", verbose_name=_("payment processor"))
+    ledger_entry = models.ForeignKey("transactions.LedgerEntry", on_delete=models.PROTECT, null=True, blank=True, related_name="cases", verbose_name=_("matched ledger entry"))
+    settlement_record = models.ForeignKey("transactions.SettlementRecord", on_delete=models.PROTECT, null=True, blank=True, related_name="cases", verbose_name=_("matched settlement record"))
+
+    # Work.
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="assigned_cases", verbose_name=_("assignee"))
+    priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices, default=Priority.NORMAL)
+    root_cause = models.CharField(_("root cause"), max_length=20, choices=RootCause.choices, blank=True)
+    resolution = ScrubbedTextField(_("resolution"), blank=True)
+    rejection_reason = ScrubbedTextField(_("rejection reason"), blank=True)
+    refund_amount = AmountField(_("refund amount"), null=True, blank=True)
+    refund_proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("refund proposed by"))
+    resume_state = models.CharField(_("stage to return to"), max_length=20, choices=State.choices, blank=True)
+
+    # Clocks.
+    created_at = models.DateTimeField(_("filed at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    stage_entered_at = models.DateTimeField(_("stage entered at"), default=timezone.now)
+    sla_due_at = models.DateTimeField(_("stage due at"), null=True, blank=True)
+    final_due_at = models.DateTimeField(_("final answer due at"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        ordering = ["-created_at", "-id"]
+        permissions = CASE_PERMISSIONS
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="case_amount_positive"),
+            models.CheckConstraint(
+                condition=models.Q(refund_amount__isnull=True) | models.Q(refund_amount__gt=0, refund_amount__lte=models.F("amount")),
+                name="case_refund_within_amount",
+            ),
+            models.CheckConstraint(condition=models.Q(state__in=[s.value for s in State]), name="case_state_known"),
+        ]
+        indexes = [
+            models.Index(fields=["state", "sla_due_at"], name="case_state_sla_due_idx"),
+            models.Index(fields=["state", "final_due_at"], name="case_state_final_due_idx"),
+            models.Index(fields=["assignee", "state"], name="case_assignee_state_idx"),
+            models.Index(fields=["-created_at", "-id"], name="case_created_idx"),
+            models.Index(fields=["merchant_id"], name="case_merchant_id_idx"),
+            models.Index(fields=["rrn"], name="case_rrn_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    # --- optimistic locking on top of django-fsm's state check ---------------
+
+    def _update_initial_state(self) -> None:
+        super()._update_initial_state()
+        self._loaded_version = self.version
+
+    def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update):
+        guarded = base_qs.filter(version=self._loaded_version)
+        try:
+            updated = super()._do_update(guarded, using, pk_val, values, update_fields, forced_update)
+        except ConcurrentTransition as exc:
+            raise StaleCase() from exc
+        if not updated and base_qs.filter(pk=pk_val).exists():
+            raise StaleCase()
+        return updated
+
+    # --- reading -------------------------------------------------------------
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    @property
+    def is_ended(self) -> bool:
+        return self.state in ENDED_STATES
+
+    # --- the workflow (DESIGN.md); bodies touch only this row ----------------
+
+    @transition(field=state, source=State.SUBMITTED, target=State.VERIFYING, permission=can_work)
+    def start_verification(self) -> None:
+        pass
+
+    @transition(field=state, source=WORKING_STAGES, target=State.AWAITING_CUSTOMER, permission=can_work)
+    def request_customer_info(self) -> None:
+        self.resume_state = self.state
+
+    @transition(
+        field=state,
+        source=State.AWAITING_CUSTOMER,
+        target=GET_STATE(_resume_stage, states=WORKING_STAGES),
+        permission=can_reply,
+    )
+    def customer_info_received(self) -> None:
+        pass
+
+    @transition(field=state, source=State.VERIFYING, target=State.MERCHANT_CONTACT, permission=can_work)
+    def confirm_debit(self) -> None:
+        pass
+
+    @transition(field=state, source=State.VERIFYING, target=State.RESOLVED, permission=can_work_or_system)
+    def reversal_found(self) -> None:
+        pass
+
+    @transition(field=state, source=State.MERCHANT_CONTACT, target=State.RESOLVED, permission=can_work_or_system)
+    def merchant_refunded(self) -> None:
+        pass
+
+    @transition(field=state, source=State.MERCHANT_CONTACT, target=State.PROCESSOR_INQUIRY, permission=can_work_or_system)
+    def escalate_to_processor(self) -> None:
+        pass
+
+    @transition(field=state, source=State.PROCESSOR_INQUIRY, target=State.MERCHANT_CONTACT, permission=can_work)
+    def back_to_merchant(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=WORKING_STAGES,
+        target=State.REFUND_PENDING,
+        conditions=[refund_amount_within_dispute],
+        permission=can_work,
+    )
+    def propose_refund(self) -> None:
+        self.resume_state = self.state
+
+    @transition(
+        field=state,
+        source=State.REFUND_PENDING,
+        target=State.REFUNDED,
+        conditions=[refund_amount_within_dispute],
+        permission=can_approve_refund,
+    )
+    def approve_refund(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=State.REFUND_PENDING,
+        target=GET_STATE(_resume_stage, states=WORKING_STAGES),
+        permission=can_supervise,
+    )
+    def decline_refund(self) -> None:
+        self.refund_amount = None
+        self.refund_proposed_by = None
+
+    @transition(
+        field=state,
+        source=WORKING_STAGES,
+        target=State.REJECTED,
+        conditions=[has_rejection_reason],
+        permission=can_work,
+    )
+    def reject(self) -> None:
+        pass
+
+    @transition(field=state, source=OPEN_STATES, target=State.WITHDRAWN, permission=can_withdraw)
+    def withdraw(self) -> None:
+        pass
+
+    @transition(field=state, source=ENDED_STATES, target=State.CLOSED, permission=can_work_or_system)
+    def close(self) -> None:
+        self.closed_at = timezone.now()
+
+    @transition(
+        field=state,
+        source=[State.REJECTED, State.CLOSED],
+        target=State.VERIFYING,
+        conditions=[within_reopen_window],
+        permission=can_supervise,
+    )
+    def reopen(self) -> None:
+        self.ended_at = None
+        self.closed_at = None
+        self.rejection_reason = ""
+        self.refund_amount = None
+        self.refund_proposed_by = None
+
+
+# Transition names in the order of DESIGN.md's table.
+TRANSITION_NAMES: tuple[str, ...] = (
+    "start_verification",
+    "request_customer_info",
+    "customer_info_received",
+    "confirm_debit",
+    "reversal_found",
+    "merchant_refunded",
+    "escalate_to_processor",
+    "back_to_merchant",
+    "propose_refund",
+    "approve_refund",
+    "decline_refund",
+    "reject",
+    "withdraw",
+    "close",
+    "reopen",
+)
+
+
+class CaseEvent(models.Model):
+    """One line of a case's audit trail. Append-only: the database refuses
+    UPDATE and DELETE on this table (trigger in migration 0002)."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events", verbose_name=_("case"))
+    kind = models.CharField(_("kind"), max_length=20, choices=EventKind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("actor"))
+    actor_label = models.CharField(_("actor"), max_length=150, help_text=_("Who acted, as shown in the trail: a username, 'customer' or 'system'."))
+    transition = models.CharField(_("transition"), max_length=32, blank=True)
+    from_state = models.CharField(_("from"), max_length=20, blank=True)
+    to_state = models.CharField(_("to"), max_length=20, blank=True)
+    message = ScrubbedTextField(_("message"), blank=True)
+    payload = ScrubbedJSONField(_("payload"), default=dict, blank=True)
+    case_version = models.PositiveIntegerField(_("case version"))
+    created_at = models.DateTimeField(_("at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("case event")
+        verbose_name_plural = _("case events")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["case", "created_at", "id"], name="caseevent_case_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind} {self.transition}".strip()
+
+
+class NoteVisibility(models.TextChoices):
+    INTERNAL = "internal", _("internal")
+    CUSTOMER = "customer", _("visible to the customer")
+
+
+class CaseNote(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="notes", verbose_name=_("case"))
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("author"))
+    author_label = models.CharField(_("author"), max_length=150)
+    body = ScrubbedTextField(_("note"))
+    visibility = models.CharField(_("visibility"), max_length=8, choices=NoteVisibility.choices, default=NoteVisibility.INTERNAL)
+    created_at = models.DateTimeField(_("at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("note")
+        verbose_name_plural = _("notes")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.body[:40]}"
+
+
+def _attachment_path(instance: Attachment, filename: str) -> str:
+    return f"cases/{instance.case.reference}/{instance.sha256[:16]}"
+
+
+class Attachment(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="attachments", verbose_name=_("case"))
+    file = models.FileField(_("file"), upload_to=_attachment_path)
+    original_name = ScrubbedCharField(_("file name"), max_length=200)
+    content_type = models.CharField(_("content type"), max_length=100)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("uploaded by"))
+    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class RefundStatus(models.TextChoices):
+    PROPOSED = "proposed", _("proposed")
+    DECLINED = "declined", _("declined")
+    APPROVED = "approved", _("approved, being paid")
+    EXECUTED = "executed", _("paid")
+
+
+class Refund(models.Model):
+    """A refund proposed on a case; approved by a second person; then paid once."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("case"))
+    amount = AmountField(_("amount"))
+    currency = CurrencyField(_("currency"))
+    status = models.CharField(_("status"), max_length=8, choices=RefundStatus.choices, default=RefundStatus.PROPOSED)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("proposed by"))
+    proposed_at = models.DateTimeField(_("proposed at"), default=timezone.now)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("decided by"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    executed_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    execution_reference = models.CharField(_("payment reference"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        ordering = ["proposed_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_amount_positive"),
+            models.CheckConstraint(
+                condition=~models.Q(decided_by=models.F("proposed_by")), name="refund_four_eyes"
+            ),
+            models.UniqueConstraint(
+                fields=["case"], condition=models.Q(status__in=["proposed", "approved", "executed"]),
+                name="refund_one_live_per_case",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.amount} {self.currency} {self.status}"
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending", _("pending")
+    SENT = "sent", _("sent")
+    FAILED = "failed", _("failed")
+
+
+class Notification(models.Model):
+    """An e-mail to send: written in the same transaction as the change that
+    causes it (the outbox), sent by a Celery task after commit, and re-sent by
+    the periodic sweep if that task never ran. Sent at most once."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, null=True, blank=True, related_name="notifications", verbose_name=_("case"))
+    recipient = models.EmailField(_("recipient"))
+    subject = ScrubbedCharField(_("subject"), max_length=200)
+    body = ScrubbedTextField(_("body"))
+    status = models.CharField(_("status"), max_length=8, choices=NotificationStatus.choices, default=NotificationStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = ScrubbedTextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["created_at"], condition=models.Q(status="pending"), name="notification_pending_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient}: {self.subject}"

@@ -1,0 +1,519 @@
+"""Every change to a case goes through one of these functions.
+
+Each is atomic, checks the actor's permission, changes the case through its
+state machine, writes the ``CaseEvent`` in the same transaction, and schedules
+side effects (e-mails, refund payment) with ``transaction.on_commit`` through
+the outbox, so nothing leaves the database before it commits.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from customers.cardguard import mask_card_numbers
+from customers.models import Card, CardScheme, Customer, Language
+from merchants.models import Merchant, Terminal
+from transactions.money import parse_amount
+
+from . import sla
+from .actors import CustomerActor, actor_label, actor_user
+from .errors import ActionForbidden, StaleCase, TransitionNotAvailable, TransitionUnknown
+from .models import TRANSITION_NAMES, Case, CaseEvent, CaseNote, Notification, NoteVisibility, Refund, RefundStatus
+from .workflow import CUSTOMER_WORDING, ENDED_STATES, Channel, EventKind, Role, State
+
+logger = logging.getLogger(__name__)
+
+NOTE_MAX_LENGTH = 5000
+REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+TRACKING_CODE_LENGTH = 10
+
+
+# --- references and tracking codes -------------------------------------------
+
+
+def _random_code(length: int) -> str:
+    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(length))
+
+
+def _new_reference(now: datetime) -> str:
+    return f"DD{timezone.localtime(now):%y%m%d}-{_random_code(6)}"
+
+
+def normalize_tracking_code(code: str) -> str:
+    return "".join(code.split()).replace("-", "").upper()
+
+
+def tracking_code_hash(code: str) -> str:
+    key = settings.SECRET_KEY.encode()
+    return hmac.new(key, normalize_tracking_code(code).encode(), hashlib.sha256).hexdigest()
+
+
+def tracking_code_matches(case: Case, code: str) -> bool:
+    return hmac.compare_digest(case.tracking_code_hash, tracking_code_hash(code))
+
+
+# --- events and side effects ----------------------------------------------------
+
+
+def _record_event(
+    case: Case,
+    *,
+    kind: str,
+    actor,
+    message: str = "",
+    transition: str = "",
+    from_state: str = "",
+    to_state: str = "",
+    payload: dict | None = None,
+) -> CaseEvent:
+    return CaseEvent.objects.create(
+        case=case,
+        kind=kind,
+        actor=actor_user(actor),
+        actor_label=actor_label(actor),
+        transition=transition,
+        from_state=from_state,
+        to_state=to_state,
+        message=message,
+        payload=payload or {},
+        case_version=case.version,
+    )
+
+
+def _enqueue(task, *args) -> None:
+    """Send a task after commit; a broker that is down only delays it (the
+    periodic sweep re-sends from the database)."""
+
+    def send() -> None:
+        try:
+            task.delay(*args)
+        except Exception:  # noqa: BLE001 - any broker failure; the outbox keeps the work
+            logger.warning("broker unavailable; %s%r left for the sweep", task.name, args, exc_info=True)
+
+    transaction.on_commit(send)
+
+
+def _notify_customer(case: Case, subject: str, lines: list[str]) -> None:
+    customer = case.customer
+    if not customer.email:
+        return
+    body = "\n\n".join([*lines, _("Reference: %(reference)s") % {"reference": case.reference},
+                        _("Follow your case at %(url)s") % {"url": f"{settings.DISPUTE_PUBLIC_BASE_URL}/complaints/track/"}])
+    notification = Notification.objects.create(
+        case=case, recipient=customer.email, subject=f"[{case.reference}] {subject}", body=body
+    )
+    from .tasks import deliver_notification
+
+    _enqueue(deliver_notification, notification.pk)
+
+
+# --- filing -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FiledCase:
+    case: Case
+    tracking_code: str  # shown once to whoever filed; only its HMAC is stored
+
+
+def _require_permission(actor, perm: str) -> None:
+    if not actor.has_perm(perm):
+        raise ActionForbidden()
+
+
+def case_file(
+    *,
+    actor,
+    channel: str,
+    customer_name: str,
+    phone: str,
+    card_last4: str,
+    amount: Decimal | str,
+    currency: str,
+    transaction_at: datetime,
+    email: str = "",
+    preferred_language: str = Language.ZH_HANS,
+    card_scheme: str = CardScheme.UNIONPAY,
+    card_bin: str = "",
+    merchant_name: str = "",
+    merchant_id: str = "",
+    terminal_id: str = "",
+    rrn: str = "",
+    stan: str = "",
+    auth_code: str = "",
+    description: str = "",
+) -> FiledCase:
+    """File a complaint from any channel. Raises ValidationError on bad input
+    (with per-field messages) and ActionForbidden when the actor may not file."""
+    if channel not in Channel.values:
+        raise ValidationError({"channel": _("Unknown channel.")})
+    if channel == Channel.WEB:
+        if not isinstance(actor, CustomerActor):
+            raise ActionForbidden()
+    elif channel == Channel.AUTO:
+        _require_permission(actor, "disputes.act_as_system")
+    else:
+        _require_permission(actor, "disputes.file_case")
+
+    errors: dict[str, list[str]] = {}
+    currency = (currency or settings.DISPUTE_DEFAULT_CURRENCY).upper()
+    try:
+        amount = parse_amount(amount, currency)
+    except ValidationError as exc:
+        errors["currency" if exc.code == "currency" else "amount"] = exc.messages
+    if transaction_at is None:
+        errors["transaction_at"] = [_("Enter the date and time of the payment.")]
+    elif transaction_at > timezone.now() + sla.CLOCK_SKEW:
+        errors["transaction_at"] = [_("The payment time cannot be in the future.")]
+
+    now = timezone.now()
+    with transaction.atomic():
+        customer = Customer.objects.filter(phone=phone).first()
+        if customer is None:
+            customer = Customer(name=(customer_name or "").strip(), phone=phone, email=email, preferred_language=preferred_language)
+        elif email and not customer.email:
+            customer.email = email
+        card = Card(customer=customer, scheme=card_scheme, last4=card_last4, bin6=card_bin)
+        case = Case(
+            reference=_new_reference(now),
+            channel=channel,
+            customer=customer,
+            card=card,
+            amount=amount if "amount" not in errors else Decimal("0.01"),
+            currency=currency if "currency" not in errors else settings.DISPUTE_DEFAULT_CURRENCY,
+            transaction_at=transaction_at or now,
+            merchant_name=(merchant_name or "").strip(),
+            merchant_id=merchant_id or "",
+            terminal_id=(terminal_id or "").upper(),
+            rrn=rrn or "",
+            stan=stan or "",
+            auth_code=(auth_code or "").upper(),
+            description=(description or "").strip(),
+            created_at=now,
+            stage_entered_at=now,
+        )
+        for obj, exclude, rename in (
+            (customer, ["id"], {"name": "customer_name"}),
+            (card, ["customer"], {"last4": "card_last4", "scheme": "card_scheme", "bin6": "card_bin"}),
+            (case, ["customer", "card", "reference", "tracking_code_hash", "amount", "currency", "state"], {}),
+        ):
+            try:
+                obj.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+            except ValidationError as exc:
+                for field, messages in exc.message_dict.items():
+                    errors.setdefault(rename.get(field, field), []).extend(messages)
+        if errors:
+            raise ValidationError(errors)
+
+        customer.save()
+        card, _created = Card.objects.get_or_create(
+            customer=customer, scheme=card.scheme, last4=card.last4, bin6=card.bin6
+        )
+        case.card = card
+        case.customer = customer
+        case.resolved_merchant = Merchant.objects.filter(merchant_id=case.merchant_id).first() if case.merchant_id else None
+        if case.terminal_id:
+            terminals = Terminal.objects.filter(terminal_id=case.terminal_id)
+            if case.resolved_merchant:
+                terminals = terminals.filter(merchant=case.resolved_merchant)
+            case.resolved_terminal = terminals.first()
+        case.sla_due_at = sla.stage_due_at(case.state, now)
+        case.final_due_at = sla.final_due_at(now)
+        tracking_code = _random_code(TRACKING_CODE_LENGTH)
+        case.tracking_code_hash = tracking_code_hash(tracking_code)
+        for _attempt in range(5):
+            try:
+                with transaction.atomic():
+                    case.save(force_insert=True)
+                break
+            except IntegrityError:
+                if Case.objects.filter(reference=case.reference).exists():
+                    case.reference = _new_reference(now)
+                    continue
+                raise
+        _record_event(case, kind=EventKind.FILED, actor=actor, to_state=case.state, payload={"channel": channel})
+        with translation.override(customer.preferred_language):
+            _notify_customer(
+                case,
+                _("We have received your complaint"),
+                [_("Dear %(name)s,") % {"name": customer.name},
+                 _("we have received your complaint about a payment of %(amount)s %(currency)s. We will answer by %(due)s.")
+                 % {"amount": case.amount, "currency": case.currency,
+                    "due": timezone.localtime(case.final_due_at).strftime("%Y-%m-%d")}],
+            )
+    return FiledCase(case=case, tracking_code=tracking_code)
+
+
+# --- the workflow --------------------------------------------------------------------
+
+
+def _transition_method(name: str):
+    if name not in TRANSITION_NAMES:
+        raise TransitionUnknown()
+    return getattr(Case, name)
+
+
+def _may_take(case: Case, name: str, actor) -> bool:
+    """Whether the actor's role allows the transition at all (state aside)."""
+    meta = _transition_method(name)._django_fsm
+    return any(t.has_perm(case, actor) for t in meta.transitions.values())
+
+
+def allowed_transitions(case: Case, actor) -> list[str]:
+    """The transitions this actor may take on the case now, in workflow order.
+
+    Transitions whose conditions depend on input (reject's reason, the refund
+    amount) are listed: the input is asked for when they are taken."""
+    input_driven = {"reject", "propose_refund"}
+    names = []
+    for name in TRANSITION_NAMES:
+        meta = getattr(Case, name)._django_fsm
+        transition_ = meta.get_transition(case.state)
+        if transition_ is None or not transition_.has_perm(case, actor):
+            continue
+        if name not in input_driven and not meta.conditions_met(case, case.state):
+            continue
+        names.append(name)
+    return names
+
+
+def case_transition(
+    *,
+    case: Case,
+    name: str,
+    actor,
+    note: str = "",
+    reason: str = "",
+    amount: Decimal | str | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    """Take the workflow step ``name`` on ``case``.
+
+    Raises TransitionUnknown (no such step), ActionForbidden (the actor's role
+    may not, or the four-eyes rule), TransitionNotAvailable (not from this
+    state, or outside the reopen window), ValidationError (missing reason,
+    refund amount not in (0, disputed amount]) and StaleCase (the case changed
+    since it was read, or ``expected_version`` is not the current one). On any
+    of these nothing is written.
+    """
+    method = _transition_method(name)
+    if not _may_take(case, name, actor):
+        raise ActionForbidden(
+            _("A refund must be approved by a supervisor other than the one who proposed it.")
+            if name == "approve_refund" and actor.has_perm("disputes.supervise_case")
+            else None
+        )
+    if expected_version is not None and expected_version != case.version:
+        raise StaleCase()
+    meta = method._django_fsm
+    if not meta.has_transition(case.state):
+        raise TransitionNotAvailable(
+            _("“%(step)s” is not possible while the case is %(state)s.")
+            % {"step": name, "state": State(case.state).label}
+        )
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX_LENGTH:
+        raise ValidationError({"note": _("A note has at most %(n)s characters.") % {"n": NOTE_MAX_LENGTH}})
+    payload: dict = {}
+    if name == "reject":
+        reason = (reason or "").strip()
+        if not reason:
+            raise ValidationError({"reason": _("Give the reason for rejecting the complaint.")})
+        case.rejection_reason = mask_card_numbers(reason)
+        payload["reason"] = case.rejection_reason
+    if name == "propose_refund":
+        if amount in (None, ""):
+            raise ValidationError({"amount": _("Enter the amount to refund.")})
+        refund_amount = parse_amount_for_field(amount, case.currency, field="amount")
+        if refund_amount > case.amount:
+            raise ValidationError({"amount": _("A refund cannot exceed the disputed amount of %(amount)s %(currency)s.")
+                                   % {"amount": case.amount, "currency": case.currency}})
+        case.refund_amount = refund_amount
+        case.refund_proposed_by = actor_user(actor)
+        payload["amount"] = str(refund_amount)
+        payload["currency"] = case.currency
+    if not meta.conditions_met(case, case.state):
+        raise TransitionNotAvailable(
+            _("The reopen window of this case has passed.") if name == "reopen" else None
+        )
+
+    with transaction.atomic():
+        source = case.state
+        now = timezone.now()
+        getattr(case, name)()
+        target = case.state
+        if target != source:
+            case.stage_entered_at = now
+        case.sla_due_at = sla.stage_due_at(target, now)
+        if target in ENDED_STATES:
+            case.ended_at = now
+        case.version += 1
+        case.save()
+        if name == "propose_refund":
+            Refund.objects.create(case=case, amount=case.refund_amount, currency=case.currency, proposed_by=actor_user(actor))
+        elif name in ("approve_refund", "decline_refund"):
+            refund = Refund.objects.select_for_update().get(case=case, status=RefundStatus.PROPOSED)
+            refund.status = RefundStatus.APPROVED if name == "approve_refund" else RefundStatus.DECLINED
+            refund.decided_by = actor_user(actor)
+            refund.decided_at = now
+            refund.save(update_fields=["status", "decided_by", "decided_at"])
+            payload.update(amount=str(refund.amount), currency=refund.currency, refund_id=refund.pk)
+            if name == "approve_refund":
+                from .tasks import execute_refund
+
+                _enqueue(execute_refund, refund.pk)
+        _record_event(
+            case, kind=EventKind.TRANSITION, actor=actor, transition=name,
+            from_state=source, to_state=target, message=note, payload=payload,
+        )
+        if target != source and target != State.CLOSED:
+            with translation.override(case.customer.preferred_language):
+                _notify_customer(case, _("Your complaint: %(state)s") % {"state": State(target).label},
+                                 [str(CUSTOMER_WORDING[target])])
+    return case
+
+
+def parse_amount_for_field(value, currency: str, *, field: str) -> Decimal:
+    try:
+        return parse_amount(value, currency)
+    except ValidationError as exc:
+        raise ValidationError({field: exc.messages}) from None
+
+
+# --- notes and assignment ----------------------------------------------------------
+
+
+def case_add_note(*, case: Case, actor, body: str, visibility: str = NoteVisibility.INTERNAL) -> CaseNote:
+    """Add a note; a customer-visible note is also e-mailed to the customer."""
+    if isinstance(actor, CustomerActor):
+        visibility = NoteVisibility.CUSTOMER
+    else:
+        _require_permission(actor, "disputes.note_case")
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError({"body": _("The note is empty.")})
+    if len(body) > NOTE_MAX_LENGTH:
+        raise ValidationError({"body": _("A note has at most %(n)s characters.") % {"n": NOTE_MAX_LENGTH}})
+    if visibility not in NoteVisibility.values:
+        raise ValidationError({"visibility": _("Choose internal or visible to the customer.")})
+    with transaction.atomic():
+        note = CaseNote.objects.create(
+            case=case, author=actor_user(actor), author_label=actor_label(actor), body=body, visibility=visibility
+        )
+        _record_event(case, kind=EventKind.NOTE, actor=actor, message=note.body,
+                      payload={"note_id": note.pk, "visibility": visibility})
+        if visibility == NoteVisibility.CUSTOMER and not isinstance(actor, CustomerActor):
+            with translation.override(case.customer.preferred_language):
+                _notify_customer(case, _("A message about your complaint"), [note.body])
+    return note
+
+
+def case_assign(*, case: Case, actor, assignee, expected_version: int | None = None) -> Case:
+    """Give the case to ``assignee`` (or nobody). Agents may take a case for
+    themselves or release it; supervisors may give it to any agent."""
+    _require_permission(actor, "disputes.assign_case")
+    if assignee is not None:
+        if not assignee.is_active or not assignee.groups.filter(name__in=[Role.AGENT, Role.SUPERVISOR]).exists():
+            raise ValidationError({"assignee": _("Cases can only be assigned to active agents or supervisors.")})
+    if not actor.has_perm("disputes.supervise_case"):
+        taking_it = assignee == actor
+        releasing_own = assignee is None and case.assignee_id == actor.pk
+        if not (taking_it or releasing_own):
+            raise ActionForbidden(_("Only a supervisor may assign a case to someone else."))
+    if expected_version is not None and expected_version != case.version:
+        raise StaleCase()
+    with transaction.atomic():
+        previous = case.assignee
+        case.assignee = assignee
+        case.version += 1
+        case.save()
+        _record_event(
+            case, kind=EventKind.ASSIGNMENT, actor=actor,
+            payload={"from": previous.get_username() if previous else None,
+                     "to": assignee.get_username() if assignee else None},
+        )
+    return case
+
+
+# --- side effects, run by Celery tasks ---------------------------------------------
+
+
+def notification_deliver(*, notification_id: int) -> bool:
+    """Send one pending notification, at most once. Returns whether it was sent now."""
+    from django.core.mail import send_mail
+
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(pk=notification_id, status="pending")
+            .first()
+        )
+        if notification is None:
+            return False
+        notification.attempts += 1
+        send_mail(notification.subject, notification.body, None, [notification.recipient])
+        notification.status = "sent"
+        notification.sent_at = timezone.now()
+        notification.save(update_fields=["status", "attempts", "sent_at"])
+        if notification.case_id:
+            from .actors import system_user
+
+            case = notification.case
+            _record_event(case, kind=EventKind.NOTIFICATION, actor=system_user(), message=notification.subject,
+                          payload={"notification_id": notification.pk, "channel": "email"})
+    return True
+
+
+@dataclass(frozen=True)
+class PendingWork:
+    notification_ids: list[int]
+    refund_ids: list[int]
+
+
+def outbox_pending(*, older_than: timedelta = timedelta(seconds=60), limit: int = 500) -> PendingWork:
+    """Work whose task seems lost (broker down, worker died): the sweep re-sends it.
+    Sending twice is harmless: each task does its work at most once."""
+    cutoff = timezone.now() - older_than
+    notifications = (
+        Notification.objects.filter(status="pending", created_at__lte=cutoff)
+        .order_by("created_at").values_list("pk", flat=True)[:limit]
+    )
+    refunds = (
+        Refund.objects.filter(status=RefundStatus.APPROVED, decided_at__lte=cutoff)
+        .order_by("decided_at").values_list("pk", flat=True)[:limit]
+    )
+    return PendingWork(notification_ids=list(notifications), refund_ids=list(refunds))
+
+
+def refund_execute(*, refund_id: int) -> bool:
+    """Pay an approved refund, once. The payment reference is derived from the
+    refund id, so the bank's payment system can de-duplicate a retry."""
+    from .actors import system_user
+
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().filter(pk=refund_id, status=RefundStatus.APPROVED).first()
+        if refund is None:
+            return False
+        refund.status = RefundStatus.EXECUTED
+        refund.executed_at = timezone.now()
+        refund.execution_reference = f"RF{refund.pk:012d}"
+        refund.save(update_fields=["status", "executed_at", "execution_reference"])
+        _record_event(
+            refund.case, kind=EventKind.REFUND, actor=system_user(),
+            message=_("Refund paid"),
+            payload={"refund_id": refund.pk, "amount": str(refund.amount), "currency": refund.currency,
+                     "execution_reference": refund.execution_reference},
+        )
+    return True
+

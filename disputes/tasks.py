@@ -1,0 +1,33 @@
+"""Celery tasks: each takes ids and calls a service; the database is the truth."""
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(OSError,),
+    retry_backoff=5,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=8,
+)
+def deliver_notification(self, notification_id: int) -> bool:
+    return services.notification_deliver(notification_id=notification_id)
+
+
+@shared_task
+def sweep_outbox() -> int:
+    """Beat, every minute: re-send the work whose task was lost (broker down,
+    worker killed): pending notifications and approved, unpaid refunds."""
+    pending = services.outbox_pending()
+    for notification_id in pending.notification_ids:
+        deliver_notification.delay(notification_id)
+    for refund_id in pending.refund_ids:
+        execute_refund.delay(refund_id)
+    return len(pending.notification_ids) + len(pending.refund_ids)
+
+
+@shared_task(bind=True, autoretry_for=(OSError,), retry_backoff=5, max_retries=8)
+def execute_refund(self, refund_id: int) -> bool:
+    return services.refund_execute(refund_id=refund_id)

@@ -1,0 +1,96 @@
+"""The fixed cast of every test (STYLE.md):
+
+alice  — agent             bob   — supervisor        carol — supervisor (the second pair of eyes)
+dave   — call center       erin  — admin              mallory — a staff user with no role
+"""
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+
+from disputes import services
+from disputes.actors import CUSTOMER
+from disputes.workflow import Channel, Role
+
+
+def _user(username: str, role: str | None) -> User:
+    user = User.objects.create_user(username=username, password="correct horse battery staple", email=f"{username}@bank.example")
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return User.objects.get(pk=user.pk)  # fresh: no cached permissions
+
+
+@pytest.fixture
+def alice(db):
+    return _user("alice", Role.AGENT)
+
+
+@pytest.fixture
+def bob(db):
+    return _user("bob", Role.SUPERVISOR)
+
+
+@pytest.fixture
+def carol(db):
+    return _user("carol", Role.SUPERVISOR)
+
+
+@pytest.fixture
+def dave(db):
+    return _user("dave", Role.CALL_CENTER)
+
+
+@pytest.fixture
+def erin(db):
+    return _user("erin", Role.ADMIN)
+
+
+@pytest.fixture
+def mallory(db):
+    return _user("mallory", None)
+
+
+@pytest.fixture
+def system(db):
+    from disputes.actors import system_user
+
+    return system_user()
+
+
+def filing_data(**overrides):
+    data = dict(
+        customer_name="张三",
+        phone="+8613800138000",
+        email="zhang@example.com",
+        card_last4="1234",
+        card_scheme="unionpay",
+        amount=Decimal("128.50"),
+        currency="CNY",
+        transaction_at=timezone.now() - timedelta(hours=3),
+        merchant_name="好又多超市",
+        merchant_id="103287654110281",
+        terminal_id="41082857",
+        rrn="100000000347",
+        stan="508225",
+        auth_code="340191",
+        description="POS 显示交易失败，但银行卡被扣款。",
+    )
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def file_case(db):
+    """File a case through the service, as the customer on the web form by default."""
+
+    def _file(actor=CUSTOMER, channel=Channel.WEB, **overrides):
+        return services.case_file(actor=actor, channel=channel, **filing_data(**overrides)).case
+
+    return _file
+
+
+@pytest.fixture
+def case(file_case):
+    return file_case()

@@ -1,0 +1,92 @@
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.core.exceptions import ValidationError
+
+from disputes import services
+from disputes.actors import CUSTOMER
+from disputes.errors import ActionForbidden
+from disputes.models import Case, CaseEvent, Notification
+from disputes.workflow import Channel, EventKind, State
+from tests.conftest import filing_data
+
+
+def test_a_customer_files_on_the_web_and_gets_a_reference_and_tracking_code(db, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        filed = services.case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data())
+    case = Case.objects.get(pk=filed.case.pk)
+    assert case.state == State.SUBMITTED
+    assert case.reference.startswith("DD")
+    assert len(filed.tracking_code) == 10
+    assert filed.tracking_code not in case.tracking_code_hash
+    assert services.tracking_code_matches(case, filed.tracking_code.lower())
+    assert not services.tracking_code_matches(case, "WRONGCODE1")
+    assert case.amount == Decimal("128.50") and case.currency == "CNY"
+    assert case.card.last4 == "1234"
+    assert case.final_due_at > case.created_at
+    [event] = CaseEvent.objects.filter(case=case)
+    assert (event.kind, event.actor_label, event.to_state) == (EventKind.FILED, "customer", State.SUBMITTED)
+    assert Notification.objects.filter(case=case, recipient="zhang@example.com", status="pending").exists()
+
+
+def test_the_confirmation_email_is_sent_after_commit_once(db, django_capture_on_commit_callbacks, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            filed = services.case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data())
+    finally:
+        app.conf.task_always_eager = False
+    assert len(mail.outbox) == 1
+    assert filed.case.reference in mail.outbox[0].subject
+    assert services.notification_deliver(notification_id=Notification.objects.get().pk) is False
+    assert len(mail.outbox) == 1
+
+
+def test_a_second_complaint_reuses_the_customer_and_card(file_case):
+    first = file_case()
+    second = file_case(amount=Decimal("9.90"))
+    assert first.customer_id == second.customer_id
+    assert first.card_id == second.card_id
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("amount", "-1"),
+        ("amount", "12.345"),
+        ("amount", "abc"),
+        ("card_last4", "12345"),
+        ("card_last4", "12a4"),
+        ("merchant_id", "12345"),
+        ("terminal_id", "123"),
+        ("rrn", "1234567890123"),
+        ("stan", "12"),
+        ("phone", "call me"),
+        ("currency", "XXX"),
+    ],
+)
+def test_bad_input_is_refused_with_a_field_error_and_nothing_is_written(db, field, value):
+    with pytest.raises(ValidationError) as excinfo:
+        services.case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data(**{field: value}))
+    assert field in excinfo.value.message_dict
+    assert not Case.objects.exists()
+    assert not CaseEvent.objects.exists()
+
+
+def test_a_float_amount_is_refused(db):
+    with pytest.raises(ValidationError) as excinfo:
+        services.case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data(amount=128.5))
+    assert "amount" in excinfo.value.message_dict
+
+
+def test_staff_filing_needs_the_file_permission(db, alice, dave, erin):
+    assert services.case_file(actor=alice, channel=Channel.STAFF, **filing_data()).case.channel == Channel.STAFF
+    assert services.case_file(actor=dave, channel=Channel.API, **filing_data()).case.channel == Channel.API
+    with pytest.raises(ActionForbidden):
+        services.case_file(actor=erin, channel=Channel.STAFF, **filing_data())
+    with pytest.raises(ActionForbidden):
+        services.case_file(actor=alice, channel=Channel.WEB, **filing_data())
