@@ -62,9 +62,7 @@ can_supervise = _any_permission("supervise_case")
 
 def can_approve_refund(case: Case, user) -> bool:
     """A supervisor, and not the one who proposed this refund (four eyes)."""
-    if not user.has_perm("disputes.supervise_case"):
-        return False
-    return case.refund_proposed_by_id is not None and case.refund_proposed_by_id != user.pk
+    return user.has_perm("disputes.supervise_case") and case.refund_proposed_by_id != user.pk
 
 
 # --- conditions: pure functions of the case ----------------------------------

@@ -15,6 +15,11 @@ from disputes.actors import CUSTOMER
 from disputes.workflow import Channel, Role
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def _user(username: str, role: str | None) -> User:
     user = User.objects.create_user(username=username, password="correct horse battery staple", email=f"{username}@bank.example")
     if role:

@@ -1,0 +1,143 @@
+"""No full card number survives in any free-text field (DESIGN.md, "Never")."""
+import re
+
+import pytest
+from django.apps import apps
+from django.db import models
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+from customers.cardguard import ScrubbedCharField, ScrubbedJSONField, ScrubbedTextField, luhn_valid, mask_card_numbers
+from disputes import services
+from disputes.actors import CUSTOMER
+from disputes.models import Case, CaseEvent, CaseNote
+from disputes.workflow import Channel
+from tests.conftest import filing_data
+
+# Structured fields: fixed shapes with their own validators (ids, codes,
+# e-mail, phone, choices), never free text. Everything else must be guarded.
+STRUCTURED = {
+    "customers.Customer": {"phone", "email", "preferred_language"},
+    "customers.Card": {"scheme", "last4", "bin6"},
+    "merchants.Merchant": {"merchant_id", "contact_phone", "contact_email"},
+    "merchants.Terminal": {"terminal_id", "status"},
+    "merchants.PaymentProcessor": {"licence_number", "inquiry_email", "inquiry_phone"},
+    "transactions.LedgerEntry": {"entry_id", "customer_ref", "card_last4", "currency", "kind", "rrn", "stan", "auth_code", "merchant_id", "terminal_id"},
+    "transactions.SettlementRecord": {"record_id", "processor", "merchant_id", "terminal_id", "rrn", "stan", "auth_code", "currency", "status"},
+    "disputes.Case": {"reference", "tracking_code_hash", "channel", "state", "currency", "merchant_id", "terminal_id", "rrn", "stan", "auth_code", "root_cause", "resume_state"},
+    "disputes.CaseEvent": {"kind", "actor_label", "transition", "from_state", "to_state"},
+    "disputes.CaseNote": {"author_label", "visibility"},
+    "disputes.Attachment": {"file", "content_type", "sha256"},
+    "disputes.Refund": {"currency", "status", "execution_reference"},
+    "disputes.Notification": {"recipient", "status"},
+}
+OUR_APPS = {"customers", "merchants", "transactions", "disputes"}
+
+
+def test_every_free_text_field_of_our_models_is_guarded():
+    unguarded = []
+    for model in apps.get_models():
+        if model._meta.app_label not in OUR_APPS:
+            continue
+        label = f"{model._meta.app_label}.{model.__name__}"
+        for field in model._meta.concrete_fields:
+            text_like = isinstance(field, (models.CharField, models.TextField, models.JSONField, models.FileField))
+            guarded = isinstance(field, (ScrubbedCharField, ScrubbedTextField, ScrubbedJSONField))
+            if text_like and not guarded and field.name not in STRUCTURED.get(label, set()):
+                unguarded.append(f"{label}.{field.name}")
+    assert unguarded == []
+
+
+@st.composite
+def card_numbers(draw):
+    """A Luhn-valid PAN of 13 to 19 digits."""
+    length = draw(st.integers(min_value=13, max_value=19))
+    body = draw(st.text(alphabet="0123456789", min_size=length - 1, max_size=length - 1))
+    for check in "0123456789":
+        if luhn_valid(body + check):
+            return body + check
+    raise AssertionError("unreachable")
+
+
+@st.composite
+def written_as_typed(draw, pan: str):
+    """The PAN as a person types it: groups split by spaces or dashes, maybe full-width."""
+    pieces, rest = [], pan
+    while rest:
+        size = draw(st.integers(min_value=1, max_value=6))
+        pieces.append(rest[:size])
+        rest = rest[size:]
+    separators = [draw(st.sampled_from(["", " ", "-", "\u3000"])) for _ in pieces[1:]]
+    text = pieces[0] + "".join(sep + piece for sep, piece in zip(separators, pieces[1:]))
+    if draw(st.booleans()):
+        text = text.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    return text
+
+
+surrounding = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30)
+
+
+def _digits(text: str) -> str:
+    normalized = text.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+    return re.sub(r"[\s\-\u3000]", "", normalized)
+
+
+def _survives(pan: str, stored: str) -> bool:
+    return pan in _digits(stored)
+
+
+@st.composite
+def texts_with_a_card(draw):
+    pan = draw(card_numbers())
+    typed = draw(written_as_typed(pan))
+    return pan, draw(surrounding) + " " + typed + " " + draw(surrounding)
+
+
+@given(texts_with_a_card())
+@hsettings(max_examples=400)
+def test_the_guard_masks_any_card_number_in_any_text(sample):
+    pan, text = sample
+    masked = mask_card_numbers(text)
+    assert not _survives(pan, masked)
+    assert mask_card_numbers(masked) == masked  # idempotent
+    assert len(masked) == len(text)  # only digits are replaced
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Nd")), max_size=200))
+def test_text_without_digits_is_left_as_it_is(text):
+    assert mask_card_numbers(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Phone 13800138000", "RRN 100000000347, STAN 508225", "amount 128.50 on 2026-11-20 14:03", "card ending 1234"],
+)
+def test_ordinary_numbers_are_not_masked(text):
+    assert mask_card_numbers(text) == text
+
+
+@pytest.mark.django_db
+@given(sample=texts_with_a_card())
+@hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_no_card_number_survives_in_any_free_text_field_of_a_case(sample, alice):
+    pan, text = sample
+    filed = services.case_file(
+        actor=CUSTOMER, channel=Channel.WEB,
+        **filing_data(customer_name=text[:100], merchant_name=text[:200], description=text, phone="+861380013" + str(len(text) % 10000).zfill(4)),
+    )
+    case = filed.case
+    services.case_add_note(case=case, actor=alice, body=text)
+    services.case_transition(case=case, name="start_verification", actor=alice, note=text)
+    services.case_transition(case=case, name="reject", actor=alice, reason=text)
+
+    stored = Case.objects.select_related("customer").get(pk=case.pk)
+    values = [stored.customer.name, stored.merchant_name, stored.description, stored.rejection_reason]
+    values += list(CaseNote.objects.filter(case=case).values_list("body", flat=True))
+    for event in CaseEvent.objects.filter(case=case):
+        values += [event.message, str(event.payload)]
+    for value in values:
+        assert not _survives(pan, value), value
+
+
+def test_queryset_update_goes_through_the_guard_too(case):
+    Case.objects.filter(pk=case.pk).update(description="card 6222 0212 3456 7890 128")
+    assert Case.objects.get(pk=case.pk).description == "card **** **** **** ***0 128"
