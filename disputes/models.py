@@ -355,7 +355,8 @@ class CaseNote(models.Model):
 
 
 def _attachment_path(instance: Attachment, filename: str) -> str:
-    return f"cases/{instance.case.reference}/{instance.sha256[:16]}"
+    # ``filename`` is built by the service from the content hash, never the client's name.
+    return f"cases/{instance.case.reference}/{filename}"
 
 
 class Attachment(models.Model):

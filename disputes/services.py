@@ -517,3 +517,47 @@ def refund_execute(*, refund_id: int) -> bool:
         )
     return True
 
+
+
+# --- attachments ---------------------------------------------------------------------
+
+ATTACHMENT_CONTENT_TYPES = {
+    "application/pdf": ".pdf",
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "text/csv": ".csv",
+    "text/plain": ".txt",
+}
+
+
+def case_attach(*, case: Case, actor, upload, content_type: str) -> "Attachment":
+    """Keep a file (a receipt photo, a POS slip, a merchant's statement) on the case.
+
+    Only PDF, images and text up to DISPUTE_ATTACHMENT_MAX_BYTES; the file is
+    stored under a name derived from its hash, never the name the client sent.
+    """
+    from django.core.files.base import ContentFile
+
+    from .models import Attachment
+
+    _require_permission(actor, "disputes.note_case")
+    if content_type not in ATTACHMENT_CONTENT_TYPES:
+        raise ValidationError({"file": _("Attach a PDF, JPEG, PNG, CSV or text file.")})
+    data = upload.read(settings.DISPUTE_ATTACHMENT_MAX_BYTES + 1)
+    if len(data) > settings.DISPUTE_ATTACHMENT_MAX_BYTES:
+        raise ValidationError({"file": _("The file is larger than %(mb)s MB.")
+                               % {"mb": settings.DISPUTE_ATTACHMENT_MAX_BYTES // (1024 * 1024)}})
+    if not data:
+        raise ValidationError({"file": _("The file is empty.")})
+    digest = hashlib.sha256(data).hexdigest()
+    original_name = (getattr(upload, "name", "") or "attachment")[-200:]
+    with transaction.atomic():
+        attachment = Attachment(
+            case=case, original_name=original_name, content_type=content_type, size=len(data),
+            sha256=digest, uploaded_by=actor_user(actor),
+        )
+        attachment.file.save(digest[:16] + ATTACHMENT_CONTENT_TYPES[content_type], ContentFile(data), save=False)
+        attachment.save()
+        _record_event(case, kind=EventKind.NOTE, actor=actor, message=_("Attached %(name)s") % {"name": attachment.original_name},
+                      payload={"attachment_id": attachment.pk, "sha256": digest, "size": len(data)})
+    return attachment
