@@ -121,6 +121,12 @@ def _notify_customer(case: Case, subject: str, lines: list[str]) -> None:
 # --- filing -----------------------------------------------------------------------
 
 
+def normalize_phone(phone: str) -> str:
+    """Drop spaces, dashes, dots and brackets: "+86 138-0013-8000" becomes "+8613800138000"."""
+    return "".join(char for char in (phone or "").strip() if char not in " -.()\u3000")
+
+
+
 @dataclass(frozen=True)
 class FiledCase:
     case: Case
@@ -179,6 +185,7 @@ def case_file(
 
     now = timezone.now()
     with transaction.atomic():
+        phone = normalize_phone(phone)
         customer = Customer.objects.filter(phone=phone).first()
         if customer is None:
             customer = Customer(name=(customer_name or "").strip(), phone=phone, email=email, preferred_language=preferred_language)
@@ -216,7 +223,15 @@ def case_file(
         if errors:
             raise ValidationError(errors)
 
-        customer.save()
+        if customer.pk is None:
+            # Two first complaints from one phone at once: the loser reuses the winner's row.
+            try:
+                with transaction.atomic():
+                    customer.save(force_insert=True)
+            except IntegrityError:
+                customer = Customer.objects.get(phone=phone)
+        else:
+            customer.save()
         card, _created = Card.objects.get_or_create(
             customer=customer, scheme=card.scheme, last4=card.last4, bin6=card.bin6
         )

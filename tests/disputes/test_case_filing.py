@@ -90,3 +90,10 @@ def test_staff_filing_needs_the_file_permission(db, alice, dave, erin):
         services.case_file(actor=erin, channel=Channel.STAFF, **filing_data())
     with pytest.raises(ActionForbidden):
         services.case_file(actor=alice, channel=Channel.WEB, **filing_data())
+
+
+def test_a_phone_typed_with_spaces_and_dashes_finds_the_same_customer(file_case):
+    first = file_case(phone="+86 138-0013-8000")
+    second = file_case(phone="+8613800138000")
+    assert first.customer.phone == "+8613800138000"
+    assert first.customer_id == second.customer_id
