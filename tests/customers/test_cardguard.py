@@ -29,6 +29,11 @@ STRUCTURED = {
     "disputes.Attachment": {"file", "content_type", "sha256"},
     "disputes.Refund": {"currency", "status", "execution_reference"},
     "disputes.Notification": {"recipient", "status"},
+    # A copy of an API response, built from fields guarded above (phone numbers must replay unchanged).
+    "disputes.IdempotencyKey": {"key", "request_fingerprint", "response_body", "response_headers"},
+    "disputes.WebhookEndpoint": {"url", "secret"},
+    # The payload holds references, states and times only; the log, statuses and errors of attempts.
+    "disputes.WebhookDelivery": {"payload", "status", "attempt_log"},
 }
 OUR_APPS = {"customers", "merchants", "transactions", "disputes"}
 

@@ -1,0 +1,33 @@
+"""The filters of GET /api/v1/cases/ (DESIGN.md); conditions come from the selectors."""
+import django_filters
+from django.utils.translation import gettext_lazy as _
+
+from . import selectors
+from .models import Case
+from .workflow import State
+
+
+class CaseFilter(django_filters.FilterSet):
+    state = django_filters.MultipleChoiceFilter(choices=State.choices, help_text=_("One or more states."))
+    assignee = django_filters.CharFilter(field_name="assignee__username", help_text=_("The assignee's username."))
+    phone = django_filters.CharFilter(method="filter_phone", help_text=_("The customer's phone number."))
+    card_last4 = django_filters.CharFilter(field_name="card__last4", help_text=_("The card's last 4 digits."))
+    merchant_id = django_filters.CharFilter(field_name="merchant_id", help_text=_("The 15-digit merchant id."))
+    overdue = django_filters.BooleanFilter(
+        method="filter_overdue", help_text=_("Open cases whose stage or final deadline has passed (true), or the others (false)."))
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte",
+                                                     help_text=_("Filed at or after (ISO 8601)."))
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt",
+                                                      help_text=_("Filed before (ISO 8601)."))
+
+    class Meta:
+        model = Case
+        fields = ["state", "assignee", "phone", "card_last4", "merchant_id", "overdue", "created_after", "created_before"]
+
+    def filter_phone(self, queryset, name, value):
+        from .services import normalize_phone
+
+        return queryset.filter(customer__phone=normalize_phone(value))
+
+    def filter_overdue(self, queryset, name, value):
+        return selectors.case_filter_overdue(queryset, value)

@@ -1,0 +1,72 @@
+"""Reads: which cases a user may see, and the queries lists are built from.
+
+Views and the API never query ``Case`` directly; they start from here.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from customers.models import Customer
+from merchants.models import Merchant
+
+from .models import Case, CaseEvent
+from .workflow import OPEN_STATES
+
+
+def user_may_view_cases(user) -> bool:
+    return bool(user and user.is_authenticated and user.has_perm("disputes.view_case"))
+
+
+def case_list(*, user) -> QuerySet[Case]:
+    """The cases ``user`` may see, with what a list row shows joined in.
+
+    Staff roles holding ``view_case`` (agents, supervisors, the call center,
+    admins) see every case; anyone else sees none."""
+    if not user_may_view_cases(user):
+        return Case.objects.none()
+    return Case.objects.select_related("customer", "card", "assignee").order_by("-created_at", "-id")
+
+
+def case_get(*, user, reference: str) -> Case:
+    """One case by reference, or Http404 when it does not exist or is not visible."""
+    case = case_list(user=user).filter(reference=reference).first()
+    if case is None:
+        raise Http404(reference)
+    return case
+
+
+def overdue_q(now: datetime | None = None) -> Q:
+    """Open cases whose stage deadline or final answer deadline has passed."""
+    now = now or timezone.now()
+    return Q(state__in=OPEN_STATES) & (Q(sla_due_at__lt=now) | Q(final_due_at__lt=now))
+
+
+def case_filter_overdue(queryset: QuerySet[Case], overdue: bool, *, now: datetime | None = None) -> QuerySet[Case]:
+    condition = overdue_q(now)
+    return queryset.filter(condition) if overdue else queryset.exclude(condition)
+
+
+def case_events(*, case: Case) -> QuerySet[CaseEvent]:
+    return case.events.order_by("created_at", "id")
+
+
+def customer_lookup(*, user, phone: str) -> QuerySet[Customer]:
+    """Customers with this phone number (normalised as at filing), their cards and cases."""
+    from .services import normalize_phone
+
+    if not user_may_view_cases(user):
+        return Customer.objects.none()
+    return Customer.objects.filter(phone=normalize_phone(phone)).prefetch_related("cards", "cases")
+
+
+def merchant_get(*, user, merchant_id: str) -> Merchant:
+    if not user_may_view_cases(user):
+        raise Http404(merchant_id)
+    merchant = Merchant.objects.filter(merchant_id=merchant_id).prefetch_related("terminals").first()
+    if merchant is None:
+        raise Http404(merchant_id)
+    return merchant
