@@ -13,8 +13,8 @@ class CaseFilter(django_filters.FilterSet):
     phone = django_filters.CharFilter(method="filter_phone", help_text=_("The customer's phone number."))
     card_last4 = django_filters.CharFilter(field_name="card__last4", help_text=_("The card's last 4 digits."))
     merchant_id = django_filters.CharFilter(field_name="merchant_id", help_text=_("The 15-digit merchant id."))
-    overdue = django_filters.BooleanFilter(
-        method="filter_overdue", help_text=_("Open cases whose stage or final deadline has passed (true), or the others (false)."))
+    overdue = django_filters.TypedChoiceFilter(
+        choices=[("true", "true"), ("false", "false")], coerce=lambda value: value == "true", method="filter_overdue", help_text=_("Open cases whose stage or final deadline has passed (true), or the others (false)."))
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte",
                                                      help_text=_("Filed at or after (ISO 8601)."))
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt",
