@@ -74,3 +74,32 @@ def assert_problem(response, status: int) -> dict:
     assert body["type"].startswith("urn:dispute-desk:problem:")
     assert body["title"] and body["detail"] and body["instance"]
     return body
+
+
+def http(method: str, url: str, *, token: str | None = None, body=None, headers: dict | None = None):
+    """One real HTTP request (for live-server tests): (status, headers, JSON body)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("Content-Type", "application/json")
+    request.add_header("Accept-Language", "en")
+    if token:
+        request.add_header("Authorization", f"Token {token}")
+    for name, value in (headers or {}).items():
+        request.add_header(name, value)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, dict(response.headers), json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), json.loads(exc.read() or b"null")
+
+
+@pytest.fixture
+def token_of():
+    def _token(user) -> str:
+        return Token.objects.get_or_create(user=user)[0].key
+
+    return _token
