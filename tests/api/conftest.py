@@ -103,3 +103,9 @@ def token_of():
         return Token.objects.get_or_create(user=user)[0].key
 
     return _token
+
+
+def filing_data_for_service(**overrides) -> dict:
+    from tests.conftest import filing_data
+
+    return filing_data(**overrides)
