@@ -1,6 +1,6 @@
 """URLs of REST API v1, mounted at /api/v1/ (DESIGN.md)."""
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import api
 from .api_errors import api_not_found
@@ -15,6 +15,5 @@ urlpatterns = [
     path("merchants/<str:merchant_id>/", api.MerchantDetail.as_view(), name="api-merchant"),
     path("schema/", SpectacularAPIView.as_view(permission_classes=[], authentication_classes=[]), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema", permission_classes=[], authentication_classes=[]), name="api-docs"),
-    path("docs/redoc/", SpectacularRedocView.as_view(url_name="api-schema", permission_classes=[], authentication_classes=[]), name="api-redoc"),
     re_path(r"^.*$", api_not_found),
 ]

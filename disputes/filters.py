@@ -1,5 +1,8 @@
 """The filters of GET /api/v1/cases/ (DESIGN.md); conditions come from the selectors."""
 import django_filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from . import selectors
@@ -13,8 +16,8 @@ class CaseFilter(django_filters.FilterSet):
     phone = django_filters.CharFilter(method="filter_phone", help_text=_("The customer's phone number."))
     card_last4 = django_filters.CharFilter(field_name="card__last4", help_text=_("The card's last 4 digits."))
     merchant_id = django_filters.CharFilter(field_name="merchant_id", help_text=_("The 15-digit merchant id."))
-    overdue = django_filters.TypedChoiceFilter(
-        choices=[("true", "true"), ("false", "false")], coerce=lambda value: value == "true", method="filter_overdue", help_text=_("Open cases whose stage or final deadline has passed (true), or the others (false)."))
+    overdue = django_filters.CharFilter(
+        method="filter_overdue", help_text=_("Open cases whose stage or final deadline has passed (true), or the others (false)."))
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte",
                                                      help_text=_("Filed at or after (ISO 8601)."))
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt",
@@ -29,5 +32,9 @@ class CaseFilter(django_filters.FilterSet):
 
         return queryset.filter(customer__phone=normalize_phone(value))
 
+    @extend_schema_field(OpenApiTypes.BOOL)
     def filter_overdue(self, queryset, name, value):
-        return selectors.case_filter_overdue(queryset, value)
+        flag = {"true": True, "1": True, "false": False, "0": False}.get(value.strip().lower())
+        if flag is None:
+            raise ValidationError({"overdue": [_("Use true or false.")]})
+        return selectors.case_filter_overdue(queryset, flag)
