@@ -5,6 +5,7 @@ Thin views: reads through ``disputes.selectors``, writes through
 """
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -150,7 +151,10 @@ class CaseListCreate(generics.ListAPIView):
     def post(self, request, *args, **kwargs):
         serializer = CaseCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        filed = services.case_file(actor=request.user, channel=Channel.API, **serializer.service_arguments())
+        try:
+            filed = services.case_file(actor=request.user, channel=Channel.API, **serializer.service_arguments())
+        except DjangoValidationError as exc:
+            raise serializer.api_errors(exc) from None
         return _case_response(
             request, filed.case, status_code=status.HTTP_201_CREATED, serializer_class=CaseCreatedSerializer,
             context={"tracking_code": filed.tracking_code},
@@ -269,7 +273,7 @@ class CustomerLookup(APIView):
         phone = (request.query_params.get("phone") or "").strip()
         if not phone:
             raise exceptions.ValidationError({"phone": [_("Give the phone number to look up.")]})
-        customers = selectors.customer_lookup(user=request.user, phone=phone)
+        customers = selectors.customer_lookup(user=request.user, phone=phone)  # ValidationError: not a phone number
         return Response(CustomerSerializer(customers, many=True).data)
 
 

@@ -28,13 +28,6 @@ logger = logging.getLogger(__name__)
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:dispute-desk:problem:"
 
-# Field names of the services that the API spells differently.
-SERVICE_FIELD_NAMES = {
-    "customer_name": "customer.name",
-    "phone": "customer.phone",
-    "email": "customer.email",
-    "preferred_language": "customer.preferred_language",
-}
 
 
 class IdempotencyConflict(exceptions.APIException):
@@ -123,7 +116,7 @@ def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
 def service_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
     if hasattr(exc, "error_dict"):
         return {
-            SERVICE_FIELD_NAMES.get(field, "non_field_errors" if field == "__all__" else field): [str(m) for m in messages]
+            ("non_field_errors" if field == "__all__" else field): [str(m) for m in messages]
             for field, messages in exc.message_dict.items()
         }
     return {"non_field_errors": [str(m) for m in exc.messages]}

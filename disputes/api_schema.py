@@ -48,6 +48,12 @@ def add_links(result: dict, generator, request, public) -> dict:
             response["links"] = links
     for path_item in result.get("paths", {}).values():
         for operation in path_item.values():
-            if isinstance(operation, dict) and "429" in operation.get("responses", {}):
+            if not isinstance(operation, dict):
+                continue
+            for code, response in operation.get("responses", {}).items():
+                if code.startswith(("4", "5")) and "application/json" in response.get("content", {}):
+                    # errors leave as RFC 9457 problem details
+                    response["content"] = {"application/problem+json": response["content"]["application/json"]}
+            if "429" in operation.get("responses", {}):
                 operation["responses"]["429"].setdefault("headers", {})["Retry-After"] = HEADERS["Retry-After"]
     return result

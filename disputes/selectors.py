@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from customers.models import Customer
+from customers.models import Customer, validate_phone
 from merchants.models import Merchant
 
 from .models import Case, CaseEvent
@@ -55,12 +56,19 @@ def case_events(*, case: Case) -> QuerySet[CaseEvent]:
 
 
 def customer_lookup(*, user, phone: str) -> QuerySet[Customer]:
-    """Customers with this phone number (normalised as at filing), their cards and cases."""
+    """Customers with this phone number (normalised as at filing), their cards
+    and cases. Raises ValidationError when ``phone`` is not a phone number."""
     from .services import normalize_phone
 
     if not user_may_view_cases(user):
         return Customer.objects.none()
-    return Customer.objects.filter(phone=normalize_phone(phone)).prefetch_related("cards", "cases")
+    phone = normalize_phone(phone)
+    try:
+        validate_phone(phone)
+    except ValidationError as exc:
+        raise ValidationError({"phone": exc.messages}) from None
+    return Customer.objects.filter(phone=phone).prefetch_related(
+        "cards", Prefetch("cases", queryset=Case.objects.order_by("-created_at", "-id")))
 
 
 def merchant_get(*, user, merchant_id: str) -> Merchant:

@@ -3,6 +3,8 @@ currency, field formats, who may do what) are the services' and come back as
 ``ValidationError`` with per-field messages."""
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -10,6 +12,7 @@ from rest_framework import serializers
 
 from customers.models import CardScheme, Customer, Language
 from merchants.models import Merchant, Terminal
+from transactions import slip
 from transactions.money import CURRENCY_MINOR_UNITS
 
 from . import services
@@ -17,6 +20,13 @@ from .models import Case, CaseEvent, CaseNote, NoteVisibility
 from .workflow import Channel, EventKind, Priority, RootCause, State
 
 TRANSITION_CHOICES = [(name, name) for name in services.TRANSITION_NAMES]
+
+# The shapes of the POS slip and of a phone number, checked here too so that the
+# schema states them (clients and Schemathesis generate valid data); the
+# services check them again.
+validate_phone_digits = RegexValidator(
+    r"^\+?[0-9 ()\-]{6,24}\Z", _("Enter a phone number of 6 to 15 digits, with + and the country code if abroad."),
+    code="phone")
 
 
 @extend_schema_field({"type": "string", "format": "decimal", "pattern": r"^[0-9]{1,12}(\.[0-9]{1,2})?$", "example": "128.50"})
@@ -40,25 +50,44 @@ class AmountField(serializers.Field):
 
 class CustomerInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100, help_text=_("The customer's name."))
-    phone = serializers.CharField(max_length=32, help_text=_("With the country code, e.g. +8613800138000."))
+    phone = serializers.CharField(max_length=32, help_text=_("With the country code, e.g. +8613800138000."),
+                                  validators=[validate_phone_digits])
     email = serializers.EmailField(required=False, allow_blank=True, default="")
     preferred_language = serializers.ChoiceField(choices=Language.choices, required=False, default=Language.ZH_HANS)
 
 
 class CaseCreateSerializer(serializers.Serializer):
     customer = CustomerInputSerializer()
-    card_last4 = serializers.CharField(max_length=4, min_length=4)
+    card_last4 = serializers.CharField(max_length=4, min_length=4, validators=[slip.validate_last4])
     card_scheme = serializers.ChoiceField(choices=CardScheme.choices, required=False, default=CardScheme.UNIONPAY)
     amount = AmountField()
     currency = serializers.ChoiceField(choices=[(c, c) for c in CURRENCY_MINOR_UNITS], required=False, default="CNY")
     transaction_at = serializers.DateTimeField(help_text=_("ISO 8601 with offset, e.g. 2026-11-20T14:03:00+08:00."))
     merchant_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    merchant_id = serializers.CharField(max_length=15, required=False, allow_blank=True, default="")
-    terminal_id = serializers.CharField(max_length=8, required=False, allow_blank=True, default="")
-    rrn = serializers.CharField(max_length=12, required=False, allow_blank=True, default="")
-    stan = serializers.CharField(max_length=6, required=False, allow_blank=True, default="")
-    auth_code = serializers.CharField(max_length=6, required=False, allow_blank=True, default="")
+    merchant_id = serializers.CharField(max_length=15, required=False, allow_blank=True, default="",
+                                        validators=[slip.validate_merchant_id])
+    terminal_id = serializers.CharField(max_length=8, required=False, allow_blank=True, default="",
+                                        validators=[slip.validate_terminal_id])
+    rrn = serializers.CharField(max_length=12, required=False, allow_blank=True, default="", validators=[slip.validate_rrn])
+    stan = serializers.CharField(max_length=6, required=False, allow_blank=True, default="", validators=[slip.validate_stan])
+    auth_code = serializers.CharField(max_length=6, required=False, allow_blank=True, default="",
+                                      validators=[slip.validate_auth_code])
     description = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+
+    # The service's names for the nested customer fields.
+    SERVICE_FIELD_NAMES = {
+        "customer_name": "customer.name",
+        "phone": "customer.phone",
+        "email": "customer.email",
+        "preferred_language": "customer.preferred_language",
+    }
+
+    def api_errors(self, exc: DjangoValidationError) -> DjangoValidationError:
+        """The service's per-field errors, named as in this body."""
+        if not hasattr(exc, "error_dict"):
+            return exc
+        return DjangoValidationError(
+            {self.SERVICE_FIELD_NAMES.get(field, field): messages for field, messages in exc.message_dict.items()})
 
     def service_arguments(self) -> dict:
         data = dict(self.validated_data)

@@ -100,3 +100,16 @@ def test_the_list_shows_each_callers_transitions(api, dave, case):
     row = api(dave).get(CASES).json()["results"][0]
     assert row["allowed_transitions"] == ["withdraw"]
     assert row["state"] == State.SUBMITTED
+
+
+@pytest.mark.parametrize("value", ["0542-09-25T20:31:50-19:50", "0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00"])
+def test_instants_at_the_edge_of_the_calendar_are_400_or_answered(api, dave, case, value):
+    response = api(dave).get(CASES, {"created_before": value, "created_after": value})
+    assert response.status_code in (200, 400), response.content
+    if response.status_code == 400:
+        assert_problem(response, 400)
+
+
+@pytest.mark.parametrize("query", ["assignee=a%00b", "phone=1%002", "card_last4=%00", "merchant_id=%00"])
+def test_a_nul_character_in_a_filter_is_400(api, dave, query):
+    assert_problem(api(dave).get(f"{CASES}?{query}"), 400)

@@ -42,3 +42,9 @@ def test_a_merchant_is_found_by_merchant_id(api, dave):
 
 def test_an_unknown_merchant_is_404(api, dave):
     assert_problem(api(dave).get("/api/v1/merchants/999999999999999/"), 404)
+
+
+@pytest.mark.parametrize("phone", ["call me", "12\x003456789", "+86" + "1" * 20])
+def test_something_that_is_not_a_phone_number_is_400(api, dave, phone):
+    body = assert_problem(api(dave).get("/api/v1/customers/", {"phone": phone}), 400)
+    assert "phone" in body["errors"]

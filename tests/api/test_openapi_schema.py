@@ -45,7 +45,7 @@ def test_every_error_is_described_as_a_problem(schema):
     for path, method, operation in operations(schema):
         for code, response in operation["responses"].items():
             if code.startswith(("4", "5")):
-                ref = response["content"]["application/json"]["schema"]["$ref"]
+                ref = response["content"]["application/problem+json"]["schema"]["$ref"]
                 assert ref.endswith("/Problem"), (path, method, code)
         assert "401" in operation["responses"] and "429" in operation["responses"], (path, method)
 
