@@ -60,6 +60,7 @@ def test_optional_slip_fields_may_be_left_out(api, dave):
         ({"customer": {"name": ""}}, "customer.name"),
         ({"transaction_at": "yesterday"}, "transaction_at"),
         ({"transaction_at": "2099-01-01T00:00:00+08:00"}, "transaction_at"),
+        ({"transaction_at": "1214-06-29T13:28:32Z"}, "transaction_at"),
     ],
 )
 def test_bad_input_is_400_with_the_field_named_and_nothing_is_filed(api, dave, overrides, field):
