@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, permissions, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
@@ -264,8 +264,9 @@ class CustomerLookup(APIView):
         summary="Find a customer by phone",
         description="The customer with this phone number (spaces and dashes ignored), with cards and cases; "
         "an empty list when there is none.",
-        parameters=[OpenApiParameter("phone", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True,
-                                     description="e.g. +8613800138000")],
+        parameters=[OpenApiParameter("phone", {"type": "string", "pattern": r"^\+?[0-9]{6,15}$"}, OpenApiParameter.QUERY,
+                                     required=True, description="e.g. +8613800138000",
+                                     examples=[OpenApiExample("A mobile number", value="+8613800138000")])],
         responses={200: CustomerSerializer(many=True), **problems(400, 401, 403, 429)},
         tags=["look-ups"],
     )
@@ -283,8 +284,9 @@ class MerchantDetail(APIView):
     @extend_schema(
         operation_id="getMerchant",
         summary="Find a merchant by merchant id",
-        parameters=[OpenApiParameter("merchant_id", OpenApiTypes.STR, OpenApiParameter.PATH,
-                                     description="The 15-digit merchant id (商户编号).")],
+        parameters=[OpenApiParameter("merchant_id", {"type": "string", "pattern": "^[0-9]{15}$"}, OpenApiParameter.PATH,
+                                     description="The 15-digit merchant id (商户编号).",
+                                     examples=[OpenApiExample("A merchant id", value="103287654110281")])],
         responses={200: MerchantSerializer, **problems(401, 403, 404, 429)},
         tags=["look-ups"],
     )

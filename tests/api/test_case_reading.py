@@ -41,3 +41,13 @@ def test_the_events_are_the_cases_trail_oldest_first(api, dave, alice, filed):
 
 def test_events_of_an_unknown_case_are_404(api, dave):
     assert_problem(api(dave).get(f"{CASES}DD000000-NOSUCH/events/"), 404)
+
+
+def test_an_events_page_costs_a_fixed_number_of_queries(api, dave, alice, filed, django_assert_max_num_queries):
+    case = Case.objects.get(reference=filed["reference"])
+    for i in range(20):
+        services.case_add_note(case=case, actor=alice, body=f"note {i}")
+    client = api(dave)
+    with django_assert_max_num_queries(7):
+        response = client.get(f"{CASES}{filed['reference']}/events/?page_size=50")
+    assert len(response.json()["results"]) == 21

@@ -50,3 +50,14 @@ def test_a_crash_is_a_500_problem_that_reveals_nothing(api, dave, monkeypatch):
     response = api(dave).get(f"{CASES}DD000000-ANY/")
     body = assert_problem(response, 500)
     assert "secret" not in response.content.decode()
+
+
+def test_our_own_problem_texts_come_in_chinese_by_default(api, dave):
+    body = assert_problem(api(language="zh-hans").get(CASES), 401)
+    assert body["title"] == "需要身份认证"
+    client = api(dave, language="zh-hans")
+    client.post(CASES, case_body(), format="json", HTTP_IDEMPOTENCY_KEY="zh")
+    body = assert_problem(client.post(CASES, case_body(amount="1.00"), format="json", HTTP_IDEMPOTENCY_KEY="zh"), 422)
+    assert (body["title"], body["detail"]) == ("无法处理的请求", "此 Idempotency-Key 已用于另一个不同的请求。新请求请使用新的键。")
+    body = assert_problem(client.get("/api/v1/nothing/"), 404)
+    assert body["detail"] == "没有这个接口地址。"

@@ -185,3 +185,13 @@ def test_a_failing_receiver_is_retried_with_back_off_until_it_answers(settings):
     assert [entry["status"] for entry in delivery.attempt_log] == [500, 500, 200]
     assert len({body for _headers, body in received}) == 1  # the same event each time
     assert Case.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_sweep_finds_deliveries_whose_task_was_lost(endpoint, case):
+    delivery = WebhookDelivery.objects.get()
+    assert webhooks.webhook_deliveries_due() == []  # just written: its task is on its way
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=delivery.created_at - timedelta(minutes=5))
+    assert webhooks.webhook_deliveries_due() == [delivery.pk]
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(status=WebhookDeliveryStatus.DELIVERED)
+    assert webhooks.webhook_deliveries_due() == []
