@@ -3,7 +3,7 @@
     python bench/api_bench.py [--clients 8] [--requests 600] [--max-seconds 60]
 
 Serves the app with gunicorn (DEBUG off) on a free 127.0.0.1 port against its
-own database (``dispute_desk_bench``, flushed first), then runs, one after the
+own database (``dispute_desk_api_bench``, flushed first), then runs, one after the
 other, with ``--clients`` threads each holding a keep-alive connection:
 
 - ``file``: POST /api/v1/cases/ (each with its own Idempotency-Key),
@@ -156,11 +156,11 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--database-url", default=os.environ.get(
-        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/dispute_desk_bench"))
+        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/dispute_desk_api_bench"))
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
 
-    var_dir = Path(os.environ.get("BENCH_VAR_DIR", "/tmp/dispute-desk-bench"))
+    var_dir = Path(os.environ.get("BENCH_VAR_DIR", "/tmp/dispute-desk-api-bench"))
     env = {
         **os.environ, "DATABASE_URL": args.database_url, "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": "bench-only-not-a-secret", "DJANGO_SECURE_SSL_REDIRECT": "false",
