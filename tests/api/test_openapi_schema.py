@@ -85,3 +85,9 @@ def test_the_docs_load_only_local_assets(client, url):
     for source in sources:
         assert source.startswith("/static/"), source
         assert finders.find(source.removeprefix("/static/").split("?")[0]), source
+
+
+def test_the_schema_is_served_as_json_too(client):
+    response = client.get("/api/v1/schema/?format=json")
+    assert response.status_code == 200
+    assert response.json()["info"]["title"] == "Dispute Desk API"
