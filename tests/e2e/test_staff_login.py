@@ -17,15 +17,15 @@ def test_the_home_page_leads_a_staff_member_to_a_working_login(live_server, page
 
     page.fill("input[name=username]", "alice")
     page.fill("input[name=password]", "correct horse battery staple")
-    page.locator("button[type=submit]").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("button[type=submit]").click()
     assert "/accounts/login/" not in page.url
     assert page.get_by_text("alice").first.is_visible()
 
 
 def test_the_language_switch_shows_the_site_in_english(live_server, page):
     page.goto(live_server.url + "/")
-    page.select_option("select[name=language]", "en")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.select_option("select[name=language]", "en")
     assert page.locator("html").get_attribute("lang") == "en"
     assert "File a complaint" in page.content()
