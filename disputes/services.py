@@ -31,7 +31,7 @@ from . import sla
 from .actors import CustomerActor, actor_label, actor_user
 from .errors import ActionForbidden, StaleCase, TransitionNotAvailable, TransitionUnknown
 from .models import TRANSITION_NAMES, Case, CaseEvent, CaseNote, Notification, NoteVisibility, Refund, RefundStatus
-from .workflow import CUSTOMER_WORDING, ENDED_STATES, Channel, EventKind, Role, State
+from .workflow import CUSTOMER_WORDING, ENDED_STATES, TRANSITION_LABELS, Channel, EventKind, Role, State
 
 logger = logging.getLogger(__name__)
 
@@ -259,7 +259,7 @@ def case_file(
                 case,
                 _("We have received your complaint"),
                 [_("Dear %(name)s,") % {"name": customer.name},
-                 _("we have received your complaint about a payment of %(amount)s %(currency)s. We will answer by %(due)s.")
+                 _("We have received your complaint about a payment of %(amount)s %(currency)s. We will answer by %(due)s.")
                  % {"amount": case.amount, "currency": case.currency,
                     "due": timezone.localtime(case.final_due_at).strftime("%Y-%m-%d")}],
             )
@@ -348,7 +348,7 @@ def _take_transition(case, name, actor, note, reason, amount, expected_version) 
     if not meta.has_transition(case.state):
         raise TransitionNotAvailable(
             _("“%(step)s” is not possible while the case is %(state)s.")
-            % {"step": name, "state": State(case.state).label}
+            % {"step": TRANSITION_LABELS[name], "state": State(case.state).label}
         )
     note = (note or "").strip()
     if len(note) > NOTE_MAX_LENGTH:

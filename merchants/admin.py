@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_lazy as _, ngettext
 
 from transactions.admin import BigTableAdmin
 
@@ -40,7 +40,7 @@ class MerchantAdmin(BigTableAdmin):
             return "-"
         count = obj.terminals.count()
         url = reverse("admin:merchants_terminal_changelist") + f"?merchant__id__exact={obj.pk}"
-        return format_html('<a href="{}">{}</a>', url, _("%(count)s terminals") % {"count": count})
+        return format_html('<a href="{}">{}</a>', url, ngettext("%(count)s terminal", "%(count)s terminals", count) % {"count": count})
 
 
 @admin.register(Terminal)
