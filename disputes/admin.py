@@ -50,6 +50,9 @@ class CaseRecordAdmin(BigTableAdmin):
     """
 
     list_select_related = ("case",)
+    search_fields = ("case__reference__exact",)
+    search_help_text = _("Exact case reference.")
+    sortable_by = ()
     # Newest first on the primary key: the models' time orderings have no
     # index of their own across cases (only per case).
     ordering = ("-id",)
@@ -352,9 +355,6 @@ class CaseEventAdmin(CaseRecordAdmin):
 
     list_display = ("created_at", "case", "kind", "transition", "from_state", "to_state", "actor_label")
     list_filter = ("kind",)
-    search_fields = ("case__reference__exact",)
-    search_help_text = _("Exact case reference.")
-    sortable_by = ()
     fields = ("case", "created_at", "kind", "transition", "from_state", "to_state", "actor", "actor_label",
               "message", "payload", "case_version")
 
@@ -366,9 +366,6 @@ class CaseEventAdmin(CaseRecordAdmin):
 class CaseNoteAdmin(CaseRecordAdmin):
     list_display = ("created_at", "case", "author_label", "visibility", "excerpt")
     list_filter = ("visibility",)
-    search_fields = ("case__reference__exact",)
-    search_help_text = _("Exact case reference.")
-    sortable_by = ()
     fields = ("case", "created_at", "author", "author_label", "visibility", "body")
 
     def get_queryset(self, request: HttpRequest):
@@ -382,9 +379,6 @@ class CaseNoteAdmin(CaseRecordAdmin):
 @admin.register(Attachment)
 class AttachmentAdmin(CaseRecordAdmin):
     list_display = ("uploaded_at", "case", "original_name", "content_type", "size", "uploaded_by")
-    search_fields = ("case__reference__exact",)
-    search_help_text = _("Exact case reference.")
-    sortable_by = ()
     list_select_related = ("case", "uploaded_by")
     fields = ("case", "original_name", "file", "content_type", "size", "sha256", "uploaded_by", "uploaded_at")
 
@@ -397,9 +391,6 @@ class RefundAdmin(CaseRecordAdmin):
     list_display = ("proposed_at", "case", "amount", "currency", "status", "proposed_by", "decided_by",
                     "executed_at", "execution_reference")
     list_filter = ("status",)
-    search_fields = ("case__reference__exact",)
-    search_help_text = _("Exact case reference.")
-    sortable_by = ()
     list_select_related = ("case", "proposed_by", "decided_by")
     fields = ("case", "amount", "currency", "status", "proposed_by", "proposed_at", "decided_by", "decided_at",
               "executed_at", "execution_reference")
@@ -414,9 +405,6 @@ class NotificationAdmin(CaseRecordAdmin):
 
     list_display = ("created_at", "case", "recipient", "subject", "status", "attempts", "sent_at")
     list_filter = ("status",)
-    search_fields = ("case__reference__exact",)
-    search_help_text = _("Exact case reference.")
-    sortable_by = ()
     fields = ("case", "recipient", "subject", "body", "status", "attempts", "last_error", "created_at", "sent_at")
 
     def get_queryset(self, request: HttpRequest):
