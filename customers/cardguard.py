@@ -68,14 +68,20 @@ def mask_card_numbers(text: str) -> str:
 
 
 def mask_in_json(value: Any) -> Any:
-    """Mask card numbers in every string inside a JSON-like value."""
+    """Scrub every string inside a JSON-like value (see scrub_free_text)."""
     if isinstance(value, str):
-        return mask_card_numbers(value)
+        return scrub_free_text(value)
     if isinstance(value, dict):
         return {key: mask_in_json(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [mask_in_json(item) for item in value]
     return value
+
+
+def scrub_free_text(text: str) -> str:
+    """What every free-text field stores: card numbers masked, NUL characters
+    (which no text needs and PostgreSQL refuses) dropped."""
+    return mask_card_numbers(text.replace("\x00", ""))
 
 
 class ScrubbedFieldMixin:
@@ -84,20 +90,20 @@ class ScrubbedFieldMixin:
     def get_prep_value(self, value: Any) -> Any:
         value = super().get_prep_value(value)  # type: ignore[misc]
         if isinstance(value, str):
-            return mask_card_numbers(value)
+            return scrub_free_text(value)
         return value
 
     def to_python(self, value: Any) -> Any:
         value = super().to_python(value)  # type: ignore[misc]
         if isinstance(value, str):
-            return mask_card_numbers(value)
+            return scrub_free_text(value)
         return value
 
     def pre_save(self, model_instance: models.Model, add: bool) -> Any:
         # Keep the saved instance in step with what the database holds.
         value = super().pre_save(model_instance, add)  # type: ignore[misc]
         if isinstance(value, str):
-            value = mask_card_numbers(value)
+            value = scrub_free_text(value)
             setattr(model_instance, self.attname, value)  # type: ignore[attr-defined]
         return value
 

@@ -10,6 +10,11 @@ validate_phone = RegexValidator(
 )
 
 
+def normalize_phone(phone: str) -> str:
+    """Drop spaces, dashes, dots and brackets: "+86 138-0013-8000" becomes "+8613800138000"."""
+    return "".join(char for char in (phone or "").strip() if char not in " -.()\u3000")
+
+
 class Language(models.TextChoices):
     ZH_HANS = "zh-hans", "简体中文"
     EN = "en", "English"

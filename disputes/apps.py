@@ -12,4 +12,3 @@ class DisputesConfig(AppConfig):
 
         # After every migrate or flush, the role groups and the system user exist.
         post_migrate.connect(sync_roles_after_migrate, sender=self, dispatch_uid="disputes.sync_roles")
-        from . import webhook_admin  # noqa: F401 - the API's admin pages (webhooks)

@@ -7,6 +7,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from customers.models import normalize_phone
+
 from . import selectors
 from .models import Case
 from .workflow import State
@@ -46,8 +48,6 @@ class CaseFilter(django_filters.FilterSet):
         fields = ["state", "assignee", "phone", "card_last4", "merchant_id", "overdue", "created_after", "created_before"]
 
     def filter_phone(self, queryset, name, value):
-        from .services import normalize_phone
-
         return queryset.filter(customer__phone=normalize_phone(value))
 
     @extend_schema_field(OpenApiTypes.BOOL)

@@ -1,4 +1,4 @@
-"""Reads: which cases a user may see, and the queries lists are built from.
+"""Reads: what a user may see, shaped for the page or API that shows it.
 
 Views and the API never query ``Case`` directly; they start from here.
 """
@@ -11,7 +11,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from customers.models import Customer, validate_phone
+from customers.models import Customer, normalize_phone, validate_phone
 from merchants.models import Merchant
 
 from .models import Case, CaseEvent
@@ -22,14 +22,27 @@ def user_may_view_cases(user) -> bool:
     return bool(user and user.is_authenticated and user.has_perm("disputes.view_case"))
 
 
-def case_list(*, user) -> QuerySet[Case]:
-    """The cases ``user`` may see, with what a list row shows joined in.
-
-    Staff roles holding ``view_case`` (agents, supervisors, the call center,
-    admins) see every case; anyone else sees none."""
-    if not user_may_view_cases(user):
+def cases_visible_to(user) -> QuerySet[Case]:
+    """Staff with the view permission see every case; anyone else none."""
+    if not user.has_perm("disputes.view_case"):
         return Case.objects.none()
-    return Case.objects.select_related("customer", "card", "assignee").order_by("-created_at", "-id")
+    return Case.objects.all()
+
+
+def open_case_queue(user, *, limit: int = 50) -> QuerySet[Case]:
+    """The open cases, the most urgent stage deadline first (one query)."""
+    return (
+        cases_visible_to(user)
+        .filter(state__in=OPEN_STATES)
+        .select_related("customer", "card", "assignee")
+        .order_by("sla_due_at", "id")[:limit]
+    )
+
+
+def case_list(*, user) -> QuerySet[Case]:
+    """The cases ``user`` may see, newest first, with what a list row shows
+    joined in (the API's list; filters narrow it further)."""
+    return cases_visible_to(user).select_related("customer", "card", "assignee").order_by("-created_at", "-id")
 
 
 def case_get(*, user, reference: str) -> Case:
@@ -58,8 +71,6 @@ def case_events(*, case: Case) -> QuerySet[CaseEvent]:
 def customer_lookup(*, user, phone: str) -> QuerySet[Customer]:
     """Customers with this phone number (normalised as at filing), their cards
     and cases. Raises ValidationError when ``phone`` is not a phone number."""
-    from .services import normalize_phone
-
     if not user_may_view_cases(user):
         return Customer.objects.none()
     phone = normalize_phone(phone)

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -22,7 +23,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from customers.cardguard import mask_card_numbers
-from customers.models import Card, CardScheme, Customer, Language
+from customers.models import Card, CardScheme, Customer, Language, normalize_phone
 from merchants.models import Merchant, Terminal
 from transactions.money import parse_amount
 
@@ -30,7 +31,7 @@ from . import sla
 from .actors import CustomerActor, actor_label, actor_user
 from .errors import ActionForbidden, StaleCase, TransitionNotAvailable, TransitionUnknown
 from .models import TRANSITION_NAMES, Case, CaseEvent, CaseNote, Notification, NoteVisibility, Refund, RefundStatus
-from .workflow import CUSTOMER_WORDING, ENDED_STATES, Channel, EventKind, Role, State
+from .workflow import CUSTOMER_WORDING, ENDED_STATES, TRANSITION_LABELS, Channel, EventKind, Role, State
 
 logger = logging.getLogger(__name__)
 
@@ -123,11 +124,6 @@ def _notify_customer(case: Case, subject: str, lines: list[str]) -> None:
 
 
 # --- filing -----------------------------------------------------------------------
-
-
-def normalize_phone(phone: str) -> str:
-    """Drop spaces, dashes, dots and brackets: "+86 138-0013-8000" becomes "+8613800138000"."""
-    return "".join(char for char in (phone or "").strip() if char not in " -.()\u3000")
 
 
 
@@ -267,7 +263,7 @@ def case_file(
                 case,
                 _("We have received your complaint"),
                 [_("Dear %(name)s,") % {"name": customer.name},
-                 _("we have received your complaint about a payment of %(amount)s %(currency)s. We will answer by %(due)s.")
+                 _("We have received your complaint about a payment of %(amount)s %(currency)s. We will answer by %(due)s.")
                  % {"amount": case.amount, "currency": case.currency,
                     "due": timezone.localtime(case.final_due_at).strftime("%Y-%m-%d")}],
             )
@@ -307,6 +303,18 @@ def allowed_transitions(case: Case, actor) -> list[str]:
     return names
 
 
+@contextmanager
+def _case_restored_on_failure(case: Case):
+    """On any failure, put the caller's copy of the case back as the database
+    has it, so nobody goes on with a half-changed object."""
+    try:
+        yield
+    except Exception:
+        if case.pk is not None:
+            case.refresh_from_db()
+        raise
+
+
 def case_transition(
     *,
     case: Case,
@@ -324,8 +332,13 @@ def case_transition(
     state, or outside the reopen window), ValidationError (missing reason,
     refund amount not in (0, disputed amount]) and StaleCase (the case changed
     since it was read, or ``expected_version`` is not the current one). On any
-    of these nothing is written.
+    of these nothing is written and ``case`` is reloaded from the database.
     """
+    with _case_restored_on_failure(case):
+        return _take_transition(case, name, actor, note, reason, amount, expected_version)
+
+
+def _take_transition(case, name, actor, note, reason, amount, expected_version) -> Case:
     method = _transition_method(name)
     if not _may_take(case, name, actor):
         raise ActionForbidden(
@@ -339,7 +352,7 @@ def case_transition(
     if not meta.has_transition(case.state):
         raise TransitionNotAvailable(
             _("“%(step)s” is not possible while the case is %(state)s.")
-            % {"step": name, "state": State(case.state).label}
+            % {"step": TRANSITION_LABELS[name], "state": State(case.state).label}
         )
     note = (note or "").strip()
     if len(note) > NOTE_MAX_LENGTH:
@@ -452,7 +465,7 @@ def case_assign(*, case: Case, actor, assignee, expected_version: int | None = N
             raise ActionForbidden(_("Only a supervisor may assign a case to someone else."))
     if expected_version is not None and expected_version != case.version:
         raise StaleCase()
-    with transaction.atomic():
+    with _case_restored_on_failure(case), transaction.atomic():
         previous = case.assignee
         case.assignee = assignee
         case.version += 1

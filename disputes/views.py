@@ -1,6 +1,7 @@
 """Web views: thin; reads go through selectors, writes through services."""
 import logging
 
+from django.contrib.auth.decorators import login_required, permission_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -9,12 +10,21 @@ from django.views.decorators.http import require_GET
 
 from config.celery import app as celery_app
 
+from . import selectors
+
 logger = logging.getLogger(__name__)
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "disputes/home.html")
+
+
+@require_GET
+@login_required
+@permission_required("disputes.view_case", raise_exception=True)
+def staff_queue(request: HttpRequest) -> HttpResponse:
+    return render(request, "disputes/staff_queue.html", {"cases": selectors.open_case_queue(request.user)})
 
 
 def _database_ok() -> bool:

@@ -256,3 +256,12 @@ def test_an_expected_version_that_is_not_current_is_refused(case, cast):
     with pytest.raises(StaleCase):
         services.case_transition(case=case, name="start_verification", actor=cast["alice"], expected_version=case.version + 1)
     services.case_transition(case=case, name="start_verification", actor=cast["alice"], expected_version=case.version)
+
+
+def test_after_a_refused_step_the_callers_copy_shows_the_database_state(case, cast):
+    case = bring_to(case, State.VERIFYING, cast)
+    stale = Case.objects.get(pk=case.pk)
+    services.case_transition(case=case, name="confirm_debit", actor=cast["alice"])
+    with pytest.raises(StaleCase):
+        services.case_transition(case=stale, name="reject", actor=cast["alice"], reason="dup")
+    assert (stale.state, stale.rejection_reason, stale.version) == (State.MERCHANT_CONTACT, "", case.version)

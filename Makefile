@@ -1,0 +1,85 @@
+# Dispute Desk — the two commands of README.md, plus a few helpers.
+#
+#   make run    the embedded demo on http://127.0.0.1:8000 (SQLite, file-system broker)
+#   make test   the whole test suite against PostgreSQL (DATABASE_URL)
+#
+# Each target is idempotent: the virtualenv is made once and re-installed only
+# when a requirements file changes (stamp files in .venv/).
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
+MANAGE := $(BIN)/python manage.py
+
+# `make test` runs against PostgreSQL; pytest-django creates test_<name> beside it.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dispute_desk
+PYTEST_ARGS ?=
+
+# Compiled translations, from locale/*/LC_MESSAGES/*.po with gettext's msgfmt.
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
+
+.PHONY: run test install install-dev migrate messages check-deploy diagram clean help
+
+help:
+	@echo "make run     start web + Celery worker + Celery beat on http://127.0.0.1:8000 (Ctrl-C stops all)"
+	@echo "make test    run the test suite against PostgreSQL (DATABASE_URL, default $(TEST_DATABASE_URL))"
+	@echo "make diagram regenerate the workflow diagram in docs/"
+	@echo "make messages recompile the translations after a .po changed"
+	@echo "make check-deploy  manage.py check --deploy --fail-level WARNING under the current environment"
+	@echo "make clean   remove .venv, var/ and staticfiles/"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(PIP) install -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(PIP) install -r requirements-dev.txt
+	@touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+migrate: $(VENV)/.installed
+	$(MANAGE) migrate --noinput
+
+# The compiled .mo files are committed (tests/test_i18n.py checks they match the
+# .po): run and test only build a missing one; `make messages` rebuilds them all
+# after a .po changed.
+%.mo: | %.po
+	@command -v msgfmt >/dev/null || { echo "msgfmt not found: install gettext (apt-get install gettext)" >&2; exit 1; }
+	msgfmt --check-format -o $@ $*.po
+
+messages:
+	@command -v msgfmt >/dev/null || { echo "msgfmt not found: install gettext (apt-get install gettext)" >&2; exit 1; }
+	@for po in $(MO_FILES:.mo=.po); do echo "msgfmt --check-format -o $${po%.po}.mo $$po"; msgfmt --check-format -o "$${po%.po}.mo" "$$po" || exit 1; done
+
+# The embedded demo: SQLite and Celery's file-system broker under var/ unless
+# DATABASE_URL / CELERY_BROKER_URL say otherwise. bin/run-all starts web, worker
+# and beat and stops all three on Ctrl-C or SIGTERM.
+run: migrate $(MO_FILES)
+	$(MANAGE) seed_demo
+	$(MANAGE) collectstatic --noinput --verbosity 0
+	exec bin/run-all
+
+# Tests use their own var/ folder, so a demo running beside them never picks
+# up their tasks or files. pytest's exit status is passed on as is: 5 ("no
+# tests ran") fails the target like any other non-zero status.
+test: $(VENV)/.installed-dev $(MO_FILES)
+	@mkdir -p "$${DJANGO_STATIC_ROOT:-staticfiles}"  # WhiteNoise warns about a missing static root
+	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" \
+	DISPUTE_DESK_VAR_DIR="$${DISPUTE_DESK_VAR_DIR:-$(CURDIR)/var/test}" \
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+check-deploy: $(VENV)/.installed
+	$(MANAGE) check --deploy --fail-level WARNING
+
+diagram: $(VENV)/.installed
+	$(MANAGE) workflow_diagram --write
+
+clean:
+	rm -rf $(VENV) var staticfiles

@@ -1,0 +1,413 @@
+"""Admin for cases and what hangs off them: a window on the data, not a back door.
+
+The admin never writes a case itself. ``Case.state`` is a protected FSM field
+and every other case field changes only with an event, so the case page is
+read-only; its workflow buttons post to ``<pk>/transition/``, which calls
+``services.case_transition`` like the staff pages and the API do, and the
+"assign" actions call ``services.case_assign``. Events, notes, refunds,
+attachments and notifications are read-only here: the audit trail must stay
+whole, and their writes belong to the services. Cases are never added (filing
+is ``services.case_file``) nor deleted (that would cut the audit trail).
+"""
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms.models import BaseInlineFormSet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy as _, ngettext
+
+from customers.models import Card, Customer, normalize_phone
+from transactions.admin import BigTableAdmin
+
+from . import services
+from .errors import CaseError, StaleCase
+from .models import TRANSITION_NAMES, Attachment, Case, CaseEvent, CaseNote, Notification, Refund
+from .workflow import OPEN_STATES, TRANSITION_LABELS, State
+
+# What each workflow step is called on a button.
+# How many events the case page shows; the event list has them all.
+CASE_PAGE_EVENTS = 50
+
+
+def transition_label(name: str) -> str:
+    return str(TRANSITION_LABELS.get(name, name))
+
+
+# --- shared --------------------------------------------------------------------------
+
+
+class CaseRecordAdmin(BigTableAdmin):
+    """Read-only admin for the rows a case's services write (events, notes, refunds...).
+
+    Whoever may view cases may view these: a role is granted ``view_case``,
+    not one permission per table of the case file.
+    """
+
+    list_select_related = ("case",)
+    search_fields = ("case__reference__exact",)
+    search_help_text = _("Exact case reference.")
+    sortable_by = ()
+    # Newest first on the primary key: the models' time orderings have no
+    # index of their own across cases (only per case).
+    ordering = ("-id",)
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return super().has_view_permission(request, obj) or request.user.has_perm("disputes.view_case")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class CaseRecordInline(admin.TabularInline):
+    """A read-only list of one kind of case record on the case page."""
+
+    extra = 0
+    can_delete = False
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return super().has_view_permission(request, obj) or request.user.has_perm("disputes.view_case")
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class LatestEventsFormSet(BaseInlineFormSet):
+    """Only the latest events: a long-running case may have hundreds."""
+
+    def get_queryset(self):
+        if not hasattr(self, "_latest"):
+            self._latest = super().get_queryset()[:CASE_PAGE_EVENTS]
+        return self._latest
+
+
+class CaseEventInline(CaseRecordInline):
+    model = CaseEvent
+    formset = LatestEventsFormSet
+    ordering = ("-created_at", "-id")
+    fields = ("created_at", "kind", "transition", "from_state", "to_state", "actor_label", "message", "payload")
+    readonly_fields = fields
+    verbose_name_plural = _("latest events (newest first)")
+
+
+class RefundInline(CaseRecordInline):
+    model = Refund
+    fields = ("proposed_at", "amount", "currency", "status", "proposed_by", "decided_by", "decided_at",
+              "executed_at", "execution_reference")
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).select_related("proposed_by", "decided_by")
+
+
+# --- the case ---------------------------------------------------------------------------
+
+
+class CaseTransitionForm(forms.Form):
+    """One workflow step and what it may need.
+
+    The list offers the steps ``services.allowed_transitions`` gives this user;
+    any known step name is accepted so that the service, which owns the rules,
+    says why a step is refused (role, four eyes, state, a stale page).
+    """
+
+    name = forms.ChoiceField(label=_("Step"), choices=[(name, TRANSITION_LABELS[name]) for name in TRANSITION_NAMES])
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+                           max_length=services.NOTE_MAX_LENGTH)
+    reason = forms.CharField(label=_("Reason (to reject)"), required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}))
+    amount = forms.CharField(label=_("Refund amount (to propose a refund)"), required=False, max_length=20)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, allowed: list[str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["name"].widget.choices = [(name, transition_label(name)) for name in allowed]
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "name": data["name"],
+            "note": data["note"],
+            "reason": data["reason"],
+            "amount": data["amount"].strip() or None,
+            "expected_version": data["version"],
+        }
+
+
+class AssigneeFilter(admin.SimpleListFilter):
+    """Mine or nobody's: a dropdown of every user would not scale."""
+
+    title = _("assignee")
+    parameter_name = "assigned"
+
+    def lookups(self, request, model_admin):
+        return (("me", _("me")), ("nobody", _("nobody")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "me":
+            return queryset.filter(assignee=request.user)
+        if self.value() == "nobody":
+            return queryset.filter(assignee__isnull=True)
+        return queryset
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = _("stage deadline")
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return (("yes", _("overdue")),)
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(state__in=OPEN_STATES, sla_due_at__lt=timezone.now())
+        return queryset
+
+
+CASE_FIELDSETS = (
+    (None, {"fields": ("reference", "state", "version", "channel", "priority", "assignee")}),
+    (_("Customer"), {"fields": ("customer", "card", "description")}),
+    (_("Transaction as reported"), {"fields": ("amount", "currency", "transaction_at", "merchant_name",
+                                               "merchant_id", "terminal_id", "rrn", "stan", "auth_code")}),
+    (_("Matched records"), {"fields": ("resolved_merchant", "resolved_terminal", "processor",
+                                       "ledger_entry", "settlement_record")}),
+    (_("Outcome"), {"fields": ("root_cause", "resolution", "rejection_reason", "refund_amount",
+                               "refund_proposed_by", "resume_state")}),
+    (_("Clocks"), {"fields": ("created_at", "updated_at", "stage_entered_at", "sla_due_at", "final_due_at",
+                              "ended_at", "closed_at")}),
+)
+# What the case page shows beside the case; loaded with it in one query.
+CASE_PAGE_RELATED = (
+    "customer", "card", "assignee", "resolved_merchant", "resolved_terminal__merchant", "processor",
+    "ledger_entry", "settlement_record", "refund_proposed_by",
+)
+
+
+@admin.register(Case)
+class CaseAdmin(BigTableAdmin):
+    list_display = ("reference", "state", "customer", "amount", "currency", "merchant_name", "assignee",
+                    "priority", "created_at", "sla_due_at")
+    list_select_related = ("customer", "assignee")
+    list_filter = ("state", AssigneeFilter, OverdueFilter, "priority", "channel", "root_cause")
+    search_fields = ("reference__exact",)  # shows the box; get_search_results reads the term's shape
+    search_help_text = _("A reference, a phone number (+86…), an RRN (12 digits), a merchant id (15 digits) "
+                         "or a card's last 4 digits: exact.")
+    sortable_by = ("reference", "created_at")  # both indexed
+    fieldsets = CASE_FIELDSETS
+    readonly_fields = tuple(field for _title, options in CASE_FIELDSETS for field in options["fields"])
+    inlines = (RefundInline, CaseEventInline)
+    actions = ("assign_to_me", "release")
+
+    # Every write goes through the services: the page itself changes nothing.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_assign_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("disputes.assign_case")
+
+    def get_search_results(self, request: HttpRequest, queryset, search_term: str):
+        """Search one indexed column, chosen by the shape of the term, not an
+        OR over joined columns that would scan millions of cases."""
+        term = "".join(search_term.split())
+        if not term:
+            return queryset, False
+        phone = normalize_phone(term)
+        if phone.startswith("+") or (phone.isdigit() and len(phone) == 11):
+            phones = [phone] if phone.startswith("+") else [phone, f"+86{phone}"]
+            return queryset.filter(customer__in=Customer.objects.filter(phone__in=phones).values("pk")), False
+        if term.isdigit() and len(term) == 4:
+            return queryset.filter(card__in=Card.objects.filter(last4=term).values("pk")), False
+        if term.isdigit() and len(term) == 12:
+            return queryset.filter(rrn=term), False
+        if term.isdigit() and len(term) == 15:
+            return queryset.filter(merchant_id=term), False
+        return queryset.filter(reference=term.upper()), False
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Case | None:
+        queryset = self.get_queryset(request).select_related(*CASE_PAGE_RELATED)
+        field = Case._meta.pk if from_field is None else Case._meta.get_field(from_field)
+        try:
+            return queryset.get(**{field.name: field.to_python(object_id)})
+        except (Case.DoesNotExist, ValidationError, ValueError):
+            return None
+
+    def get_urls(self):
+        return [
+            path("<path:object_id>/transition/", self.admin_site.admin_view(self.transition_view),
+                 name="disputes_case_transition"),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            allowed = services.allowed_transitions(obj, request.user)
+            context.update(
+                workflow_transitions=[(name, transition_label(name)) for name in allowed],
+                workflow_needs_reason="reject" in allowed,
+                workflow_needs_amount="propose_refund" in allowed,
+                workflow_url=reverse("admin:disputes_case_transition", args=[quote(obj.pk)],
+                                     current_app=self.admin_site.name),
+                events_url=reverse("admin:disputes_caseevent_changelist", current_app=self.admin_site.name)
+                + f"?case__id__exact={obj.pk}",
+            )
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+    def transition_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Take one workflow step through ``services.case_transition``; errors become messages."""
+        case = self.get_object(request, unquote(object_id))
+        if case is None:
+            raise Http404(gettext("No case with that id."))
+        if not self.has_view_permission(request, case):
+            raise PermissionDenied
+        change_url = reverse("admin:disputes_case_change", args=[quote(case.pk)], current_app=self.admin_site.name)
+
+        if request.method == "POST":
+            form = CaseTransitionForm(request.POST, allowed=services.allowed_transitions(case, request.user))
+            if form.is_valid():
+                try:
+                    services.case_transition(case=case, actor=request.user, **form.service_kwargs())
+                except StaleCase as exc:
+                    messages.error(request, exc.message)
+                    return HttpResponseRedirect(change_url)
+                except CaseError as exc:
+                    messages.error(request, exc.message)
+                except ValidationError as exc:
+                    messages.error(request, " ".join(exc.messages))
+                else:
+                    messages.success(request, gettext("“%(step)s” done: the case is now %(state)s.")
+                                     % {"step": transition_label(form.cleaned_data["name"]),
+                                        "state": State(case.state).label})
+                    return HttpResponseRedirect(change_url)
+                # Nothing was written; show the case as it is in the database.
+                case = self.get_object(request, unquote(object_id))
+                form = CaseTransitionForm(request.POST, allowed=services.allowed_transitions(case, request.user))
+        else:
+            form = CaseTransitionForm(
+                initial={"name": request.GET.get("name"), "version": case.version},
+                allowed=services.allowed_transitions(case, request.user),
+            )
+
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": case,
+            "title": gettext("Take a workflow step on case %(reference)s") % {"reference": case.reference},
+            "subtitle": None,
+            "form": form,
+            "change_url": change_url,
+            "has_view_permission": True,
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "admin/disputes/case/transition.html", context)
+
+    @admin.action(description=_("Assign the selected cases to me"), permissions=["assign"])
+    def assign_to_me(self, request: HttpRequest, queryset) -> None:
+        self._assign(request, queryset, assignee=request.user)
+
+    @admin.action(description=_("Release the selected cases (unassign)"), permissions=["assign"])
+    def release(self, request: HttpRequest, queryset) -> None:
+        self._assign(request, queryset, assignee=None)
+
+    def _assign(self, request: HttpRequest, queryset, *, assignee) -> None:
+        done = 0
+        for case in queryset.select_related("assignee"):
+            try:
+                services.case_assign(case=case, actor=request.user, assignee=assignee)
+            except CaseError as exc:
+                messages.error(request, f"{case.reference}: {exc.message}")
+            except ValidationError as exc:
+                messages.error(request, f"{case.reference}: {' '.join(exc.messages)}")
+            else:
+                done += 1
+        if done:
+            messages.success(request, ngettext("%(count)d case changed.", "%(count)d cases changed.", done)
+                             % {"count": done})
+
+
+# --- what hangs off a case ---------------------------------------------------------------
+
+
+@admin.register(CaseEvent)
+class CaseEventAdmin(CaseRecordAdmin):
+    """The audit trail. The database refuses UPDATE and DELETE on it too."""
+
+    list_display = ("created_at", "case", "kind", "transition", "from_state", "to_state", "actor_label")
+    list_filter = ("kind",)
+    fields = ("case", "created_at", "kind", "transition", "from_state", "to_state", "actor", "actor_label",
+              "message", "payload", "case_version")
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).select_related("case", "actor")
+
+
+@admin.register(CaseNote)
+class CaseNoteAdmin(CaseRecordAdmin):
+    list_display = ("created_at", "case", "author_label", "visibility", "excerpt")
+    list_filter = ("visibility",)
+    fields = ("case", "created_at", "author", "author_label", "visibility", "body")
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).select_related("case", "author")
+
+    @admin.display(description=_("note"))
+    def excerpt(self, obj: CaseNote) -> str:
+        return obj.body if len(obj.body) <= 80 else obj.body[:79] + "…"
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(CaseRecordAdmin):
+    list_display = ("uploaded_at", "case", "original_name", "content_type", "size", "uploaded_by")
+    list_select_related = ("case", "uploaded_by")
+    fields = ("case", "original_name", "file", "content_type", "size", "sha256", "uploaded_by", "uploaded_at")
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).select_related("case", "uploaded_by")
+
+
+@admin.register(Refund)
+class RefundAdmin(CaseRecordAdmin):
+    list_display = ("proposed_at", "case", "amount", "currency", "status", "proposed_by", "decided_by",
+                    "executed_at", "execution_reference")
+    list_filter = ("status",)
+    list_select_related = ("case", "proposed_by", "decided_by")
+    fields = ("case", "amount", "currency", "status", "proposed_by", "proposed_at", "decided_by", "decided_at",
+              "executed_at", "execution_reference")
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).select_related("case", "proposed_by", "decided_by")
+
+
+@admin.register(Notification)
+class NotificationAdmin(CaseRecordAdmin):
+    """The e-mail outbox; the periodic sweep re-sends what is pending."""
+
+    list_display = ("created_at", "case", "recipient", "subject", "status", "attempts", "sent_at")
+    list_filter = ("status",)
+    fields = ("case", "recipient", "subject", "body", "status", "attempts", "last_error", "created_at", "sent_at")
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).select_related("case")
+
+from . import webhook_admin  # noqa: E402,F401 - the REST API's webhook endpoints and delivery log

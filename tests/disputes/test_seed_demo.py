@@ -1,0 +1,126 @@
+from io import StringIO
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.utils import translation
+
+from customers.models import Customer
+from disputes import demo
+from disputes.models import Case, CaseEvent, Notification, Refund, RefundStatus
+from disputes.workflow import EventKind, Role, State
+from merchants.models import Merchant, PaymentProcessor, Terminal, TerminalStatus
+from transactions.models import LedgerEntry, SettlementRecord
+from transactions.slip import validate_merchant_id, validate_terminal_id
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def seed(*args: str) -> str:
+    out = StringIO()
+    with translation.override("en"):
+        call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def seeded(db, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        return seed()
+
+
+def test_it_creates_a_user_of_each_role_and_prints_their_passwords(seeded):
+    roles = {
+        "agent1": Role.AGENT, "agent2": Role.AGENT, "supervisor1": Role.SUPERVISOR,
+        "supervisor2": Role.SUPERVISOR, "callcenter1": Role.CALL_CENTER, "admin1": Role.ADMIN,
+    }
+    for username, role in roles.items():
+        user = User.objects.get(username=username)
+        assert list(user.groups.values_list("name", flat=True)) == [role]
+        assert user.is_staff == (role != Role.CALL_CENTER)
+        assert not user.is_superuser
+        [line] = [line for line in seeded.splitlines() if line.split()[:1] == [username]]
+        password = line.split()[-1]
+        assert user.check_password(password)
+    root = User.objects.get(username="root")
+    assert root.is_superuser and root.is_staff
+
+
+def test_it_files_fifty_cases_spread_over_every_state(seeded):
+    assert Case.objects.count() == 50
+    for state in State:
+        assert Case.objects.filter(state=state).count() >= 3, state
+    assert all(demo.DEMO_TAG in description for description in Case.objects.values_list("description", flat=True))
+
+
+def test_every_case_has_its_filed_event_and_the_trail_of_its_transitions(seeded):
+    for case in Case.objects.prefetch_related("events"):
+        events = list(case.events.all())
+        assert (events[0].kind, events[0].to_state) == (EventKind.FILED, State.SUBMITTED)
+        state = State.SUBMITTED
+        for event in events:
+            if event.kind == EventKind.TRANSITION:
+                assert event.from_state == state, case.reference
+                state = event.to_state
+        assert state == case.state, case.reference
+        assert events[-1].case_version <= case.version
+
+
+def test_the_workflow_steps_are_taken_by_the_actors_the_design_names(seeded):
+    transitions = CaseEvent.objects.filter(kind=EventKind.TRANSITION)
+    labels = lambda name: set(transitions.filter(transition=name).values_list("actor_label", flat=True))  # noqa: E731
+    assert labels("start_verification") <= {"agent1", "agent2"}
+    assert labels("approve_refund") | labels("decline_refund") | labels("reopen") <= {"supervisor1", "supervisor2"}
+    assert "customer" in labels("customer_info_received")
+    assert "customer" in labels("withdraw") and "callcenter1" in labels("withdraw")
+    assert "system" in labels("reversal_found") and "system" in labels("close")
+    for refund in Refund.objects.exclude(decided_by=None):
+        assert refund.decided_by_id != refund.proposed_by_id
+    # Approved refunds are paid while seeding, as the worker would have.
+    refunded = Case.objects.filter(state__in=[State.REFUNDED, State.CLOSED], refunds__isnull=False)
+    assert refunded.exists()
+    assert not Refund.objects.filter(status=RefundStatus.APPROVED).exists()
+    assert Refund.objects.filter(status=RefundStatus.EXECUTED).count() >= refunded.count()
+
+
+def test_it_makes_reference_data_and_transaction_records_of_the_fixed_shapes(seeded):
+    assert Merchant.objects.count() == len(demo.MERCHANTS)
+    for merchant in Merchant.objects.all():
+        validate_merchant_id(merchant.merchant_id)
+    for terminal in Terminal.objects.all():
+        validate_terminal_id(terminal.terminal_id)
+    assert Terminal.objects.filter(status=TerminalStatus.FAULTY).exists()
+    assert set(PaymentProcessor.objects.values_list("name", flat=True)) >= {"银联商务", "拉卡拉", "通联支付", "Sumpay"}
+    assert all(len(licence) == 14 for licence in PaymentProcessor.objects.values_list("licence_number", flat=True))
+    assert LedgerEntry.objects.filter(kind="debit").count() >= 50
+    assert SettlementRecord.objects.filter(status="approved").exists()
+    assert SettlementRecord.objects.filter(status="timeout").exists()
+
+
+def test_seeding_queues_no_email(seeded):
+    assert not Customer.objects.exclude(email="").exists()
+    assert not Notification.objects.exists()
+
+
+def test_a_second_run_creates_nothing_new_and_says_so(seeded, django_capture_on_commit_callbacks):
+    tables = (User, Customer, Merchant, Terminal, PaymentProcessor, LedgerEntry, SettlementRecord, Case, CaseEvent)
+    before = {model: model.objects.count() for model in tables}
+    passwords = dict(User.objects.values_list("username", "password"))
+    with django_capture_on_commit_callbacks(execute=False):
+        output = seed()
+    assert {model: model.objects.count() for model in tables} == before
+    assert dict(User.objects.values_list("username", "password")) == passwords
+    assert output.count("already exists, password unchanged") == len(demo.DEMO_USERS)
+    assert "Demo data already present: nothing new created." in output
+
+
+def test_reset_passwords_gives_the_existing_users_new_passwords(seeded, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        output = seed("--reset-passwords")
+    [line] = [line for line in output.splitlines() if line.split()[:1] == ["agent1"]]
+    assert "new password" in line
+    assert User.objects.get(username="agent1").check_password(line.split()[-1])
+    assert Case.objects.count() == 50

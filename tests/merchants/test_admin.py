@@ -1,0 +1,121 @@
+"""The admin of the reference data (merchants, terminals, processors, customers
+and cards, imported transaction records), as the admin role uses it."""
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from customers.models import Card, Customer
+from merchants.models import Merchant, PaymentProcessor, Terminal
+from transactions.models import LedgerEntry, SettlementRecord
+
+
+def admin_url(model, view: str, *args) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+@pytest.fixture(autouse=True)
+def english(settings):
+    settings.LANGUAGE_CODE = "en"
+
+
+@pytest.fixture
+def erin_client(client, erin):
+    erin.is_staff = True
+    erin.save()
+    client.force_login(erin)
+    return client
+
+
+@pytest.fixture
+def merchant(db):
+    return Merchant.objects.create(name="好又多超市", merchant_id="102290054110001")
+
+
+@pytest.fixture
+def card(db):
+    customer = Customer.objects.create(name="张三", phone="+8613800138000")
+    return Card.objects.create(customer=customer, last4="1234", bin6="622202")
+
+
+@pytest.fixture
+def ledger_entry(db):
+    return LedgerEntry.objects.create(entry_id="L0000017", card_last4="6646", amount=Decimal("10.13"), currency="CNY",
+                                      posted_at=timezone.now() - timedelta(days=2), kind="debit", rrn="100000000347")
+
+
+@pytest.fixture
+def settlement_record(db):
+    return SettlementRecord.objects.create(record_id="S0000007", processor="Sumpay", amount=Decimal("10.07"),
+                                           currency="CNY", transacted_at=timezone.now(), status="timeout")
+
+
+def test_the_admin_role_adds_a_merchant_and_its_terminal(erin_client, merchant):
+    response = erin_client.post(admin_url(Merchant, "add"), {"name": "星巴克", "merchant_id": "102290058140002"})
+    assert response.status_code == 302
+    response = erin_client.post(admin_url(Terminal, "add"),
+                                {"merchant": merchant.pk, "terminal_id": "41082857", "status": "faulty"})
+    assert response.status_code == 302
+    assert Terminal.objects.get(terminal_id="41082857").merchant == merchant
+
+
+def test_a_merchant_id_of_the_wrong_shape_is_refused(erin_client):
+    response = erin_client.post(admin_url(Merchant, "add"), {"name": "星巴克", "merchant_id": "12345"})
+    assert response.status_code == 200
+    assert "merchant_id" in response.context["adminform"].form.errors
+    assert not Merchant.objects.exists()
+
+
+def test_the_terminal_form_finds_its_merchant_by_autocomplete(erin_client, merchant):
+    response = erin_client.get(reverse("admin:autocomplete"), {
+        "term": "好又多", "app_label": "merchants", "model_name": "terminal", "field_name": "merchant"})
+    assert [result["id"] for result in response.json()["results"]] == [str(merchant.pk)]
+
+
+def test_the_merchant_page_explains_its_mid_and_links_its_terminals(erin_client, merchant):
+    content = erin_client.get(admin_url(Merchant, "change", merchant.pk)).content.decode()
+    assert "MCC 5411" in content
+    assert f"?merchant__id__exact={merchant.pk}" in content
+
+
+def test_a_processor_keeps_its_licence_number(erin_client):
+    response = erin_client.post(admin_url(PaymentProcessor, "add"), {
+        "name": "银联商务", "licence_number": "Z2000133000013", "licensed": "on", "promised_response_hours": 48})
+    assert response.status_code == 302
+    assert PaymentProcessor.objects.get(name="银联商务").licence_number == "Z2000133000013"
+
+
+def test_a_card_is_shown_masked_only(erin_client, card):
+    for url in (admin_url(Card, "changelist"), admin_url(Card, "change", card.pk),
+                admin_url(Customer, "change", card.customer_id)):
+        content = erin_client.get(url).content.decode()
+        assert "622202······1234" in content, url
+        assert 'name="last4"' not in content and 'name="bin6"' not in content, url
+
+
+def test_a_card_is_added_with_its_bin_and_last_4(erin_client, card):
+    response = erin_client.post(admin_url(Card, "add"),
+                                {"customer": card.customer_id, "scheme": "unionpay", "bin6": "621700", "last4": "9876"})
+    assert response.status_code == 302
+    assert Card.objects.get(last4="9876").masked == "621700······9876"
+
+
+def test_a_customer_is_found_by_phone_with_or_without_the_country_code(erin_client, card):
+    for term in ("+8613800138000", "13800138000", "138-0013-8000", "张三"):
+        response = erin_client.get(admin_url(Customer, "changelist"), {"q": term})
+        assert list(response.context["cl"].result_list) == [card.customer], term
+
+
+@pytest.mark.parametrize("fixture", ["ledger_entry", "settlement_record"])
+def test_imported_records_can_be_corrected_but_not_deleted(erin_client, admin_client, request, fixture):
+    record = request.getfixturevalue(fixture)
+    model = type(record)
+    for client in (erin_client, admin_client):
+        assert client.get(admin_url(model, "delete", record.pk)).status_code == 403
+        response = client.get(admin_url(model, "changelist"))
+        assert "delete_selected" not in response.content.decode()
+    assert model.objects.filter(pk=record.pk).exists()
+    response = admin_client.get(admin_url(model, "changelist"), {"q": "100000000347" if fixture == "ledger_entry" else "S0000007"})
+    assert list(response.context["cl"].result_list) == [record]
