@@ -127,6 +127,8 @@ class TransitionSerializer(serializers.Serializer):
 
 
 class CustomerSummarySerializer(serializers.ModelSerializer):
+    email = serializers.CharField(read_only=True, help_text=_("Empty when unknown."))
+
     class Meta:
         model = Customer
         fields = ["name", "phone", "email", "preferred_language"]
@@ -213,6 +215,7 @@ class CaseBriefSerializer(serializers.ModelSerializer):
 class CustomerSerializer(serializers.ModelSerializer):
     cards = CardSerializer(many=True, read_only=True)
     cases = CaseBriefSerializer(many=True, read_only=True)
+    email = serializers.CharField(read_only=True, help_text=_("Empty when unknown."))
 
     class Meta:
         model = Customer
@@ -230,6 +233,7 @@ class TerminalSerializer(serializers.ModelSerializer):
 class MerchantSerializer(serializers.ModelSerializer):
     terminals = TerminalSerializer(many=True, read_only=True)
     mid_parts = serializers.SerializerMethodField()
+    contact_email = serializers.CharField(read_only=True, help_text=_("Empty when unknown."))
 
     class Meta:
         model = Merchant

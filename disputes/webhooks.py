@@ -108,19 +108,23 @@ def webhook_deliveries_for_event(event: CaseEvent) -> list[WebhookDelivery]:
     deliveries = WebhookDelivery.objects.bulk_create(
         [WebhookDelivery(endpoint=endpoint, event=event, payload=payload) for endpoint in endpoints]
     )
+    _send_after_commit([delivery.pk for delivery in deliveries])
+    return deliveries
+
+
+def _send_after_commit(delivery_ids: list[int]) -> None:
+    """Queue one task per delivery once the transaction commits; a broker that
+    is down only delays them (the sweep re-sends from the database)."""
     from .tasks import deliver_webhook
 
-    ids = [delivery.pk for delivery in deliveries]
-
     def send() -> None:
-        for delivery_id in ids:
+        for delivery_id in delivery_ids:
             try:
                 deliver_webhook.delay(delivery_id)
-            except Exception:  # noqa: BLE001 - the sweep sends it later
+            except Exception:  # noqa: BLE001 - any broker failure; the row keeps the work
                 logger.warning("broker unavailable; webhook delivery %s left for the sweep", delivery_id, exc_info=True)
 
     transaction.on_commit(send)
-    return deliveries
 
 
 def backoff(attempts: int) -> timedelta:
@@ -199,9 +203,6 @@ def webhook_delivery_replay(*, delivery_ids: list[int]) -> int:
         updated = WebhookDelivery.objects.filter(pk__in=delivery_ids).update(
             status=WebhookDeliveryStatus.PENDING, next_attempt_at=timezone.now(), delivered_at=None
         )
-        from .tasks import deliver_webhook
-
-        ids = list(delivery_ids)
-        transaction.on_commit(lambda: [deliver_webhook.delay(pk) for pk in ids])
+        _send_after_commit(list(delivery_ids))
     return updated
 

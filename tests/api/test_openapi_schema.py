@@ -91,3 +91,11 @@ def test_the_schema_is_served_as_json_too(client):
     response = client.get("/api/v1/schema/?format=json")
     assert response.status_code == 200
     assert response.json()["info"]["title"] == "Dispute Desk API"
+
+
+def test_read_only_fields_that_may_be_empty_claim_no_format(schema):
+    """An empty e-mail is a valid answer: a response field with a format must not be blank-able."""
+    components = schema["components"]["schemas"]
+    for name in ("Customer", "CustomerSummary", "Merchant"):
+        for field, spec in components[name]["properties"].items():
+            assert spec.get("format") != "email", (name, field)
