@@ -177,7 +177,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "disputes.tasks.sweep_outbox",
         "schedule": 60.0,
     },
+    "sla-sweep": {
+        "task": "disputes.tasks.sla_sweep",
+        "schedule": 60.0,
+    },
 }
+# The outbox sweep re-sends a notification or refund whose task has not done it after this long.
+DISPUTE_OUTBOX_RESEND_AFTER = timedelta(seconds=env.int("DISPUTE_OUTBOX_RESEND_AFTER_SECONDS", default=60))
 
 # --- Security (production values apply when DEBUG is off) ---------------------
 SESSION_COOKIE_HTTPONLY = True
