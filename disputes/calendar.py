@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -94,11 +94,13 @@ class BusinessCalendar:
             self._day_kinds[day] = kind
         return kind
 
+    # Arithmetic is done in UTC: Python subtracts two times of one zone by their wall
+    # clocks, which would miscount a day when daylight saving time starts or ends.
     def _opens(self, day: date) -> datetime:
-        return datetime.combine(day, self.work_starts, tzinfo=self.tz)
+        return datetime.combine(day, self.work_starts, tzinfo=self.tz).astimezone(UTC)
 
     def _closes(self, day: date) -> datetime:
-        return datetime.combine(day, self.work_ends, tzinfo=self.tz)
+        return datetime.combine(day, self.work_ends, tzinfo=self.tz).astimezone(UTC)
 
     def working_hours(self, day: date) -> timedelta:
         """Business time in ``day`` (0 on a day off); real elapsed time, so a DST day counts right."""
@@ -125,11 +127,11 @@ class BusinessCalendar:
             raise ValueError("Business time to add must not be negative.")
         if amount == ZERO:
             return instant
-        local = self.local(instant)
-        day = local.date()
+        current = instant.astimezone(UTC)
+        day = self.local(instant).date()
         for _ in range(MAX_DAYS_WALKED):
             if self.is_working_day(day):
-                start = max(local, self._opens(day))
+                start = max(current, self._opens(day))
                 end = self._closes(day)
                 if start < end:
                     available = end - start
@@ -137,19 +139,19 @@ class BusinessCalendar:
                         return (start + amount).astimezone(instant.tzinfo)
                     amount -= available
             day += timedelta(days=1)
-            local = self._opens(day)
+            current = self._opens(day)
         raise ValueError("No working day found: check the calendar overrides.")
 
     def between(self, start: datetime, end: datetime) -> timedelta:
         """Business time from ``start`` to ``end`` (negative if ``end`` is earlier)."""
         if end < start:
             return -self.between(end, start)
-        first, last = self.local(start), self.local(end)
+        first, last = start.astimezone(UTC), end.astimezone(UTC)
         total = ZERO
-        day = first.date()
-        if (last.date() - day).days > MAX_DAYS_WALKED * 10:
+        day, last_day = self.local(start).date(), self.local(end).date()
+        if (last_day - day).days > MAX_DAYS_WALKED * 10:
             raise ValueError("Business time over more than thirty years is not supported.")
-        while day <= last.date():
+        while day <= last_day:
             if self.is_working_day(day):
                 lo = max(first, self._opens(day))
                 hi = min(last, self._closes(day))
