@@ -8,6 +8,7 @@ from django.core.management import call_command
 
 from disputes import services
 from disputes.models import Case, CaseEvent, SlaSettings, StagePolicy
+from disputes import sla
 from disputes.sla import ClockStatus, case_clocks, overdue_q
 from disputes.workflow import EventKind, State
 from tests.disputes.workflow import bring_to
@@ -47,6 +48,7 @@ def test_each_stage_starts_its_own_clock(clock, case, cast):
 
 def test_stage_targets_may_be_set_in_business_hours(clock, file_case):
     StagePolicy.objects.filter(state=State.SUBMITTED).update(target=4, unit="hours", reminder_lead=timedelta(hours=1))
+    sla.invalidate()  # a queryset update sends no signal; the admin saves rows, which does
     clock.set("2026-11-20 15:00")  # a Friday
     case = file_case()
     assert case.sla_due_at == at("2026-11-23 10:30")
