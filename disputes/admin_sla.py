@@ -64,8 +64,10 @@ def _extend_case_admin() -> None:
         return
     readonly = tuple(base.readonly_fields or ()) + CaseClocksAdminMixin.sla_readonly_fields
     list_display = tuple(base.list_display or ("__str__",)) + ("sla_status",)
-    extended = type(base.__name__, (CaseClocksAdminMixin, base),
-                    {"readonly_fields": readonly, "list_display": list_display, "__module__": base.__module__})
+    attrs = {"readonly_fields": readonly, "list_display": list_display, "__module__": base.__module__}
+    if base.fieldsets:
+        attrs["fieldsets"] = tuple(base.fieldsets) + ((_("SLA clocks"), {"fields": CaseClocksAdminMixin.sla_readonly_fields}),)
+    extended = type(base.__name__, (CaseClocksAdminMixin, base), attrs)
     admin.site.unregister(Case)
     admin.site.register(Case, extended)
 

@@ -486,7 +486,7 @@ class Recipients(models.Model):
     def email_list(self) -> list[str]:
         return [e.strip() for e in self.notify_emails.replace(",", "\n").splitlines() if e.strip()]
 
-    def clean(self) -> None:
+    def recipient_errors(self) -> dict:
         from django.core.exceptions import ValidationError
         from django.core.validators import validate_email
 
@@ -494,7 +494,14 @@ class Recipients(models.Model):
             try:
                 validate_email(address)
             except ValidationError:
-                raise ValidationError({"notify_emails": _("“%(address)s” is not an e-mail address.") % {"address": address}})
+                return {"notify_emails": _("“%(address)s” is not an e-mail address.") % {"address": address}}
+        return {}
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if errors := self.recipient_errors():
+            raise ValidationError(errors)
 
 
 class TargetUnit(models.TextChoices):
@@ -545,8 +552,7 @@ class SlaSettings(Recipients):
 
         from django.core.exceptions import ValidationError
 
-        super().clean()
-        errors = {}
+        errors = self.recipient_errors()
         try:
             ZoneInfo(self.time_zone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -590,9 +596,11 @@ class StagePolicy(Recipients):
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
-        super().clean()
+        errors = self.recipient_errors()
         if self.state and self.state not in OPEN_STATES or self.state == State.AWAITING_CUSTOMER:
-            raise ValidationError({"state": _("Only open stages in which the bank works have a target.")})
+            errors["state"] = _("Only open stages in which the bank works have a target.")
+        if errors:
+            raise ValidationError(errors)
 
 
 class CalendarOverride(models.Model):
