@@ -178,10 +178,10 @@ def _record_alerts(inserted: list[tuple], *, clock: str, result: SweepResult) ->
     CaseEvent.objects.bulk_create(events)
     created = Notification.objects.bulk_create(notifications)
     result.notifications += len(created)
-    from .tasks import deliver_notification
+    if created:
+        from .tasks import deliver_notifications
 
-    for notification in created:
-        services._enqueue(deliver_notification, notification.pk)
+        services._enqueue(deliver_notifications, [n.pk for n in created])
 
 
 # --- automatic steps ------------------------------------------------------------------

@@ -18,6 +18,15 @@ def deliver_notification(self, notification_id: int) -> bool:
 
 
 @shared_task
+def deliver_notifications(notification_ids: list[int]) -> int:
+    """Fan out one delivery task per notification (the SLA sweep raises many at
+    once and sends this one message after commit instead of thousands)."""
+    for notification_id in notification_ids:
+        deliver_notification.delay(notification_id)
+    return len(notification_ids)
+
+
+@shared_task
 def sweep_outbox() -> int:
     """Beat, every minute: re-send the work whose task was lost (broker down,
     worker killed): pending notifications and approved, unpaid refunds."""

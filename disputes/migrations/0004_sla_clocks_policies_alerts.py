@@ -22,6 +22,16 @@ def seed_policies(apps, schema_editor):
         )
 
 
+def start_alert_columns(apps, schema_editor):
+    """Cases filed before the SLA sweep existed: look at their deadlines as they are."""
+    from django.db.models import F
+
+    Case = apps.get_model("disputes", "Case")
+    running = ["submitted", "verifying", "merchant_contact", "processor_inquiry", "refund_pending"]
+    cases = Case.objects.using(schema_editor.connection.alias).filter(state__in=running)
+    cases.update(sla_entry=1, sla_alert_at=F("sla_due_at"), final_alert_at=F("final_due_at"))
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -171,4 +181,5 @@ class Migration(migrations.Migration):
             constraint=models.UniqueConstraint(fields=('case', 'clock', 'entry', 'kind'), name='sla_alert_once'),
         ),
         migrations.RunPython(seed_policies, migrations.RunPython.noop),
+        migrations.RunPython(start_alert_columns, migrations.RunPython.noop),
     ]
