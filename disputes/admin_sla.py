@@ -7,13 +7,24 @@ extended with the clock fields; otherwise a read-only case admin is registered.
 """
 from __future__ import annotations
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, gettext_lazy as _
 
 from . import sla
+from .errors import CaseError
 from .models import CalendarOverride, Case, SlaAlert, SlaSettings, StagePolicy
+from .sla_actions import case_extend_deadline
+
+
+class ExtendDeadlineForm(forms.Form):
+    reason = forms.CharField(label=_("Reason (told to the customer)"), widget=forms.Textarea(attrs={"rows": 4}),
+                             max_length=5000)
 
 
 def _format_left(clock: sla.Clock | None) -> str:
@@ -53,6 +64,36 @@ class CaseClocksAdminMixin:
     def sla_final_clock(self, obj: Case) -> str:
         return _format_clock(sla.case_clocks(obj).final)
 
+    def has_supervise_permission(self, request) -> bool:
+        return request.user.has_perm("disputes.supervise_case")
+
+    @admin.action(description=_("Extend the overall deadline (with a reason)"), permissions=["supervise"])
+    def extend_deadline(self, request, queryset):
+        """A supervisor's extension through ``case_extend_deadline``, for each selected case."""
+        form = ExtendDeadlineForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            extended = 0
+            for case in queryset.select_related("customer"):
+                try:
+                    case_extend_deadline(case=case, actor=request.user, reason=form.cleaned_data["reason"])
+                    extended += 1
+                except ValidationError as exc:
+                    self.message_user(request, f"{case.reference}: {' '.join(exc.messages)}", messages.ERROR)
+                except CaseError as exc:
+                    self.message_user(request, f"{case.reference}: {exc.message}", messages.ERROR)
+            if extended:
+                self.message_user(request, gettext("Deadline extended for %(n)s case(s).") % {"n": extended},
+                                  messages.SUCCESS)
+            return None
+        return TemplateResponse(request, "admin/disputes/extend_deadline.html", {
+            **self.admin_site.each_context(request),
+            "title": _("Extend the overall deadline"),
+            "form": form,
+            "cases": queryset,
+            "opts": self.model._meta,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        })
+
 
 def _extend_case_admin() -> None:
     registered = admin.site._registry.get(Case)
@@ -64,7 +105,8 @@ def _extend_case_admin() -> None:
         return
     readonly = tuple(base.readonly_fields or ()) + CaseClocksAdminMixin.sla_readonly_fields
     list_display = tuple(base.list_display or ("__str__",)) + ("sla_status",)
-    attrs = {"readonly_fields": readonly, "list_display": list_display, "__module__": base.__module__}
+    actions = tuple(base.actions or ()) + ("extend_deadline",)
+    attrs = {"readonly_fields": readonly, "list_display": list_display, "actions": actions, "__module__": base.__module__}
     if base.fieldsets:
         attrs["fieldsets"] = tuple(base.fieldsets) + ((_("SLA clocks"), {"fields": CaseClocksAdminMixin.sla_readonly_fields}),)
     extended = type(base.__name__, (CaseClocksAdminMixin, base), attrs)
@@ -82,6 +124,7 @@ class ReadOnlyCaseClocksAdmin(CaseClocksAdminMixin, admin.ModelAdmin):
     fields = ("reference", "state", "assignee", "stage_entered_at", "sla_due_at", "final_due_at",
               "sla_status", "sla_stage_clock", "sla_final_clock", "deadline_extensions")
     readonly_fields = fields
+    actions = ("extend_deadline",)
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -25,7 +25,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .calendar import ZERO, BusinessCalendar
-from .workflow import ENDED_STATES, OPEN_STATES, State
+from .workflow import OPEN_STATES, State
 
 # How far ahead of the server's clock a reported payment time may be (the
 # customer's phone or the POS clock may run a little fast).
@@ -347,5 +347,5 @@ def overdue_q(now: datetime | None = None) -> Q:
 __all__ = [
     "CLOCK_SKEW", "Clock", "CaseClocks", "ClockStatus", "business_calendar", "case_clocks", "case_clocks_move",
     "case_clocks_start", "final_due_at", "invalidate", "overdue_q", "sla_settings", "stage_due_at",
-    "stage_targets", "ENDED_STATES",
+    "stage_targets",
 ]

@@ -76,7 +76,47 @@ def test_a_case_admin_registered_elsewhere_gets_the_clock_fields():
         assert isinstance(extended, OtherCaseAdmin)
         assert "sla_stage_clock" in extended.readonly_fields
         assert "sla_status" in extended.list_display
+        assert "extend_deadline" in extended.actions
         assert any("sla_final_clock" in options["fields"] for _title, options in extended.fieldsets)
     finally:
         admin.site.unregister(Case)
         admin.site.register(Case, type(original))
+
+
+@pytest.fixture
+def staff(client):
+    def login(user):
+        user.is_staff = True
+        user.save()
+        client.force_login(user)
+        return client
+    return login
+
+
+def test_a_supervisor_extends_the_deadline_from_the_case_list(staff, case, bob):
+    client = staff(bob)
+    page = client.post("/admin/disputes/case/", {"action": "extend_deadline", "_selected_action": [case.pk]})
+    assert page.status_code == 200 and 'name="reason"' in page.content.decode()
+    done = client.post("/admin/disputes/case/", {"action": "extend_deadline", "_selected_action": [case.pk],
+                                                 "apply": "1", "reason": "Complex: the processor investigates."})
+    assert done.status_code == 302
+    case.refresh_from_db()
+    assert case.deadline_extensions == 1
+    assert case.events.get(kind="deadline_extended").actor == bob
+
+
+def test_an_extension_without_a_reason_is_asked_again_and_changes_nothing(staff, case, bob):
+    client = staff(bob)
+    page = client.post("/admin/disputes/case/", {"action": "extend_deadline", "_selected_action": [case.pk],
+                                                 "apply": "1", "reason": ""})
+    assert page.status_code == 200 and "errorlist" in page.content.decode()
+    case.refresh_from_db()
+    assert case.deadline_extensions == 0
+
+
+def test_an_agent_cannot_extend_from_the_admin(staff, case, alice):
+    client = staff(alice)
+    client.post("/admin/disputes/case/", {"action": "extend_deadline", "_selected_action": [case.pk],
+                                          "apply": "1", "reason": "Because."})
+    case.refresh_from_db()
+    assert case.deadline_extensions == 0

@@ -2,14 +2,13 @@
 time, each once per case, stage entry and kind; the staff e-mails; the automatic
 steps (escalation on merchant silence, closing after the quiet period)."""
 import threading
-from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, close_old_connections, connection, transaction
 
 from disputes import services
-from disputes.models import Case, CaseEvent, Notification, SlaAlert, SlaSettings, StagePolicy
+from disputes.models import CaseEvent, Notification, SlaAlert, SlaSettings, StagePolicy
 from disputes.sla_actions import sla_sweep
 from disputes.workflow import EventKind, State
 from tests.disputes.workflow import bring_to
