@@ -180,6 +180,7 @@ CELERY_BEAT_SCHEDULE = {
     "sla-sweep": {
         "task": "disputes.tasks.sla_sweep",
         "schedule": 60.0,
+        "options": {"expires": 55},  # a sweep the worker could not run in time is dropped: the next one covers it
     },
 }
 # The outbox sweep re-sends a notification or refund whose task has not done it after this long.

@@ -125,3 +125,13 @@ def test_overdue_q_selects_exactly_the_cases_case_clocks_calls_breached(clock, f
     overdue = set(Case.objects.filter(overdue_q(now)).values_list("pk", flat=True))
     breached = {c.pk for c in Case.objects.all() if case_clocks(c, now=now).status == ClockStatus.BREACHED}
     assert overdue == breached
+
+
+def test_reading_the_clocks_of_a_page_of_cases_needs_no_query_per_case(clock, file_case, cast, django_assert_num_queries):
+    cases = [file_case(phone=f"+86138001384{i:02d}") for i in range(10)]
+    bring_to(cases[0], State.AWAITING_CUSTOMER, cast)
+    page = list(Case.objects.all())
+    case_clocks(page[0])  # settings, targets and calendar are read once, then cached
+    with django_assert_num_queries(0):
+        statuses = [case_clocks(c, now=at("2026-11-24 10:00")).status for c in page]
+    assert statuses.count(ClockStatus.BREACHED) == 9 and statuses.count(ClockStatus.PAUSED) == 1
