@@ -222,3 +222,10 @@ def test_two_sweeps_at_the_same_time_raise_each_alert_once(clock, file_case, bob
     assert CaseEvent.objects.filter(kind=EventKind.SLA_BREACH).count() == 40
     assert Notification.objects.filter(recipient="bob@bank.example").count() == 40
     assert {c.pk for c in cases} == set(SlaAlert.objects.values_list("case_id", flat=True))
+
+
+def test_a_now_without_offset_is_read_in_the_configured_time_zone(clock, case):
+    call_command("sla_sweep", now="2026-11-23T16:29")
+    assert alerts(case) == []
+    call_command("sla_sweep", now="2026-11-23 16:30")
+    assert alerts(case) == [("sla_reminder", "stage")]
