@@ -205,10 +205,9 @@ def case_clocks_move(case, *, source: str, target: str, now: datetime) -> None:
         case.sla_alert_at = _stage_alert_at(target, now, used)
         if case.final_remaining is not None:
             remaining = case.final_remaining
-            working, _length = _final_length(0)
             if remaining <= ZERO:
                 case.final_due_at = now
-            elif working:
+            elif sla_settings().final_counting == "working":
                 case.final_due_at = business_calendar().add(now, remaining)
             else:
                 case.final_due_at = now + remaining

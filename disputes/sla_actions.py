@@ -19,7 +19,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -96,18 +96,12 @@ def _sweep_batch(*, clock: str, now: datetime, batch_size: int, result: SweepRes
         reminded = [pk for pk, _c, _e, kind, _s, _d in alerts if kind == SlaAlertKind.REMINDER]
         breached = [pk for pk, _c, _e, kind, _s, _d in alerts if kind == SlaAlertKind.BREACH]
         if reminded:
-            Case.objects.filter(pk__in=reminded).update(**{alert_col: _F(due_col)})
+            Case.objects.filter(pk__in=reminded).update(**{alert_col: F(due_col)})
         if breached:
             Case.objects.filter(pk__in=breached).update(**{alert_col: None})
         if inserted:
             _record_alerts(inserted, clock=clock, result=result)
     return len(rows)
-
-
-def _F(name):
-    from django.db.models import F
-
-    return F(name)
 
 
 def _insert_alerts(alerts: list[tuple], *, now: datetime) -> list[tuple]:

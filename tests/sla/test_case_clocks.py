@@ -135,3 +135,19 @@ def test_reading_the_clocks_of_a_page_of_cases_needs_no_query_per_case(clock, fi
     with django_assert_num_queries(0):
         statuses = [case_clocks(c, now=at("2026-11-24 10:00")).status for c in page]
     assert statuses.count(ClockStatus.BREACHED) == 9 and statuses.count(ClockStatus.PAUSED) == 1
+
+
+def test_a_pause_keeps_the_working_time_left_when_the_deadline_counts_working_days(clock, file_case, cast):
+    SlaSettings.objects.update_or_create(pk=1, defaults={"final_counting": "working"})
+    case = file_case()
+    calendar = sla.business_calendar()
+    clock.set("2026-11-23 11:00")
+    case = bring_to(case, State.VERIFYING, cast)
+    clock.set("2026-11-23 15:00")
+    left = calendar.between(clock.now, case.final_due_at)
+    case = services.case_transition(case=case, name="request_customer_info", actor=cast["alice"])
+    assert case.final_remaining == left
+    clock.set("2026-11-28 12:00")  # a Saturday: the clock restarts on Monday morning
+    case = services.case_transition(case=case, name="customer_info_received", actor=cast["customer"])
+    assert calendar.between(clock.now, case.final_due_at) == left
+    assert case.final_due_at == calendar.add(at("2026-11-30 09:00"), left)
