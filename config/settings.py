@@ -184,7 +184,7 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 # The outbox sweep re-sends a notification or refund whose task has not done it after this long.
-DISPUTE_OUTBOX_RESEND_AFTER = timedelta(seconds=env.int("DISPUTE_OUTBOX_RESEND_AFTER_SECONDS", default=60))
+DISPUTE_OUTBOX_RESEND_AFTER = timedelta(seconds=60)
 
 # --- Security (production values apply when DEBUG is off) ---------------------
 SESSION_COOKIE_HTTPONLY = True
