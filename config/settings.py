@@ -177,7 +177,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "disputes.tasks.sweep_outbox",
         "schedule": 60.0,
     },
+    "sla-sweep": {
+        "task": "disputes.tasks.sla_sweep",
+        "schedule": 60.0,
+        "options": {"expires": 55},  # a sweep the worker could not run in time is dropped: the next one covers it
+    },
 }
+# The outbox sweep re-sends a notification or refund whose task has not done it after this long.
+DISPUTE_OUTBOX_RESEND_AFTER = timedelta(seconds=60)
 
 # --- Security (production values apply when DEBUG is off) ---------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -239,8 +239,7 @@ def case_file(
             if case.resolved_merchant:
                 terminals = terminals.filter(merchant=case.resolved_merchant)
             case.resolved_terminal = terminals.first()
-        case.sla_due_at = sla.stage_due_at(case.state, now)
-        case.final_due_at = sla.final_due_at(now)
+        sla.case_clocks_start(case, now=now)
         tracking_code = _random_code(TRACKING_CODE_LENGTH)
         case.tracking_code_hash = tracking_code_hash(tracking_code)
         for _attempt in range(5):
@@ -381,9 +380,9 @@ def _take_transition(case, name, actor, note, reason, amount, expected_version) 
         now = timezone.now()
         getattr(case, name)()
         target = case.state
+        sla.case_clocks_move(case, source=source, target=target, now=now)  # pause, resume or restart the clocks
         if target != source:
             case.stage_entered_at = now
-        case.sla_due_at = sla.stage_due_at(target, now)
         if target in ENDED_STATES:
             case.ended_at = now
         case.version += 1
