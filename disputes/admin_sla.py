@@ -1,9 +1,6 @@
-"""Admin pages of the SLA: settings, stage targets, calendar overrides, alerts,
-and the clocks of each case (from ``sla.case_clocks``).
-
-Imported from ``DisputesConfig.ready()``, after the admin has autodiscovered
-``disputes/admin.py``: if that module registered ``Case``, its admin class is
-extended with the clock fields; otherwise a read-only case admin is registered.
+"""Admin pages of the SLA: settings, stage targets, calendar overrides, and the
+clock fields and deadline-extension action the case admin mixes in (one
+reading of the clocks: ``sla.case_clocks``). Imported by ``disputes/admin.py``.
 """
 from __future__ import annotations
 
@@ -18,7 +15,7 @@ from django.utils.translation import gettext, gettext_lazy as _
 
 from . import sla
 from .errors import CaseError
-from .models import CalendarOverride, Case, SlaAlert, SlaSettings, StagePolicy
+from .models import CalendarOverride, Case, SlaSettings, StagePolicy
 from .sla_actions import case_extend_deadline
 
 
@@ -95,47 +92,6 @@ class CaseClocksAdminMixin:
         })
 
 
-def _extend_case_admin() -> None:
-    registered = admin.site._registry.get(Case)
-    if registered is None:
-        admin.site.register(Case, ReadOnlyCaseClocksAdmin)
-        return
-    base = type(registered)
-    if issubclass(base, CaseClocksAdminMixin):
-        return
-    readonly = tuple(base.readonly_fields or ()) + CaseClocksAdminMixin.sla_readonly_fields
-    list_display = tuple(base.list_display or ("__str__",)) + ("sla_status",)
-    actions = tuple(base.actions or ()) + ("extend_deadline",)
-    attrs = {"readonly_fields": readonly, "list_display": list_display, "actions": actions, "__module__": base.__module__}
-    if base.fieldsets:
-        attrs["fieldsets"] = tuple(base.fieldsets) + ((_("SLA clocks"), {"fields": CaseClocksAdminMixin.sla_readonly_fields}),)
-    extended = type(base.__name__, (CaseClocksAdminMixin, base), attrs)
-    admin.site.unregister(Case)
-    admin.site.register(Case, extended)
-
-
-class ReadOnlyCaseClocksAdmin(CaseClocksAdminMixin, admin.ModelAdmin):
-    """Cases with their clocks, read-only (changes go through the services)."""
-
-    list_display = ("reference", "state", "assignee", "sla_due_at", "final_due_at", "sla_status")
-    list_filter = ("state",)
-    search_fields = ("reference",)
-    list_select_related = ("assignee",)
-    fields = ("reference", "state", "assignee", "stage_entered_at", "sla_due_at", "final_due_at",
-              "sla_status", "sla_stage_clock", "sla_final_clock", "deadline_extensions")
-    readonly_fields = fields
-    actions = ("extend_deadline",)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(SlaSettings)
 class SlaSettingsAdmin(admin.ModelAdmin):
     fieldsets = (
@@ -164,23 +120,3 @@ class CalendarOverrideAdmin(admin.ModelAdmin):
     list_display = ("day", "is_working_day", "note")
     list_filter = ("is_working_day",)
     date_hierarchy = "day"
-
-
-@admin.register(SlaAlert)
-class SlaAlertAdmin(admin.ModelAdmin):
-    list_display = ("case", "clock", "kind", "stage", "due_at", "created_at")
-    list_filter = ("clock", "kind", "stage")
-    search_fields = ("case__reference",)
-    list_select_related = ("case",)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
-_extend_case_admin()

@@ -8,7 +8,6 @@ class DisputesConfig(AppConfig):
     verbose_name = _("Disputes")
 
     def ready(self) -> None:
-        from . import admin_sla  # noqa: F401 - SLA admin pages (policies, calendar, alerts, case clocks)
         from . import sla
         from .models import CalendarOverride, SlaSettings, StagePolicy
         from .roles import sync_roles_after_migrate
