@@ -3,7 +3,7 @@
     python bench/api_bench.py [--clients 8] [--requests 600] [--max-seconds 60]
 
 Serves the app with gunicorn (DEBUG off) on a free 127.0.0.1 port against its
-own database (``dispute_desk_api_bench``, flushed first), then runs, one after the
+own scratch database (``dispute_desk_api_bench``, made anew), then runs, one after the
 other, with ``--clients`` threads each holding a keep-alive connection:
 
 - ``file``: POST /api/v1/cases/ (each with its own Idempotency-Key),
@@ -49,17 +49,16 @@ def manage(env: dict, *args: str, stdin: str | None = None) -> str:
     return result.stdout
 
 
-def ensure_database(url: str) -> None:
+def fresh_database(url: str) -> None:
     import psycopg2
 
     parts = urllib.parse.urlparse(url)
     conn = psycopg2.connect(host=parts.hostname, port=parts.port or 5432, user=parts.username,
                             password=parts.password, dbname="postgres")
     conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [parts.path.lstrip("/")])
-        if not cursor.fetchone():
-            cursor.execute(f'CREATE DATABASE "{parts.path.lstrip("/")}"')
+    with conn.cursor() as cursor:  # a scratch database: made anew each run
+        cursor.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{parts.path.lstrip("/")}"')
     conn.close()
 
 
@@ -166,9 +165,8 @@ def main() -> int:
         "DJANGO_SECRET_KEY": "bench-only-not-a-secret", "DJANGO_SECURE_SSL_REDIRECT": "false",
         "DISPUTE_API_THROTTLE_RATE": "1000000/min", "LOG_LEVEL": "WARNING", "DISPUTE_DESK_VAR_DIR": str(var_dir),
     }
-    ensure_database(args.database_url)
+    fresh_database(args.database_url)
     manage(env, "migrate", "--no-input", "-v", "0")
-    manage(env, "flush", "--no-input", "-v", "0")
     token = manage(env, "shell", "-v", "0", "-c", SETUP).strip()
 
     port = free_port()

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("DISPUTE_DESK_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -182,11 +181,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "disputes.tasks.sweep_outbox",
         "schedule": 60.0,
     },
+    "sla-sweep": {
+        "task": "disputes.tasks.sla_sweep",
+        "schedule": 60.0,
+        "options": {"expires": 55},  # a sweep the worker could not run in time is dropped: the next one covers it
+    },
     "sweep-webhooks": {
         "task": "disputes.tasks.sweep_webhooks",
         "schedule": 60.0,
+        "options": {"expires": 55},
     },
 }
+# The outbox sweep re-sends a notification or refund whose task has not done it after this long.
+DISPUTE_OUTBOX_RESEND_AFTER = timedelta(seconds=60)
 
 # --- Security (production values apply when DEBUG is off) ---------------------
 SESSION_COOKIE_HTTPONLY = True

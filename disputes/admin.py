@@ -19,16 +19,16 @@ from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy as _, ngettext
 
 from customers.models import Card, Customer, normalize_phone
 from transactions.admin import BigTableAdmin
 
-from . import services
+from . import services, sla
+from .admin_sla import CaseClocksAdminMixin
 from .errors import CaseError, StaleCase
-from .models import TRANSITION_NAMES, Attachment, Case, CaseEvent, CaseNote, Notification, Refund
-from .workflow import OPEN_STATES, TRANSITION_LABELS, State
+from .models import TRANSITION_NAMES, Attachment, Case, CaseEvent, CaseNote, Notification, Refund, SlaAlert
+from .workflow import TRANSITION_LABELS, State
 
 # What each workflow step is called on a button.
 # How many events the case page shows; the event list has them all.
@@ -168,7 +168,7 @@ class AssigneeFilter(admin.SimpleListFilter):
 
 
 class OverdueFilter(admin.SimpleListFilter):
-    title = _("stage deadline")
+    title = _("deadlines")
     parameter_name = "overdue"
 
     def lookups(self, request, model_admin):
@@ -176,7 +176,7 @@ class OverdueFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
-            return queryset.filter(state__in=OPEN_STATES, sla_due_at__lt=timezone.now())
+            return queryset.filter(sla.overdue_q())
         return queryset
 
 
@@ -200,19 +200,19 @@ CASE_PAGE_RELATED = (
 
 
 @admin.register(Case)
-class CaseAdmin(BigTableAdmin):
+class CaseAdmin(CaseClocksAdminMixin, BigTableAdmin):
     list_display = ("reference", "state", "customer", "amount", "currency", "merchant_name", "assignee",
-                    "priority", "created_at", "sla_due_at")
+                    "priority", "created_at", "sla_due_at", "sla_status")
     list_select_related = ("customer", "assignee")
     list_filter = ("state", AssigneeFilter, OverdueFilter, "priority", "channel", "root_cause")
     search_fields = ("reference__exact",)  # shows the box; get_search_results reads the term's shape
     search_help_text = _("A reference, a phone number (+86…), an RRN (12 digits), a merchant id (15 digits) "
                          "or a card's last 4 digits: exact.")
     sortable_by = ("reference", "created_at")  # both indexed
-    fieldsets = CASE_FIELDSETS
-    readonly_fields = tuple(field for _title, options in CASE_FIELDSETS for field in options["fields"])
+    fieldsets = CASE_FIELDSETS + ((_("SLA clocks"), {"fields": CaseClocksAdminMixin.sla_readonly_fields}),)
+    readonly_fields = tuple(field for _title, options in fieldsets for field in options["fields"])
     inlines = (RefundInline, CaseEventInline)
-    actions = ("assign_to_me", "release")
+    actions = ("assign_to_me", "release", "extend_deadline")
 
     # Every write goes through the services: the page itself changes nothing.
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -409,5 +409,14 @@ class NotificationAdmin(CaseRecordAdmin):
 
     def get_queryset(self, request: HttpRequest):
         return super().get_queryset(request).select_related("case")
+
+
+@admin.register(SlaAlert)
+class SlaAlertAdmin(CaseRecordAdmin):
+    """SLA reminders and breaches: part of the case file, read-only."""
+
+    list_display = ("created_at", "case", "clock", "kind", "stage", "due_at")
+    list_filter = ("clock", "kind", "stage")
+
 
 from . import webhook_admin  # noqa: E402,F401 - the REST API's webhook endpoints and delivery log

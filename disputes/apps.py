@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_delete, post_migrate, post_save
 from django.utils.translation import gettext_lazy as _
 
 
@@ -8,7 +8,13 @@ class DisputesConfig(AppConfig):
     verbose_name = _("Disputes")
 
     def ready(self) -> None:
+        from . import sla
+        from .models import CalendarOverride, SlaSettings, StagePolicy
         from .roles import sync_roles_after_migrate
 
         # After every migrate or flush, the role groups and the system user exist.
         post_migrate.connect(sync_roles_after_migrate, sender=self, dispatch_uid="disputes.sync_roles")
+        # An edited SLA policy or calendar applies at once in this process (others within a minute).
+        for model in (SlaSettings, StagePolicy, CalendarOverride):
+            post_save.connect(sla.invalidate, sender=model, dispatch_uid=f"disputes.sla.invalidate.{model.__name__}.save")
+            post_delete.connect(sla.invalidate, sender=model, dispatch_uid=f"disputes.sla.invalidate.{model.__name__}.delete")

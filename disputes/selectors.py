@@ -7,13 +7,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404
-from django.utils import timezone
 
 from customers.models import Customer, normalize_phone, validate_phone
 from merchants.models import Merchant
 
+from . import sla
 from .models import Case, CaseEvent
 from .workflow import OPEN_STATES
 
@@ -53,14 +53,9 @@ def case_get(*, user, reference: str) -> Case:
     return case
 
 
-def overdue_q(now: datetime | None = None) -> Q:
-    """Open cases whose stage deadline or final answer deadline has passed."""
-    now = now or timezone.now()
-    return Q(state__in=OPEN_STATES) & (Q(sla_due_at__lt=now) | Q(final_due_at__lt=now))
-
-
 def case_filter_overdue(queryset: QuerySet[Case], overdue: bool, *, now: datetime | None = None) -> QuerySet[Case]:
-    condition = overdue_q(now)
+    """Overdue as the SLA clocks read it (``sla.overdue_q``): open, not paused, past a deadline."""
+    condition = sla.overdue_q(now)
     return queryset.filter(condition) if overdue else queryset.exclude(condition)
 
 

@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -30,7 +31,7 @@ from transactions.money import parse_amount
 from . import sla
 from .actors import CustomerActor, actor_label, actor_user
 from .errors import ActionForbidden, StaleCase, TransitionNotAvailable, TransitionUnknown
-from .models import TRANSITION_NAMES, Case, CaseEvent, CaseNote, Notification, NoteVisibility, Refund, RefundStatus
+from .models import TRANSITION_NAMES, Attachment, Case, CaseEvent, CaseNote, Notification, NoteVisibility, Refund, RefundStatus
 from .workflow import CUSTOMER_WORDING, ENDED_STATES, TRANSITION_LABELS, Channel, EventKind, Role, State
 
 logger = logging.getLogger(__name__)
@@ -243,8 +244,7 @@ def case_file(
             if case.resolved_merchant:
                 terminals = terminals.filter(merchant=case.resolved_merchant)
             case.resolved_terminal = terminals.first()
-        case.sla_due_at = sla.stage_due_at(case.state, now)
-        case.final_due_at = sla.final_due_at(now)
+        sla.case_clocks_start(case, now=now)
         tracking_code = _random_code(TRACKING_CODE_LENGTH)
         case.tracking_code_hash = tracking_code_hash(tracking_code)
         for _attempt in range(5):
@@ -385,9 +385,9 @@ def _take_transition(case, name, actor, note, reason, amount, expected_version) 
         now = timezone.now()
         getattr(case, name)()
         target = case.state
+        sla.case_clocks_move(case, source=source, target=target, now=now)  # pause, resume or restart the clocks
         if target != source:
             case.stage_entered_at = now
-        case.sla_due_at = sla.stage_due_at(target, now)
         if target in ENDED_STATES:
             case.ended_at = now
         case.version += 1
@@ -562,16 +562,12 @@ ATTACHMENT_CONTENT_TYPES = {
 }
 
 
-def case_attach(*, case: Case, actor, upload, content_type: str) -> "Attachment":
+def case_attach(*, case: Case, actor, upload, content_type: str) -> Attachment:
     """Keep a file (a receipt photo, a POS slip, a merchant's statement) on the case.
 
     Only PDF, images and text up to DISPUTE_ATTACHMENT_MAX_BYTES; the file is
     stored under a name derived from its hash, never the name the client sent.
     """
-    from django.core.files.base import ContentFile
-
-    from .models import Attachment
-
     _require_permission(actor, "disputes.note_case")
     if content_type not in ATTACHMENT_CONTENT_TYPES:
         raise ValidationError({"file": _("Attach a PDF, JPEG, PNG, CSV or text file.")})

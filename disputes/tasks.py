@@ -1,5 +1,6 @@
 """Celery tasks: each takes ids and calls a service; the database is the truth."""
 from celery import shared_task
+from django.conf import settings
 
 from . import services
 
@@ -17,10 +18,19 @@ def deliver_notification(self, notification_id: int) -> bool:
 
 
 @shared_task
+def deliver_notifications(notification_ids: list[int]) -> int:
+    """Fan out one delivery task per notification (the SLA sweep raises many at
+    once and sends this one message after commit instead of thousands)."""
+    for notification_id in notification_ids:
+        deliver_notification.delay(notification_id)
+    return len(notification_ids)
+
+
+@shared_task
 def sweep_outbox() -> int:
     """Beat, every minute: re-send the work whose task was lost (broker down,
     worker killed): pending notifications and approved, unpaid refunds."""
-    pending = services.outbox_pending()
+    pending = services.outbox_pending(older_than=settings.DISPUTE_OUTBOX_RESEND_AFTER)
     for notification_id in pending.notification_ids:
         deliver_notification.delay(notification_id)
     for refund_id in pending.refund_ids:
@@ -31,6 +41,15 @@ def sweep_outbox() -> int:
 @shared_task(bind=True, autoretry_for=(OSError,), retry_backoff=5, max_retries=8)
 def execute_refund(self, refund_id: int) -> bool:
     return services.refund_execute(refund_id=refund_id)
+
+
+@shared_task
+def sla_sweep() -> str:
+    """Beat, every minute: raise the due SLA reminders and breaches once, take the
+    automatic steps (the same code as ``manage.py sla_sweep``)."""
+    from .sla_actions import sla_sweep as sweep
+
+    return str(sweep())
 
 
 # --- the REST API's webhooks and idempotency keys --------------------------------

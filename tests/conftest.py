@@ -20,6 +20,16 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_sla_cache():
+    """SLA settings and the calendar are cached per process; a test's rows vanish with its transaction."""
+    from disputes import sla
+
+    sla.invalidate()
+    yield
+    sla.invalidate()
+
+
 def _user(username: str, role: str | None) -> User:
     user = User.objects.create_user(username=username, password="correct horse battery staple", email=f"{username}@bank.example")
     if role:

@@ -29,6 +29,9 @@ STRUCTURED = {
     "disputes.Attachment": {"file", "content_type", "sha256"},
     "disputes.Refund": {"currency", "status", "execution_reference"},
     "disputes.Notification": {"recipient", "status"},
+    "disputes.SlaSettings": {"time_zone", "holiday_country", "final_counting", "notify_emails"},
+    "disputes.StagePolicy": {"state", "unit", "notify_emails"},
+    "disputes.SlaAlert": {"clock", "kind", "stage"},
     # A copy of an API response, built from fields guarded above (phone numbers must replay unchanged).
     "disputes.IdempotencyKey": {"key", "request_fingerprint", "response_body", "response_headers"},
     "disputes.WebhookEndpoint": {"url", "secret"},

@@ -1,25 +1,26 @@
 """The admin is a window on the data: every page answers within a bounded
 number of queries, and a case changes only through the services."""
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from django.contrib import admin
-from django.urls import reverse
-from django.utils import translation
-
 from django.contrib.auth.models import User
+from django.urls import reverse
+from django.utils import timezone, translation
 from rest_framework.authtoken.models import Token
 
 from disputes import demo, services, webhooks
 from disputes.admin import CASE_PAGE_EVENTS
 from disputes.actors import CUSTOMER
-from disputes.models import Attachment, Case, CaseEvent, CaseNote, Notification, Refund
+from disputes.models import Attachment, CalendarOverride, Case, CaseEvent, CaseNote, Notification, Refund, SlaAlert
+from disputes.sla_actions import sla_sweep
 from disputes.workflow import EventKind, State
 
 # Every list and case page, whatever the number of rows: a per-row query would blow this.
 MAX_QUERIES_PER_PAGE = 12
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)
-CASE_FILE_MODELS = {Case, CaseEvent, CaseNote, Attachment, Refund, Notification}
+CASE_FILE_MODELS = {Case, CaseEvent, CaseNote, Attachment, Refund, Notification, SlaAlert}
 
 
 def admin_url(model, view: str, *args) -> str:
@@ -52,8 +53,12 @@ def demo_data(db, django_capture_on_commit_callbacks, settings):
                                   transaction_at=Case.objects.first().transaction_at).case
     Attachment.objects.create(case=case, file=f"cases/{case.reference}/0123456789abcdef", original_name="slip.jpg",
                               content_type="image/jpeg", size=1024, sha256="0123456789abcdef" * 4)
+    CalendarOverride.objects.create(day=date(2026, 12, 31), is_working_day=False, note="Year-end closing")
+    with django_capture_on_commit_callbacks(execute=False):
+        sla_sweep(now=timezone.now() + timedelta(days=5))  # stage clocks breached; ended cases not yet quiet long enough to close
     Token.objects.create(user=User.objects.order_by("pk").first())
     assert Notification.objects.exists() and CaseNote.objects.exists() and Refund.objects.exists()
+    assert SlaAlert.objects.exists()
 
 
 @pytest.fixture

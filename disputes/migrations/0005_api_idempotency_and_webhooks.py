@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('disputes', '0003_roles_and_system_user'),
+        ('disputes', '0004_sla_clocks_policies_alerts'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

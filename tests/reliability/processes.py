@@ -1,0 +1,110 @@
+"""Start and stop the real processes of the reliability tests: Celery worker,
+Celery beat, a private redis-server. Each runs in its own process group so the
+test can kill it (and its children) with one signal."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+CELERY = str(Path(sys.executable).with_name("celery"))
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url() -> str:
+    """The pytest test database, for the worker and beat."""
+    s = connection.settings_dict
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+class Processes:
+    """Worker, beat and redis processes of one test; ``stop_all`` ends every one still running."""
+
+    def __init__(self, tmp: Path, broker_url: str, **extra_env: str):
+        self.tmp = tmp
+        self.mail_dir = tmp / "mail"
+        self.mail_dir.mkdir(exist_ok=True)
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.reliability.worker_settings",
+            "DATABASE_URL": database_url(),
+            "DATABASE_CONN_MAX_AGE": "0",
+            "CELERY_BROKER_URL": broker_url,
+            "EMAIL_URL": f"filemail:///{self.mail_dir}",  # django-environ drops one leading slash
+            "DISPUTE_DESK_VAR_DIR": str(tmp / "var"),
+            "PYTHONPATH": str(ROOT),
+            **extra_env,
+        }
+        self.running: list[subprocess.Popen] = []
+
+    def _start(self, args: list[str], name: str) -> subprocess.Popen:
+        log = open(self.tmp / f"{name}-{len(self.running)}.log", "wb")
+        proc = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        self.running.append(proc)
+        return proc
+
+    def worker(self) -> subprocess.Popen:
+        return self._start([CELERY, "-A", "config", "worker", "--pool=prefork", "--concurrency=1",
+                            "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"], "worker")
+
+    def beat(self) -> subprocess.Popen:
+        return self._start([CELERY, "-A", "config", "beat", "--loglevel=INFO",
+                            "--schedule", str(self.tmp / "beat-schedule")], "beat")
+
+    def redis(self, port: int) -> subprocess.Popen:
+        return self._start(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                            "--appendonly", "no", "--dir", str(self.tmp)], "redis")
+
+    @staticmethod
+    def kill(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
+        """Send ``sig`` to the process group of ``proc`` (the worker and its pool children)."""
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+
+    def stop_all(self) -> None:
+        for proc in reversed(self.running):
+            if proc.poll() is None:
+                self.kill(proc, signal.SIGTERM)
+        self.running.clear()
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in sorted(self.tmp.glob("*.log")))
+
+    def mails_to(self, address: str) -> list[str]:
+        """Delivered messages (one file per connection; send_mail opens one per message) addressed to ``address``."""
+        found = []
+        for path in self.mail_dir.glob("*.log"):
+            text = path.read_text(errors="replace")
+            found += [m for m in text.split("-" * 79) if f"To: {address}" in m]
+        return found

@@ -1,0 +1,153 @@
+"""The clocks a case gets when it is filed and moves on: stage targets on the
+business calendar, the overall deadline, pausing while the customer is asked,
+and ``case_clocks`` / ``overdue_q`` reading them the same way."""
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+
+from disputes import services
+from disputes.models import Case, CaseEvent, SlaSettings, StagePolicy
+from disputes import sla
+from disputes.sla import ClockStatus, case_clocks, overdue_q
+from disputes.workflow import EventKind, State
+from tests.disputes.workflow import bring_to
+
+from .conftest import at
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_filed_case_gets_its_stage_target_and_overall_deadline(clock, case):
+    # Filed Monday 10:00; "submitted" is due in 1 business day (8.5 h), reminded 2 business hours before.
+    assert case.sla_due_at == at("2026-11-24 10:00")
+    assert case.sla_alert_at == at("2026-11-23 16:30")
+    # 15 calendar days, reminded 2 days before.
+    assert case.final_due_at == at("2026-12-08 10:00")
+    assert case.final_alert_at == at("2026-12-06 10:00")
+    assert case.sla_entry == 1
+
+
+def test_the_overall_deadline_can_count_working_days(clock, file_case):
+    SlaSettings.objects.update_or_create(pk=1, defaults={"final_counting": "working"})
+    case = file_case()
+    # 15 working days from Monday 23 November 10:00: Monday 14 December 10:00.
+    assert case.final_due_at == at("2026-12-14 10:00")
+
+
+def test_each_stage_starts_its_own_clock(clock, case, cast):
+    clock.set("2026-11-23 11:00")
+    case = bring_to(case, State.VERIFYING, cast)
+    assert case.sla_due_at == at("2026-11-25 11:00")  # 2 business days
+    assert case.sla_entry == 2
+    clock.set("2026-11-25 09:00")
+    case = services.case_transition(case=case, name="confirm_debit", actor=cast["alice"])
+    assert case.sla_due_at == at("2026-11-27 17:30")  # 3 business days from an opening: the third day's close
+    assert case.sla_entry == 3
+
+
+def test_stage_targets_may_be_set_in_business_hours(clock, file_case):
+    StagePolicy.objects.filter(state=State.SUBMITTED).update(target=4, unit="hours", reminder_lead=timedelta(hours=1))
+    sla.invalidate()  # a queryset update sends no signal; the admin saves rows, which does
+    clock.set("2026-11-20 15:00")  # a Friday
+    case = file_case()
+    assert case.sla_due_at == at("2026-11-23 10:30")
+    assert case.sla_alert_at == at("2026-11-23 09:30")
+
+
+def test_a_stage_without_a_target_has_no_stage_clock(clock, file_case):
+    StagePolicy.objects.filter(state=State.SUBMITTED).delete()
+    case = file_case()
+    assert case.sla_due_at is None and case.sla_alert_at is None
+    assert case_clocks(case).stage is None
+    assert case.final_due_at is not None
+
+
+def test_waiting_for_the_customer_pauses_both_clocks_and_resumes_with_the_time_used(clock, case, cast):
+    clock.set("2026-11-23 11:00")
+    case = bring_to(case, State.VERIFYING, cast)  # due Wednesday 11:00: 17 business hours
+    final_due = case.final_due_at
+    clock.set("2026-11-23 15:00")  # 4 business hours used
+    case = services.case_transition(case=case, name="request_customer_info", actor=cast["alice"])
+    assert case.sla_due_at is None and case.sla_alert_at is None and case.final_alert_at is None
+    clocks = case_clocks(case, now=at("2026-12-20 10:00"))
+    assert clocks.status == ClockStatus.PAUSED
+    assert clocks.stage.time_left == timedelta(hours=13)
+    assert not Case.objects.filter(overdue_q(at("2026-12-20 10:00")), pk=case.pk).exists()
+
+    # Weeks later nothing is raised for a paused case.
+    call_command("sla_sweep", now="2026-12-20T10:00:00+08:00")
+    assert not CaseEvent.objects.filter(case=case, kind__in=[EventKind.SLA_REMINDER, EventKind.SLA_BREACH]).exists()
+
+    clock.set("2026-11-26 10:00")  # Thursday: the customer answers
+    case = services.case_transition(case=case, name="customer_info_received", actor=cast["customer"])
+    assert case.state == State.VERIFYING
+    # 13 business hours left: 7.5 on Thursday, 5.5 on Friday.
+    assert case.sla_due_at == at("2026-11-27 14:30")
+    assert case.sla_entry == 2  # the same stage entry as before the pause: its alerts are not raised again
+    assert case_clocks(case, now=at("2026-11-26 10:00")).stage.time_left == timedelta(hours=13)
+    # The overall deadline moved by exactly the time spent waiting.
+    assert case.final_due_at == final_due + (at("2026-11-26 10:00") - at("2026-11-23 15:00"))
+
+
+def test_case_clocks_tell_on_track_due_soon_and_breached(clock, case):
+    assert case_clocks(case, now=at("2026-11-23 10:00")).stage.status == ClockStatus.ON_TRACK
+    assert case_clocks(case, now=at("2026-11-23 16:45")).stage.status == ClockStatus.DUE_SOON
+    breached = case_clocks(case, now=at("2026-11-24 10:00"))
+    assert breached.stage.status == ClockStatus.BREACHED
+    assert breached.status == ClockStatus.BREACHED
+    assert breached.final.status == ClockStatus.ON_TRACK
+    assert breached.stage.time_left == timedelta(0)
+    late = case_clocks(case, now=at("2026-11-24 11:00"))
+    assert late.stage.time_left == -timedelta(hours=1)
+    assert case_clocks(case, now=at("2026-12-07 10:00")).final.status == ClockStatus.DUE_SOON
+    assert case_clocks(case, now=at("2026-11-24 10:00")).as_dict()["stage"]["due_at"] == at("2026-11-24 10:00").isoformat()
+
+
+def test_ended_cases_have_no_running_clock(clock, case, cast):
+    case = bring_to(case, State.RESOLVED, cast)
+    assert case.sla_due_at is None and case.sla_alert_at is None and case.final_alert_at is None
+    clocks = case_clocks(case, now=at("2027-01-01 10:00"))
+    assert clocks.stage is None and clocks.final is None and clocks.status is None
+    assert not Case.objects.filter(overdue_q(at("2027-01-01 10:00")), pk=case.pk).exists()
+
+
+@pytest.mark.parametrize("when", ["2026-11-23 10:00", "2026-11-23 17:00", "2026-11-24 10:00", "2026-11-26 10:00",
+                                  "2026-12-08 09:59", "2026-12-08 10:00", "2027-02-01 00:00"])
+def test_overdue_q_selects_exactly_the_cases_case_clocks_calls_breached(clock, file_case, cast, when):
+    cases = [file_case(phone=f"+86138001380{i:02d}") for i in range(5)]
+    clock.set("2026-11-23 11:00")
+    bring_to(cases[1], State.VERIFYING, cast)
+    bring_to(cases[2], State.AWAITING_CUSTOMER, cast)
+    bring_to(cases[3], State.RESOLVED, cast)
+    bring_to(cases[4], State.MERCHANT_CONTACT, cast)
+    now = at(when)
+    overdue = set(Case.objects.filter(overdue_q(now)).values_list("pk", flat=True))
+    breached = {c.pk for c in Case.objects.all() if case_clocks(c, now=now).status == ClockStatus.BREACHED}
+    assert overdue == breached
+
+
+def test_reading_the_clocks_of_a_page_of_cases_needs_no_query_per_case(clock, file_case, cast, django_assert_num_queries):
+    cases = [file_case(phone=f"+86138001384{i:02d}") for i in range(10)]
+    bring_to(cases[0], State.AWAITING_CUSTOMER, cast)
+    page = list(Case.objects.all())
+    case_clocks(page[0])  # settings, targets and calendar are read once, then cached
+    with django_assert_num_queries(0):
+        statuses = [case_clocks(c, now=at("2026-11-24 10:00")).status for c in page]
+    assert statuses.count(ClockStatus.BREACHED) == 9 and statuses.count(ClockStatus.PAUSED) == 1
+
+
+def test_a_pause_keeps_the_working_time_left_when_the_deadline_counts_working_days(clock, file_case, cast):
+    SlaSettings.objects.update_or_create(pk=1, defaults={"final_counting": "working"})
+    case = file_case()
+    calendar = sla.business_calendar()
+    clock.set("2026-11-23 11:00")
+    case = bring_to(case, State.VERIFYING, cast)
+    clock.set("2026-11-23 15:00")
+    left = calendar.between(clock.now, case.final_due_at)
+    case = services.case_transition(case=case, name="request_customer_info", actor=cast["alice"])
+    assert case.final_remaining == left
+    clock.set("2026-11-28 12:00")  # a Saturday: the clock restarts on Monday morning
+    case = services.case_transition(case=case, name="customer_info_received", actor=cast["customer"])
+    assert calendar.between(clock.now, case.final_due_at) == left
+    assert case.final_due_at == calendar.add(at("2026-11-30 09:00"), left)
