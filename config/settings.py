@@ -258,6 +258,7 @@ SPECTACULAR_SETTINGS = {
         "LanguageEnum": "customers.models.Language",
         "CurrencyEnum": "transactions.money.CURRENCY_CHOICES",
         "TransitionNameEnum": "disputes.serializers.TRANSITION_CHOICES",
+        "ClockStatusEnum": "disputes.serializers.CLOCK_STATUSES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -22,6 +22,7 @@ from .models import Case, TRANSITION_NAMES
 from .serializers import (
     CaseCreatedSerializer,
     CaseCreateSerializer,
+    CaseDetailSerializer,
     CaseEventSerializer,
     CaseNoteSerializer,
     CaseSerializer,
@@ -108,7 +109,7 @@ IF_MATCH = OpenApiParameter(
 REFERENCE = OpenApiParameter("reference", OpenApiTypes.STR, OpenApiParameter.PATH, description="The case reference, e.g. DD261120-7K3M9Q.")
 
 
-def _case_response(request, case: Case, *, status_code: int = status.HTTP_200_OK, serializer_class=CaseSerializer,
+def _case_response(request, case: Case, *, status_code: int = status.HTTP_200_OK, serializer_class=CaseDetailSerializer,
                    context: dict | None = None, headers: dict | None = None) -> Response:
     data = serializer_class(case, context={"request": request, **(context or {})}).data
     return Response(data, status=status_code, headers={"ETag": etag(case), **(headers or {})})
@@ -168,9 +169,9 @@ class CaseDetail(APIView):
     @extend_schema(
         operation_id="getCase",
         summary="Read a case",
-        description="With the transitions the caller may take now, and the version (also in `ETag`).",
+        description="With the transitions the caller may take now, the version (also in `ETag`) and the SLA clocks.",
         parameters=[REFERENCE],
-        responses={200: CaseSerializer, **problems(401, 403, 404, 429)},
+        responses={200: CaseDetailSerializer, **problems(401, 403, 404, 429)},
         tags=["cases"],
     )
     def get(self, request, reference: str):
@@ -237,7 +238,7 @@ class CaseTransitionCreate(APIView):
             IDEMPOTENCY_KEY,
         ],
         request=TransitionSerializer,
-        responses={200: OpenApiResponse(CaseSerializer, description="The case after the step; `ETag` carries the new version."),
+        responses={200: OpenApiResponse(CaseDetailSerializer, description="The case after the step; `ETag` carries the new version."),
                    **problems(400, 401, 403, 404, 409, 412, 422, 429)},
         tags=["cases"],
     )

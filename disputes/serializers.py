@@ -18,7 +18,7 @@ from merchants.models import Merchant, Terminal
 from transactions import slip
 from transactions.money import CURRENCY_MINOR_UNITS
 
-from . import services
+from . import services, sla
 from .models import Case, CaseEvent, CaseNote, NoteVisibility
 from .workflow import Channel, EventKind, Priority, RootCause, State
 
@@ -168,12 +168,44 @@ class CaseSerializer(serializers.ModelSerializer):
         return services.allowed_transitions(case, self.context["request"].user)
 
 
-class CaseCreatedSerializer(CaseSerializer):
+CLOCK_STATUSES = [(value, value) for value in ("on_track", "due_soon", "breached", "paused")]
+
+
+class ClockSerializer(serializers.Serializer):
+    due_at = serializers.DateTimeField(allow_null=True, help_text=_("Empty while the clock is paused."))
+    status = serializers.ChoiceField(choices=CLOCK_STATUSES)
+    time_left_seconds = serializers.IntegerField(allow_null=True)
+
+
+class CaseClocksSerializer(serializers.Serializer):
+    """The SLA clocks as ``disputes.sla.case_clocks`` reads them (null on an ended case)."""
+
+    status = serializers.ChoiceField(choices=CLOCK_STATUSES, allow_null=True)
+    stage = ClockSerializer(allow_null=True, help_text=_("The deadline of the current stage."))
+    final = ClockSerializer(allow_null=True, help_text=_("The deadline of the final answer."))
+    deadline_extensions = serializers.IntegerField()
+
+
+class CaseDetailSerializer(CaseSerializer):
+    """One case, with its SLA clocks (lists leave them out: see ``overdue``)."""
+
+    clocks = serializers.SerializerMethodField()
+
+    class Meta(CaseSerializer.Meta):
+        fields = [*CaseSerializer.Meta.fields, "clocks"]
+        read_only_fields = fields
+
+    @extend_schema_field(CaseClocksSerializer)
+    def get_clocks(self, case: Case) -> dict:
+        return sla.case_clocks(case).as_dict()
+
+
+class CaseCreatedSerializer(CaseDetailSerializer):
     tracking_code = serializers.SerializerMethodField(
         help_text=_("Read it to the customer: with the reference it opens the public tracking page. Shown only now."))
 
-    class Meta(CaseSerializer.Meta):
-        fields = [*CaseSerializer.Meta.fields, "tracking_code"]
+    class Meta(CaseDetailSerializer.Meta):
+        fields = [*CaseDetailSerializer.Meta.fields, "tracking_code"]
         read_only_fields = fields
 
     def get_tracking_code(self, case: Case) -> str:

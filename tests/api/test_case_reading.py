@@ -51,3 +51,15 @@ def test_an_events_page_costs_a_fixed_number_of_queries(api, dave, alice, filed,
     with django_assert_max_num_queries(7):
         response = client.get(f"{CASES}{filed['reference']}/events/?page_size=50")
     assert len(response.json()["results"]) == 21
+
+
+def test_a_case_shows_its_sla_clocks_and_an_ended_one_none(api, dave, filed):
+    url = f"{CASES}{filed['reference']}/"
+    clocks = api(dave).get(url).json()["clocks"]
+    assert clocks["status"] == "on_track"
+    assert clocks["stage"]["due_at"] and clocks["stage"]["time_left_seconds"] > 0
+    assert clocks["final"]["due_at"]
+    assert filed["clocks"]["stage"]["status"] == "on_track"  # on creation too
+
+    withdrawn = api(dave).post(f"{url}transitions/withdraw/", {}, format="json").json()
+    assert withdrawn["clocks"] == {"status": None, "stage": None, "final": None, "deadline_extensions": 0}
