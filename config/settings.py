@@ -36,6 +36,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_fsm",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "customers",
     "merchants",
     "transactions",
@@ -181,6 +186,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},  # a sweep the worker could not run in time is dropped: the next one covers it
     },
+    "sweep-webhooks": {
+        "task": "disputes.tasks.sweep_webhooks",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
 }
 # The outbox sweep re-sends a notification or refund whose task has not done it after this long.
 DISPUTE_OUTBOX_RESEND_AFTER = timedelta(seconds=60)
@@ -200,6 +210,63 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+# --- Cache -----------------------------------------------------------------------
+# Throttling counts requests here, so production needs one cache shared by every
+# web process, e.g. CACHE_URL=redis://127.0.0.1:6379/1. Unset: per-process memory.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://dispute-desk")}
+
+# --- REST API (docs/api.md) ------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["disputes.throttling.TokenRateThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "EXCEPTION_HANDLER": "disputes.api_errors.problem_exception_handler",
+    "COERCE_DECIMAL_TO_STRING": True,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+# Requests per token (or per anonymous address), e.g. "600/min"; see docs/api.md.
+DISPUTE_API_THROTTLE_RATE = env.str("DISPUTE_API_THROTTLE_RATE", default="600/min")
+DISPUTE_API_ANON_THROTTLE_RATE = env.str("DISPUTE_API_ANON_THROTTLE_RATE", default="60/min")
+# Idempotency-Key: how long a first response is replayed, and how long a request
+# waits for another one holding the same key before answering 409.
+DISPUTE_IDEMPOTENCY_TTL = timedelta(hours=env.int("DISPUTE_IDEMPOTENCY_TTL_HOURS", default=48))
+DISPUTE_IDEMPOTENCY_WAIT_SECONDS = env.float("DISPUTE_IDEMPOTENCY_WAIT_SECONDS", default=10.0)
+# Webhooks: per-attempt timeout, attempts before giving up, first back-off step.
+DISPUTE_WEBHOOK_TIMEOUT_SECONDS = env.float("DISPUTE_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+DISPUTE_WEBHOOK_MAX_ATTEMPTS = env.int("DISPUTE_WEBHOOK_MAX_ATTEMPTS", default=10)
+DISPUTE_WEBHOOK_BACKOFF_SECONDS = env.float("DISPUTE_WEBHOOK_BACKOFF_SECONDS", default=30.0)
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Dispute Desk API",
+    "DESCRIPTION": "The call center's API: file card-payment complaints, look them up and follow them. "
+    "See docs/api.md for the integration guide.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "CaseStateEnum": "disputes.workflow.State",
+        "CardSchemeEnum": "customers.models.CardScheme",
+        "LanguageEnum": "customers.models.Language",
+        "CurrencyEnum": "transactions.money.CURRENCY_CHOICES",
+        "TransitionNameEnum": "disputes.serializers.TRANSITION_CHOICES",
+        "ClockStatusEnum": "disputes.serializers.CLOCK_STATUSES",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "disputes.api_schema.add_links",
+    ],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+}
 
 LOGGING = {
     "version": 1,

@@ -1,8 +1,9 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 
 from disputes import views
+from disputes.api_errors import api_not_found
 
 admin.site.site_header = _("Dispute Desk administration")
 admin.site.site_title = _("Dispute Desk")
@@ -15,4 +16,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("disputes.api_urls")),
+    re_path(r"^api/", api_not_found),
 ]

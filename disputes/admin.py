@@ -417,3 +417,6 @@ class SlaAlertAdmin(CaseRecordAdmin):
 
     list_display = ("created_at", "case", "clock", "kind", "stage", "due_at")
     list_filter = ("clock", "kind", "stage")
+
+
+from . import webhook_admin  # noqa: E402,F401 - the REST API's webhook endpoints and delivery log

@@ -652,3 +652,97 @@ class SlaAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.clock} {self.kind}"
+
+
+# --- the REST API: idempotency keys and webhooks (docs/api.md) ------------------
+
+
+class IdempotencyKey(models.Model):
+    """The first response to a POST sent with an ``Idempotency-Key`` header,
+    replayed to every retry with the same key by the same user. Written in the
+    transaction of the request itself, so a request that fails leaves no key."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user"))
+    key = models.CharField(_("key"), max_length=255)
+    request_fingerprint = models.CharField(_("request fingerprint (SHA-256)"), max_length=64)
+    # Set before the request's transaction commits; nobody else ever sees it empty.
+    response_status = models.PositiveSmallIntegerField(_("response status"), null=True, blank=True)
+    response_body = models.JSONField(_("response body"), null=True, blank=True)
+    response_headers = models.JSONField(_("response headers"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_key_created_idx")]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+def validate_webhook_url(url: str) -> None:
+    """Webhooks carry personal data: HTTPS only, unless DEBUG (local testing)."""
+    from django.core.exceptions import ValidationError
+
+    if not settings.DEBUG and not url.lower().startswith("https://"):
+        raise ValidationError(_("The endpoint must use HTTPS."), code="https_required")
+
+
+class WebhookEndpoint(models.Model):
+    """Where the call center's software wants to hear of every case state change."""
+
+    name = ScrubbedCharField(_("name"), max_length=100)
+    url = models.URLField(_("URL"), max_length=500, validators=[validate_webhook_url])
+    secret = models.CharField(
+        _("signing secret"), max_length=128,
+        help_text=_("Shared with the receiver, who checks the HMAC-SHA256 signature of every delivery with it."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.url})"
+
+
+class WebhookDeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("pending")
+    DELIVERED = "delivered", _("delivered")
+    FAILED = "failed", _("failed, gave up")
+
+
+class WebhookDelivery(models.Model):
+    """One state change to send to one endpoint: written in the transaction of
+    the change (the outbox), sent by Celery after commit, retried with back-off.
+    ``attempt_log`` keeps every attempt (when, HTTP status or error)."""
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.PROTECT, related_name="deliveries", verbose_name=_("endpoint"))
+    event = models.ForeignKey(CaseEvent, on_delete=models.PROTECT, related_name="webhook_deliveries", verbose_name=_("case event"))
+    payload = models.JSONField(_("body"))
+    status = models.CharField(_("status"), max_length=9, choices=WebhookDeliveryStatus.choices, default=WebhookDeliveryStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
+    last_status_code = models.PositiveSmallIntegerField(_("last HTTP status"), null=True, blank=True)
+    last_error = ScrubbedTextField(_("last error"), blank=True)
+    attempt_log = models.JSONField(_("attempts log"), default=list, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "event"], name="webhook_delivery_once_per_event"),
+        ]
+        indexes = [
+            models.Index(fields=["next_attempt_at"], condition=models.Q(status="pending"), name="webhook_delivery_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint_id} event {self.event_id} {self.status}"

@@ -13,6 +13,7 @@ ADMIN_MODEL_PERMISSIONS = {
     "merchants": ["merchant", "terminal", "paymentprocessor"],
     "transactions": ["ledgerentry", "settlementrecord"],
     "auth": ["user"],
+    "disputes": ["webhookendpoint", "webhookdelivery"],
 }
 
 

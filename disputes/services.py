@@ -79,7 +79,7 @@ def _record_event(
     to_state: str = "",
     payload: dict | None = None,
 ) -> CaseEvent:
-    return CaseEvent.objects.create(
+    event = CaseEvent.objects.create(
         case=case,
         kind=kind,
         actor=actor_user(actor),
@@ -91,6 +91,10 @@ def _record_event(
         payload=payload or {},
         case_version=case.version,
     )
+    from .webhooks import webhook_deliveries_for_event
+
+    webhook_deliveries_for_event(event)  # state changes reach the call center's webhook (outbox)
+    return event
 
 
 def _enqueue(task, *args) -> None:

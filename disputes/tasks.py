@@ -50,3 +50,30 @@ def sla_sweep() -> str:
     from .sla_actions import sla_sweep as sweep
 
     return str(sweep())
+
+
+# --- the REST API's webhooks and idempotency keys --------------------------------
+
+
+@shared_task(bind=True, ignore_result=True)
+def deliver_webhook(self, delivery_id: int) -> None:
+    """One attempt; on failure the next is scheduled with back-off (the row
+    keeps the schedule, so a lost task is picked up by sweep_webhooks)."""
+    from . import webhooks
+
+    retry_in = webhooks.webhook_delivery_send(delivery_id=delivery_id)
+    if retry_in is not None:
+        deliver_webhook.apply_async((delivery_id,), countdown=retry_in.total_seconds())
+
+
+@shared_task
+def sweep_webhooks() -> int:
+    """Beat, every minute: re-send webhook deliveries whose task was lost, and
+    forget idempotency keys past their time to live."""
+    from . import idempotency, webhooks
+
+    due = webhooks.webhook_deliveries_due()
+    for delivery_id in due:
+        deliver_webhook.delay(delivery_id)
+    idempotency.idempotency_purge()
+    return len(due)

@@ -1,19 +1,18 @@
 """The admin is a window on the data: every page answers within a bounded
 number of queries, and a case changes only through the services."""
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from django.contrib import admin
+from django.contrib.auth.models import User
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
+from rest_framework.authtoken.models import Token
 
-from disputes import demo, services
+from disputes import demo, services, webhooks
 from disputes.admin import CASE_PAGE_EVENTS
 from disputes.actors import CUSTOMER
-from datetime import date, timedelta
-
-from django.utils import timezone
-
 from disputes.models import Attachment, CalendarOverride, Case, CaseEvent, CaseNote, Notification, Refund, SlaAlert
 from disputes.sla_actions import sla_sweep
 from disputes.workflow import EventKind, State
@@ -45,6 +44,8 @@ def demo_data(db, django_capture_on_commit_callbacks, settings):
     """The demo data (fifty cases in every state), an e-mail and an attachment."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     with django_capture_on_commit_callbacks(execute=False):
+        # the API's records: a token, and a webhook endpoint that hears every filing and transition
+        webhooks.webhook_endpoint_register(name="call center", url="https://callcenter.example/hooks")
         demo.demo_users_ensure()
         demo.demo_data_create()
         case = services.case_file(actor=CUSTOMER, channel="web", customer_name="张三", phone="+8613800138000",
@@ -55,6 +56,7 @@ def demo_data(db, django_capture_on_commit_callbacks, settings):
     CalendarOverride.objects.create(day=date(2026, 12, 31), is_working_day=False, note="Year-end closing")
     with django_capture_on_commit_callbacks(execute=False):
         sla_sweep(now=timezone.now() + timedelta(days=5))  # stage clocks breached; ended cases not yet quiet long enough to close
+    Token.objects.create(user=User.objects.order_by("pk").first())
     assert Notification.objects.exists() and CaseNote.objects.exists() and Refund.objects.exists()
     assert SlaAlert.objects.exists()
 

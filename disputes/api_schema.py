@@ -1,0 +1,59 @@
+"""What drf-spectacular cannot say from the views alone: response headers
+(ETag, Location, Retry-After) and OpenAPI links between operations, which
+generated clients and Schemathesis' stateful tests follow."""
+
+CASE_LINKS = {
+    "GetCase": {"operationId": "getCase", "parameters": {"reference": "$response.body#/reference"},
+                "description": "The case just filed or changed."},
+    "ListCaseEvents": {"operationId": "listCaseEvents", "parameters": {"reference": "$response.body#/reference"},
+                       "description": "Its audit trail."},
+    "AddCaseNote": {"operationId": "addCaseNote", "parameters": {"reference": "$response.body#/reference"},
+                    "description": "Add a note to it."},
+    "TransitionCase": {
+        "operationId": "transitionCase",
+        "parameters": {"reference": "$response.body#/reference", "header.If-Match": "$response.header.ETag"},
+        "description": "Take a step on it, guarded by its current version.",
+    },
+}
+
+HEADERS = {
+    "ETag": {"description": 'The case version, quoted (e.g. "3"); send it back in If-Match.',
+             "schema": {"type": "string"}},
+    "Location": {"description": "The URL of the new case.", "schema": {"type": "string", "format": "uri"}},
+    "Retry-After": {"description": "Seconds to wait before the next request.", "schema": {"type": "integer"}},
+    "Idempotent-Replayed": {"description": "Present (true) when this is the stored response to an earlier "
+                            "request with the same Idempotency-Key.", "schema": {"type": "string", "enum": ["true"]}},
+}
+
+
+def _responses(schema: dict, operation_id: str) -> dict:
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            if isinstance(operation, dict) and operation.get("operationId") == operation_id:
+                return operation["responses"]
+    raise KeyError(operation_id)
+
+
+def add_links(result: dict, generator, request, public) -> dict:
+    """drf-spectacular postprocessing hook (SPECTACULAR_SETTINGS)."""
+    for operation_id, code, headers, links in (
+        ("createCase", "201", ["ETag", "Location", "Idempotent-Replayed"], CASE_LINKS),
+        ("getCase", "200", ["ETag"], {k: v for k, v in CASE_LINKS.items() if k != "GetCase"}),
+        ("transitionCase", "200", ["ETag", "Idempotent-Replayed"], CASE_LINKS),
+        ("addCaseNote", "201", ["Idempotent-Replayed"], {}),
+    ):
+        response = _responses(result, operation_id)[code]
+        response.setdefault("headers", {}).update({name: HEADERS[name] for name in headers})
+        if links:
+            response["links"] = links
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict):
+                continue
+            for code, response in operation.get("responses", {}).items():
+                if code.startswith(("4", "5")) and "application/json" in response.get("content", {}):
+                    # errors leave as RFC 9457 problem details
+                    response["content"] = {"application/problem+json": response["content"]["application/json"]}
+            if "429" in operation.get("responses", {}):
+                operation["responses"]["429"].setdefault("headers", {})["Retry-After"] = HEADERS["Retry-After"]
+    return result

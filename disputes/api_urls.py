@@ -1,0 +1,19 @@
+"""URLs of REST API v1, mounted at /api/v1/ (DESIGN.md)."""
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from . import api
+from .api_errors import api_not_found
+
+urlpatterns = [
+    path("cases/", api.CaseListCreate.as_view(), name="api-cases"),
+    path("cases/<str:reference>/", api.CaseDetail.as_view(), name="api-case"),
+    path("cases/<str:reference>/events/", api.CaseEventList.as_view(), name="api-case-events"),
+    path("cases/<str:reference>/notes/", api.CaseNoteCreate.as_view(), name="api-case-notes"),
+    path("cases/<str:reference>/transitions/<str:name>/", api.CaseTransitionCreate.as_view(), name="api-case-transition"),
+    path("customers/", api.CustomerLookup.as_view(), name="api-customers"),
+    path("merchants/<str:merchant_id>/", api.MerchantDetail.as_view(), name="api-merchant"),
+    path("schema/", SpectacularAPIView.as_view(permission_classes=[], authentication_classes=[]), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema", permission_classes=[], authentication_classes=[]), name="api-docs"),
+    re_path(r"^.*$", api_not_found),
+]

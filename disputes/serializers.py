@@ -1,0 +1,289 @@
+"""The API's bodies. Serializers check shape and types; the rules (amount and
+currency, field formats, who may do what) are the services' and come back as
+``ValidationError`` with per-field messages."""
+from __future__ import annotations
+
+from datetime import datetime
+from datetime import timezone as dt_timezone
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import RegexValidator
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from customers.models import CardScheme, Customer, Language
+from merchants.models import Merchant, Terminal
+from transactions import slip
+from transactions.money import CURRENCY_MINOR_UNITS
+
+from . import services, sla
+from .models import Case, CaseEvent, CaseNote, NoteVisibility
+from .workflow import Channel, EventKind, Priority, RootCause, State
+
+TRANSITION_CHOICES = [(name, name) for name in services.TRANSITION_NAMES]
+# Card complaints are about recent payments; older times are typing errors.
+EARLIEST_TRANSACTION = datetime(2000, 1, 1, tzinfo=dt_timezone.utc)
+
+# The shapes of the POS slip and of a phone number, checked here too so that the
+# schema states them (clients and Schemathesis generate valid data); the
+# services check them again.
+validate_phone_digits = RegexValidator(
+    r"^\+?[0-9 ()\-]{6,24}\Z", _("Enter a phone number of 6 to 15 digits, with + and the country code if abroad."),
+    code="phone")
+
+
+@extend_schema_field({"type": "string", "format": "decimal", "pattern": r"^[0-9]{1,12}(\.[0-9]{1,2})?$", "example": "128.50"})
+class AmountField(serializers.Field):
+    """A money amount as a decimal string ("128.50"). Passed to the services
+    untouched, which refuse floats and check the currency's minor units."""
+
+    default_error_messages = {"invalid": _("Give the amount as a decimal string, for example \"128.50\".")}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (str, int, float)):
+            self.fail("invalid")
+        return data
+
+    def to_representation(self, value):
+        return None if value is None else str(value)
+
+
+# --- writing --------------------------------------------------------------------
+
+
+class CustomerInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100, help_text=_("The customer's name."))
+    phone = serializers.CharField(max_length=32, help_text=_("With the country code, e.g. +8613800138000."),
+                                  validators=[validate_phone_digits])
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    preferred_language = serializers.ChoiceField(choices=Language.choices, required=False, default=Language.ZH_HANS)
+
+
+class CaseCreateSerializer(serializers.Serializer):
+    customer = CustomerInputSerializer()
+    card_last4 = serializers.CharField(max_length=4, min_length=4, validators=[slip.validate_last4])
+    card_scheme = serializers.ChoiceField(choices=CardScheme.choices, required=False, default=CardScheme.UNIONPAY)
+    amount = AmountField()
+    currency = serializers.ChoiceField(choices=[(c, c) for c in CURRENCY_MINOR_UNITS], required=False, default="CNY")
+    transaction_at = serializers.DateTimeField(help_text=_("ISO 8601 with offset, e.g. 2026-11-20T14:03:00+08:00."))
+    merchant_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    merchant_id = serializers.CharField(max_length=15, required=False, allow_blank=True, default="",
+                                        validators=[slip.validate_merchant_id])
+    terminal_id = serializers.CharField(max_length=8, required=False, allow_blank=True, default="",
+                                        validators=[slip.validate_terminal_id])
+    rrn = serializers.CharField(max_length=12, required=False, allow_blank=True, default="", validators=[slip.validate_rrn])
+    stan = serializers.CharField(max_length=6, required=False, allow_blank=True, default="", validators=[slip.validate_stan])
+    auth_code = serializers.CharField(max_length=6, required=False, allow_blank=True, default="",
+                                      validators=[slip.validate_auth_code])
+    description = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+
+    # The service's names for the nested customer fields.
+    SERVICE_FIELD_NAMES = {
+        "customer_name": "customer.name",
+        "phone": "customer.phone",
+        "email": "customer.email",
+        "preferred_language": "customer.preferred_language",
+    }
+
+    def api_errors(self, exc: DjangoValidationError) -> DjangoValidationError:
+        """The service's per-field errors, named as in this body."""
+        if not hasattr(exc, "error_dict"):
+            return exc
+        return DjangoValidationError(
+            {self.SERVICE_FIELD_NAMES.get(field, field): messages for field, messages in exc.message_dict.items()})
+
+    def validate_transaction_at(self, value):
+        if value < EARLIEST_TRANSACTION:
+            raise serializers.ValidationError(_("Enter the time of the payment, on or after 2000-01-01."))
+        return value
+
+    def service_arguments(self) -> dict:
+        data = dict(self.validated_data)
+        customer = data.pop("customer")
+        return {
+            **data,
+            "customer_name": customer["name"],
+            "phone": customer["phone"],
+            "email": customer.get("email", ""),
+            "preferred_language": customer.get("preferred_language", Language.ZH_HANS),
+        }
+
+
+class NoteCreateSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=services.NOTE_MAX_LENGTH, trim_whitespace=True)
+    visibility = serializers.ChoiceField(choices=NoteVisibility.choices, required=False, default=NoteVisibility.INTERNAL)
+
+
+class TransitionSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=services.NOTE_MAX_LENGTH, required=False, allow_blank=True, default="")
+    reason = serializers.CharField(required=False, allow_blank=True, default="",
+                                   help_text=_("Required by reject."))
+    amount = AmountField(required=False, allow_null=True, default=None, help_text=_("Required by propose_refund."))
+
+
+# --- reading ---------------------------------------------------------------------
+
+
+class CustomerSummarySerializer(serializers.ModelSerializer):
+    email = serializers.CharField(read_only=True, help_text=_("Empty when unknown."))
+
+    class Meta:
+        model = Customer
+        fields = ["name", "phone", "email", "preferred_language"]
+
+
+class CardSerializer(serializers.Serializer):
+    scheme = serializers.ChoiceField(choices=CardScheme.choices)
+    last4 = serializers.CharField()
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    state = serializers.ChoiceField(choices=State.choices, read_only=True)
+    channel = serializers.ChoiceField(choices=Channel.choices, read_only=True)
+    customer = CustomerSummarySerializer(read_only=True)
+    card = CardSerializer(read_only=True)
+    amount = AmountField(read_only=True)
+    refund_amount = AmountField(read_only=True, allow_null=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    priority = serializers.ChoiceField(choices=Priority.choices, read_only=True)
+    root_cause = serializers.ChoiceField(choices=RootCause.choices, read_only=True, allow_blank=True)
+    allowed_transitions = serializers.SerializerMethodField(
+        help_text=_("The workflow steps the caller may take on the case now."))
+
+    class Meta:
+        model = Case
+        fields = [
+            "reference", "state", "version", "allowed_transitions", "channel", "customer", "card",
+            "amount", "currency", "transaction_at", "merchant_name", "merchant_id", "terminal_id",
+            "rrn", "stan", "auth_code", "description", "assignee", "priority", "root_cause",
+            "rejection_reason", "refund_amount", "created_at", "updated_at", "stage_entered_at",
+            "sla_due_at", "final_due_at", "ended_at", "closed_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=TRANSITION_CHOICES)))
+    def get_allowed_transitions(self, case: Case) -> list[str]:
+        return services.allowed_transitions(case, self.context["request"].user)
+
+
+CLOCK_STATUSES = [(value, value) for value in ("on_track", "due_soon", "breached", "paused")]
+
+
+class ClockSerializer(serializers.Serializer):
+    due_at = serializers.DateTimeField(allow_null=True, help_text=_("Empty while the clock is paused."))
+    status = serializers.ChoiceField(choices=CLOCK_STATUSES)
+    time_left_seconds = serializers.IntegerField(allow_null=True)
+
+
+class CaseClocksSerializer(serializers.Serializer):
+    """The SLA clocks as ``disputes.sla.case_clocks`` reads them (null on an ended case)."""
+
+    status = serializers.ChoiceField(choices=CLOCK_STATUSES, allow_null=True)
+    stage = ClockSerializer(allow_null=True, help_text=_("The deadline of the current stage."))
+    final = ClockSerializer(allow_null=True, help_text=_("The deadline of the final answer."))
+    deadline_extensions = serializers.IntegerField()
+
+
+class CaseDetailSerializer(CaseSerializer):
+    """One case, with its SLA clocks (lists leave them out: see ``overdue``)."""
+
+    clocks = serializers.SerializerMethodField()
+
+    class Meta(CaseSerializer.Meta):
+        fields = [*CaseSerializer.Meta.fields, "clocks"]
+        read_only_fields = fields
+
+    @extend_schema_field(CaseClocksSerializer)
+    def get_clocks(self, case: Case) -> dict:
+        return sla.case_clocks(case).as_dict()
+
+
+class CaseCreatedSerializer(CaseDetailSerializer):
+    tracking_code = serializers.SerializerMethodField(
+        help_text=_("Read it to the customer: with the reference it opens the public tracking page. Shown only now."))
+
+    class Meta(CaseDetailSerializer.Meta):
+        fields = [*CaseDetailSerializer.Meta.fields, "tracking_code"]
+        read_only_fields = fields
+
+    def get_tracking_code(self, case: Case) -> str:
+        return self.context["tracking_code"]
+
+
+class CaseEventSerializer(serializers.ModelSerializer):
+    kind = serializers.ChoiceField(choices=EventKind.choices, read_only=True)
+    actor = serializers.CharField(source="actor_label", read_only=True)
+    from_state = serializers.ChoiceField(choices=State.choices, read_only=True, allow_blank=True)
+    to_state = serializers.ChoiceField(choices=State.choices, read_only=True, allow_blank=True)
+    payload = serializers.JSONField(read_only=True)
+
+    class Meta:
+        model = CaseEvent
+        fields = ["id", "kind", "actor", "transition", "from_state", "to_state", "message", "payload", "case_version", "created_at"]
+        read_only_fields = fields
+
+
+class CaseNoteSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="author_label", read_only=True)
+    visibility = serializers.ChoiceField(choices=NoteVisibility.choices, read_only=True)
+
+    class Meta:
+        model = CaseNote
+        fields = ["id", "author", "body", "visibility", "created_at"]
+        read_only_fields = fields
+
+
+class CaseBriefSerializer(serializers.ModelSerializer):
+    state = serializers.ChoiceField(choices=State.choices, read_only=True)
+
+    class Meta:
+        model = Case
+        fields = ["reference", "state", "created_at"]
+        read_only_fields = fields
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    cards = CardSerializer(many=True, read_only=True)
+    cases = CaseBriefSerializer(many=True, read_only=True)
+    email = serializers.CharField(read_only=True, help_text=_("Empty when unknown."))
+
+    class Meta:
+        model = Customer
+        fields = ["name", "phone", "email", "preferred_language", "cards", "cases"]
+        read_only_fields = fields
+
+
+class TerminalSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Terminal
+        fields = ["terminal_id", "model", "status"]
+        read_only_fields = fields
+
+
+class MerchantSerializer(serializers.ModelSerializer):
+    terminals = TerminalSerializer(many=True, read_only=True)
+    mid_parts = serializers.SerializerMethodField()
+    contact_email = serializers.CharField(read_only=True, help_text=_("Empty when unknown."))
+
+    class Meta:
+        model = Merchant
+        fields = ["merchant_id", "name", "contact_name", "contact_phone", "contact_email", "address", "mid_parts", "terminals"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_mid_parts(self, merchant: Merchant) -> dict[str, str]:
+        return merchant.mid_parts
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details: the body of every error response."""
+
+    type = serializers.CharField(help_text=_("A URI naming the kind of problem, e.g. urn:dispute-desk:problem:validation."))
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    instance = serializers.CharField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False,
+                                   help_text=_("Per field (dotted path): the messages."))

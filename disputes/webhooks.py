@@ -1,0 +1,208 @@
+"""Webhooks: tell the call center's software of every case state change.
+
+An admin registers an endpoint (``webhook_endpoint_register``). Each state
+change (filing and every transition) writes one ``WebhookDelivery`` per active
+endpoint in the transaction of the change (``webhook_deliveries_for_event``,
+called by the case services), and a Celery task sends it after commit
+(``webhook_delivery_send``). A failed attempt is retried with exponential
+back-off; the beat sweep re-sends what a lost task left behind. An admin can
+read the log and replay a delivery (``webhook_delivery_replay``).
+
+Every request is signed (docs/api.md has the receiver's side)::
+
+    Dispute-Desk-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import time
+import urllib.error
+import urllib.request
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .models import CaseEvent, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
+from .workflow import EventKind
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "Dispute-Desk-Signature"
+EVENT_HEADER = "Dispute-Desk-Event"
+DELIVERY_HEADER = "Dispute-Desk-Delivery"
+BACKOFF_MAX = timedelta(hours=6)
+STATE_CHANGE_KINDS = (EventKind.FILED, EventKind.TRANSITION)
+
+
+# --- signing ----------------------------------------------------------------------
+
+
+def sign(*, secret: str, timestamp: int, body: bytes) -> str:
+    """The signature header's value for ``body`` sent at ``timestamp``."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def verify(*, secret: str, header: str, body: bytes, tolerance_seconds: int = 300, now: float | None = None) -> bool:
+    """What a receiver does (the same code is in docs/api.md)."""
+    try:
+        parts = dict(item.split("=", 1) for item in header.split(","))
+        timestamp = int(parts["t"])
+    except (KeyError, ValueError):
+        return False
+    if abs((now or time.time()) - timestamp) > tolerance_seconds:
+        return False
+    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, parts.get("v1", ""))
+
+
+def encode_body(payload: dict) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+
+
+# --- endpoints ----------------------------------------------------------------------
+
+
+def webhook_endpoint_register(*, name: str, url: str, secret: str = "", active: bool = True) -> WebhookEndpoint:
+    """Register (or re-register) the endpoint at ``url``. The secret is made up
+    when none is given. Raises ValidationError (e.g. plain HTTP in production)."""
+    endpoint = WebhookEndpoint.objects.filter(url=url).first() or WebhookEndpoint(url=url)
+    endpoint.name = name
+    endpoint.secret = secret or endpoint.secret or secrets.token_urlsafe(32)
+    endpoint.active = active
+    endpoint.full_clean()
+    endpoint.save()
+    return endpoint
+
+
+# --- the outbox ---------------------------------------------------------------------
+
+
+def event_payload(event: CaseEvent) -> dict:
+    return {
+        "id": event.pk,
+        "type": f"case.{event.kind}",
+        "case": event.case.reference,
+        "transition": event.transition or None,
+        "from_state": event.from_state or None,
+        "to_state": event.to_state,
+        "version": event.case_version,
+        "occurred_at": event.created_at.isoformat(),
+    }
+
+
+def webhook_deliveries_for_event(event: CaseEvent) -> list[WebhookDelivery]:
+    """Called by the case services in the transaction of a state change."""
+    if event.kind not in STATE_CHANGE_KINDS:
+        return []
+    endpoints = list(WebhookEndpoint.objects.filter(active=True))
+    if not endpoints:
+        return []
+    payload = event_payload(event)
+    deliveries = WebhookDelivery.objects.bulk_create(
+        [WebhookDelivery(endpoint=endpoint, event=event, payload=payload) for endpoint in endpoints]
+    )
+    _send_after_commit([delivery.pk for delivery in deliveries])
+    return deliveries
+
+
+def _send_after_commit(delivery_ids: list[int]) -> None:
+    """Queue one task per delivery once the transaction commits; a broker that
+    is down only delays them (the sweep re-sends from the database)."""
+    from .tasks import deliver_webhook
+
+    def send() -> None:
+        for delivery_id in delivery_ids:
+            try:
+                deliver_webhook.delay(delivery_id)
+            except Exception:  # noqa: BLE001 - any broker failure; the row keeps the work
+                logger.warning("broker unavailable; webhook delivery %s left for the sweep", delivery_id, exc_info=True)
+
+    transaction.on_commit(send)
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait after the ``attempts``-th failed attempt: base, 2×, 4×, … up to 6 hours."""
+    seconds = settings.DISPUTE_WEBHOOK_BACKOFF_SECONDS * (2 ** max(attempts - 1, 0))
+    return min(timedelta(seconds=seconds), BACKOFF_MAX)
+
+
+def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[int | None, str]:
+    body = encode_body(delivery.payload)
+    request = urllib.request.Request(
+        endpoint.url, data=body, method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "DisputeDesk-Webhooks/1",
+            SIGNATURE_HEADER: sign(secret=endpoint.secret, timestamp=int(time.time()), body=body),
+            EVENT_HEADER: delivery.payload.get("type", ""),
+            DELIVERY_HEADER: str(delivery.pk),
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=settings.DISPUTE_WEBHOOK_TIMEOUT_SECONDS) as response:
+            return response.status, ""
+    except urllib.error.HTTPError as exc:
+        return exc.code, f"HTTP {exc.code}"
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:500]
+
+
+def webhook_delivery_send(*, delivery_id: int) -> timedelta | None:
+    """Make one attempt at a pending, due delivery. Returns the wait before the
+    next attempt when this one failed and another is due, else None."""
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("endpoint")
+            .filter(pk=delivery_id, status=WebhookDeliveryStatus.PENDING, next_attempt_at__lte=timezone.now())
+            .first()
+        )
+        if delivery is None:
+            return None
+        started = timezone.now()
+        status_code, error = _post(delivery.endpoint, delivery)
+        delivery.attempts += 1
+        delivery.last_status_code = status_code
+        delivery.last_error = error
+        delivery.attempt_log = [*delivery.attempt_log, {
+            "at": started.isoformat(), "status": status_code, "error": error,
+            "ms": int((timezone.now() - started).total_seconds() * 1000),
+        }]
+        retry_in = None
+        if status_code is not None and 200 <= status_code < 300:
+            delivery.status = WebhookDeliveryStatus.DELIVERED
+            delivery.delivered_at = timezone.now()
+        elif delivery.attempts >= settings.DISPUTE_WEBHOOK_MAX_ATTEMPTS:
+            delivery.status = WebhookDeliveryStatus.FAILED
+        else:
+            retry_in = backoff(delivery.attempts)
+            delivery.next_attempt_at = timezone.now() + retry_in
+        delivery.save()
+    return retry_in
+
+
+def webhook_deliveries_due(*, lost_after: timedelta = timedelta(seconds=60), limit: int = 500) -> list[int]:
+    """Pending deliveries whose attempt is overdue (its task lost): the sweep re-sends them."""
+    cutoff = timezone.now() - lost_after
+    return list(
+        WebhookDelivery.objects.filter(status=WebhookDeliveryStatus.PENDING, next_attempt_at__lte=cutoff)
+        .order_by("next_attempt_at").values_list("pk", flat=True)[:limit]
+    )
+
+
+def webhook_delivery_replay(*, delivery_ids: list[int]) -> int:
+    """Send these deliveries again (an admin's action), whatever their status."""
+    with transaction.atomic():
+        updated = WebhookDelivery.objects.filter(pk__in=delivery_ids).update(
+            status=WebhookDeliveryStatus.PENDING, next_attempt_at=timezone.now(), delivered_at=None
+        )
+        _send_after_commit(list(delivery_ids))
+    return updated
+

@@ -1,0 +1,43 @@
+"""Token and session authentication; who may use the case API at all."""
+import pytest
+from django.core.management import call_command
+from rest_framework.authtoken.models import Token
+
+from .conftest import CASES, assert_problem
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_token_made_by_drf_create_token_authenticates(client, dave, capsys):
+    call_command("drf_create_token", "dave")
+    key = Token.objects.get(user=dave).key
+    assert key in capsys.readouterr().out
+
+    response = client.get(CASES, HTTP_AUTHORIZATION=f"Token {key}")
+    assert response.status_code == 200
+
+
+def test_the_session_of_a_logged_in_user_authenticates(client, alice):
+    client.force_login(alice)
+    assert client.get(CASES).status_code == 200
+
+
+def test_without_credentials_it_answers_401_with_a_challenge(api):
+    body = assert_problem(api().get(CASES), 401)
+    assert body["type"] == "urn:dispute-desk:problem:not-authenticated"
+
+
+def test_a_bad_token_is_401(client, dave):
+    response = client.get(CASES, HTTP_AUTHORIZATION="Token not-a-real-token")
+    assert_problem(response, 401)
+    assert response["WWW-Authenticate"].startswith("Token")
+
+
+def test_a_user_without_a_role_is_forbidden(api, mallory):
+    assert_problem(api(mallory).get(CASES), 403)
+    assert_problem(api(mallory).get("/api/v1/customers/?phone=1"), 403)
+
+
+@pytest.mark.parametrize("who", ["alice", "bob", "dave", "erin"])
+def test_every_staff_role_may_read_cases(api, request, who):
+    assert api(request.getfixturevalue(who)).get(CASES).status_code == 200

@@ -1,0 +1,34 @@
+"""POST /api/v1/cases/{reference}/notes/."""
+import pytest
+
+from disputes.models import CaseEvent, CaseNote
+from disputes.workflow import EventKind
+
+from .conftest import CASES, assert_problem
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_call_center_adds_a_note(api, dave, filed):
+    response = api(dave).post(f"{CASES}{filed['reference']}/notes/", {"body": "客户补充：当时重复支付了现金"}, format="json")
+
+    assert response.status_code == 201
+    assert response.json()["author"] == "dave"
+    assert response.json()["visibility"] == "internal"
+    assert CaseNote.objects.get().body == "客户补充：当时重复支付了现金"
+    assert CaseEvent.objects.filter(kind=EventKind.NOTE).count() == 1
+
+
+def test_an_empty_note_is_400_and_nothing_is_written(api, dave, filed):
+    body = assert_problem(api(dave).post(f"{CASES}{filed['reference']}/notes/", {"body": "   "}, format="json"), 400)
+    assert "body" in body["errors"]
+    assert not CaseNote.objects.exists()
+
+
+def test_an_admin_may_not_add_notes(api, erin, filed):
+    assert_problem(api(erin).post(f"{CASES}{filed['reference']}/notes/", {"body": "hello"}, format="json"), 403)
+    assert not CaseNote.objects.exists()
+
+
+def test_a_note_on_an_unknown_case_is_404(api, dave):
+    assert_problem(api(dave).post(f"{CASES}DD000000-NOSUCH/notes/", {"body": "x"}, format="json"), 404)

@@ -1,0 +1,78 @@
+"""A local webhook receiver (http.server on 127.0.0.1) and a real Celery worker
+on the Redis broker (database 2 unless TEST_REDIS_URL says otherwise)."""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/2")
+
+
+class Receiver:
+    """Records every POST; answers ``fail_first`` of them with 500, then 200."""
+
+    def __init__(self, fail_first: int = 0):
+        self.fail_first = fail_first
+        self.requests: list[tuple[dict, bytes]] = []
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with receiver.lock:
+                    receiver.requests.append((dict(self.headers), body))
+                    failing = len(receiver.requests) <= receiver.fail_first
+                self.send_response(500 if failing else 200)
+                self.end_headers()
+                self.wfile.write(b"no" if failing else b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/dispute-desk"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Receiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def wait_for(self, count: int, timeout: float = 20.0) -> list[tuple[dict, bytes]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.requests) >= count:
+                    return list(self.requests)
+            time.sleep(0.05)
+        raise AssertionError(f"expected {count} webhook requests, got {len(self.requests)}")
+
+
+@contextmanager
+def celery_worker_on_redis():
+    """Point the project's Celery app at Redis and run a real worker thread."""
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+
+    saved = {key: app.conf[key] for key in ("broker_url", "broker_transport_options")}
+    app.conf.update(broker_url=REDIS_URL, broker_transport_options={"visibility_timeout": 3600})
+    app.amqp._producer_pool = None
+    app._pool = None
+    try:
+        with app.connection_for_write() as connection:
+            connection.default_channel.queue_purge("celery")
+        with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, loglevel="WARNING",
+                          shutdown_timeout=10):
+            yield app
+    finally:
+        app.conf.update(saved)
+        app.amqp._producer_pool = None
+        app._pool = None
