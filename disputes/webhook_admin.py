@@ -1,6 +1,7 @@
 """Admin pages for the call center's webhooks: endpoints, and the delivery log
-with a "send again" action. Registered from DisputesConfig.ready()."""
+with a "send again" action. Imported by disputes/admin.py."""
 from django.contrib import admin, messages
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -13,6 +14,8 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     list_display = ["name", "url", "active", "created_at"]
     list_filter = ["active"]
     search_fields = ["name", "url"]
+    # A URL typed without a scheme means https: webhooks carry case data.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(WebhookDelivery)
