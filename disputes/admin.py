@@ -42,7 +42,21 @@ def transition_label(name: str) -> str:
 # --- shared --------------------------------------------------------------------------
 
 
-class CaseRecordAdmin(BigTableAdmin):
+class WritesThroughServicesMixin:
+    """No add, change or delete in the admin: every write to a case and its
+    records goes through ``disputes.services`` (the admin's actions call them)."""
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class CaseRecordAdmin(WritesThroughServicesMixin, BigTableAdmin):
     """Read-only admin for the rows a case's services write (events, notes, refunds...).
 
     Whoever may view cases may view these: a role is granted ``view_case``,
@@ -60,17 +74,8 @@ class CaseRecordAdmin(BigTableAdmin):
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
         return super().has_view_permission(request, obj) or request.user.has_perm("disputes.view_case")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-
-class CaseRecordInline(admin.TabularInline):
+class CaseRecordInline(WritesThroughServicesMixin, admin.TabularInline):
     """A read-only list of one kind of case record on the case page."""
 
     extra = 0
@@ -78,15 +83,6 @@ class CaseRecordInline(admin.TabularInline):
 
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
         return super().has_view_permission(request, obj) or request.user.has_perm("disputes.view_case")
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 class LatestEventsFormSet(BaseInlineFormSet):
@@ -200,7 +196,7 @@ CASE_PAGE_RELATED = (
 
 
 @admin.register(Case)
-class CaseAdmin(CaseClocksAdminMixin, BigTableAdmin):
+class CaseAdmin(WritesThroughServicesMixin, CaseClocksAdminMixin, BigTableAdmin):
     list_display = ("reference", "state", "customer", "amount", "currency", "merchant_name", "assignee",
                     "priority", "created_at", "sla_due_at", "sla_status")
     list_select_related = ("customer", "assignee")
@@ -214,15 +210,6 @@ class CaseAdmin(CaseClocksAdminMixin, BigTableAdmin):
     inlines = (RefundInline, CaseEventInline)
     actions = ("assign_to_me", "release", "extend_deadline")
 
-    # Every write goes through the services: the page itself changes nothing.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     def has_assign_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("disputes.assign_case")
