@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,10 +30,9 @@ from transactions.money import parse_amount
 from . import sla
 from .actors import CustomerActor, actor_label, actor_user
 from .errors import ActionForbidden, StaleCase, TransitionNotAvailable, TransitionUnknown
+from .outbox import enqueue_after_commit
 from .models import TRANSITION_NAMES, Attachment, Case, CaseEvent, CaseNote, Notification, NoteVisibility, Refund, RefundStatus
 from .workflow import CUSTOMER_WORDING, ENDED_STATES, TRANSITION_LABELS, Channel, EventKind, Role, State
-
-logger = logging.getLogger(__name__)
 
 NOTE_MAX_LENGTH = 5000
 REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
@@ -68,7 +66,7 @@ def tracking_code_matches(case: Case, code: str) -> bool:
 # --- events and side effects ----------------------------------------------------
 
 
-def _record_event(
+def record_event(
     case: Case,
     *,
     kind: str,
@@ -97,20 +95,7 @@ def _record_event(
     return event
 
 
-def _enqueue(task, *args) -> None:
-    """Send a task after commit; a broker that is down only delays it (the
-    periodic sweep re-sends from the database)."""
-
-    def send() -> None:
-        try:
-            task.delay(*args)
-        except Exception:  # noqa: BLE001 - any broker failure; the outbox keeps the work
-            logger.warning("broker unavailable; %s%r left for the sweep", task.name, args, exc_info=True)
-
-    transaction.on_commit(send)
-
-
-def _notify_customer(case: Case, subject: str, lines: list[str]) -> None:
+def notify_customer(case: Case, subject: str, lines: list[str]) -> None:
     customer = case.customer
     if not customer.email:
         return
@@ -121,7 +106,7 @@ def _notify_customer(case: Case, subject: str, lines: list[str]) -> None:
     )
     from .tasks import deliver_notification
 
-    _enqueue(deliver_notification, notification.pk)
+    enqueue_after_commit(deliver_notification, notification.pk)
 
 
 # --- filing -----------------------------------------------------------------------
@@ -257,9 +242,9 @@ def case_file(
                     case.reference = _new_reference(now)
                     continue
                 raise
-        _record_event(case, kind=EventKind.FILED, actor=actor, to_state=case.state, payload={"channel": channel})
+        record_event(case, kind=EventKind.FILED, actor=actor, to_state=case.state, payload={"channel": channel})
         with translation.override(customer.preferred_language):
-            _notify_customer(
+            notify_customer(
                 case,
                 _("We have received your complaint"),
                 [_("Dear %(name)s,") % {"name": customer.name},
@@ -404,14 +389,14 @@ def _take_transition(case, name, actor, note, reason, amount, expected_version) 
             if name == "approve_refund":
                 from .tasks import execute_refund
 
-                _enqueue(execute_refund, refund.pk)
-        _record_event(
+                enqueue_after_commit(execute_refund, refund.pk)
+        record_event(
             case, kind=EventKind.TRANSITION, actor=actor, transition=name,
             from_state=source, to_state=target, message=note, payload=payload,
         )
         if target != source and target != State.CLOSED:
             with translation.override(case.customer.preferred_language):
-                _notify_customer(case, _("Your complaint: %(state)s") % {"state": State(target).label},
+                notify_customer(case, _("Your complaint: %(state)s") % {"state": State(target).label},
                                  [str(CUSTOMER_WORDING[target])])
     return case
 
@@ -443,11 +428,11 @@ def case_add_note(*, case: Case, actor, body: str, visibility: str = NoteVisibil
         note = CaseNote.objects.create(
             case=case, author=actor_user(actor), author_label=actor_label(actor), body=body, visibility=visibility
         )
-        _record_event(case, kind=EventKind.NOTE, actor=actor, message=note.body,
+        record_event(case, kind=EventKind.NOTE, actor=actor, message=note.body,
                       payload={"note_id": note.pk, "visibility": visibility})
         if visibility == NoteVisibility.CUSTOMER and not isinstance(actor, CustomerActor):
             with translation.override(case.customer.preferred_language):
-                _notify_customer(case, _("A message about your complaint"), [note.body])
+                notify_customer(case, _("A message about your complaint"), [note.body])
     return note
 
 
@@ -470,7 +455,7 @@ def case_assign(*, case: Case, actor, assignee, expected_version: int | None = N
         case.assignee = assignee
         case.version += 1
         case.save()
-        _record_event(
+        record_event(
             case, kind=EventKind.ASSIGNMENT, actor=actor,
             payload={"from": previous.get_username() if previous else None,
                      "to": assignee.get_username() if assignee else None},
@@ -502,7 +487,7 @@ def notification_deliver(*, notification_id: int) -> bool:
             from .actors import system_user
 
             case = notification.case
-            _record_event(case, kind=EventKind.NOTIFICATION, actor=system_user(), message=notification.subject,
+            record_event(case, kind=EventKind.NOTIFICATION, actor=system_user(), message=notification.subject,
                           payload={"notification_id": notification.pk, "channel": "email"})
     return True
 
@@ -541,7 +526,7 @@ def refund_execute(*, refund_id: int) -> bool:
         refund.executed_at = timezone.now()
         refund.execution_reference = f"RF{refund.pk:012d}"
         refund.save(update_fields=["status", "executed_at", "execution_reference"])
-        _record_event(
+        record_event(
             refund.case, kind=EventKind.REFUND, actor=system_user(),
             message=_("Refund paid"),
             payload={"refund_id": refund.pk, "amount": str(refund.amount), "currency": refund.currency,
@@ -586,6 +571,6 @@ def case_attach(*, case: Case, actor, upload, content_type: str) -> Attachment:
         )
         attachment.file.save(digest[:16] + ATTACHMENT_CONTENT_TYPES[content_type], ContentFile(data), save=False)
         attachment.save()
-        _record_event(case, kind=EventKind.NOTE, actor=actor, message=_("Attached %(name)s") % {"name": attachment.original_name},
+        record_event(case, kind=EventKind.NOTE, actor=actor, message=_("Attached %(name)s") % {"name": attachment.original_name},
                       payload={"attachment_id": attachment.pk, "sha256": digest, "size": len(data)})
     return attachment

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from . import services, sla
 from .actors import system_user
 from .errors import ActionForbidden, CaseError, StaleCase, TransitionNotAvailable
+from .outbox import enqueue_after_commit
 from .models import Case, CaseEvent, Notification, SlaAlert, SlaAlertKind, SlaClock
 from .workflow import ENDED_STATES, EventKind, Role, State
 
@@ -175,7 +176,7 @@ def _record_alerts(inserted: list[tuple], *, clock: str, result: SweepResult) ->
     if created:
         from .tasks import deliver_notifications
 
-        services._enqueue(deliver_notifications, [n.pk for n in created])
+        enqueue_after_commit(deliver_notifications, [n.pk for n in created])
 
 
 # --- automatic steps ------------------------------------------------------------------
@@ -254,13 +255,13 @@ def case_extend_deadline(*, case: Case, actor, reason: str, expected_version: in
         case.deadline_extensions = extension
         case.version += 1
         case.save()
-        services._record_event(
+        services.record_event(
             case, kind=EventKind.DEADLINE_EXTENDED, actor=actor, message=reason,
             payload={"extension": extension, "from": before.isoformat(), "to": after.isoformat(), "reason": reason},
         )
         with translation.override(case.customer.preferred_language):
             due_text = timezone.localtime(after, sla.business_calendar().tz).strftime("%Y-%m-%d")
-            services._notify_customer(
+            services.notify_customer(
                 case, _("We need more time for your complaint"),
                 [_("We need more time to answer your complaint. We will answer by %(due)s.") % {"due": due_text},
                  _("The reason: %(reason)s") % {"reason": reason}],

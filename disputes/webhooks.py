@@ -29,6 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import CaseEvent, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
+from .outbox import enqueue_after_commit
 from .workflow import EventKind
 
 logger = logging.getLogger(__name__)
@@ -112,19 +113,11 @@ def webhook_deliveries_for_event(event: CaseEvent) -> list[WebhookDelivery]:
     return deliveries
 
 
-def _send_after_commit(delivery_ids: list[int]) -> None:
-    """Queue one task per delivery once the transaction commits; a broker that
-    is down only delays them (the sweep re-sends from the database)."""
+def _send_after_commit(delivery_ids) -> None:
     from .tasks import deliver_webhook
 
-    def send() -> None:
-        for delivery_id in delivery_ids:
-            try:
-                deliver_webhook.delay(delivery_id)
-            except Exception:  # noqa: BLE001 - any broker failure; the row keeps the work
-                logger.warning("broker unavailable; webhook delivery %s left for the sweep", delivery_id, exc_info=True)
-
-    transaction.on_commit(send)
+    for delivery_id in delivery_ids:
+        enqueue_after_commit(deliver_webhook, delivery_id)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -203,6 +196,6 @@ def webhook_delivery_replay(*, delivery_ids: list[int]) -> int:
         updated = WebhookDelivery.objects.filter(pk__in=delivery_ids).update(
             status=WebhookDeliveryStatus.PENDING, next_attempt_at=timezone.now(), delivered_at=None
         )
-        _send_after_commit(list(delivery_ids))
+        _send_after_commit(delivery_ids)
     return updated
 
