@@ -16,7 +16,7 @@ from rest_framework import serializers
 from customers.models import CardScheme, Customer, Language
 from merchants.models import Merchant, Terminal
 from transactions import slip
-from transactions.money import CURRENCY_MINOR_UNITS
+from transactions.money import CURRENCY_MINOR_UNITS, parse_decimal_amount
 
 from . import services, sla
 from .models import Case, CaseEvent, CaseNote, NoteVisibility
@@ -44,6 +44,12 @@ class AmountField(serializers.Field):
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, (str, int, float)):
             self.fail("invalid")
+        # Sign and form here, so they are reported with the other fields'
+        # errors; the currency's minor units are the service's to check.
+        try:
+            parse_decimal_amount(data)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
         return data
 
     def to_representation(self, value):

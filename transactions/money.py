@@ -33,14 +33,9 @@ AMOUNT_DECIMAL_PLACES = 2
 MAX_AMOUNT = Decimal("999999999999.99")
 
 
-def parse_amount(value: object, currency: str) -> Decimal:
-    """Parse a decimal string (or Decimal) for ``currency``; floats are refused.
-
-    Raises ValidationError with a message for the user when the amount is not a
-    positive number with at most the currency's minor units.
-    """
-    if currency not in CURRENCY_MINOR_UNITS:
-        raise ValidationError(_("Unknown or unsupported currency: %(currency)s."), params={"currency": currency}, code="currency")
+def parse_decimal_amount(value: object) -> Decimal:
+    """The currency-independent half of ``parse_amount``: a positive decimal
+    number (a string or Decimal, never a float) within the stored range."""
     if isinstance(value, float):
         raise ValidationError(_("Give the amount as a decimal string, not a binary float."), code="float")
     try:
@@ -53,6 +48,18 @@ def parse_amount(value: object, currency: str) -> Decimal:
         raise ValidationError(_("The amount must be greater than zero."), code="not_positive")
     if amount > MAX_AMOUNT:
         raise ValidationError(_("The amount is too large."), code="too_large")
+    return amount
+
+
+def parse_amount(value: object, currency: str) -> Decimal:
+    """Parse a decimal string (or Decimal) for ``currency``; floats are refused.
+
+    Raises ValidationError with a message for the user when the amount is not a
+    positive number with at most the currency's minor units.
+    """
+    if currency not in CURRENCY_MINOR_UNITS:
+        raise ValidationError(_("Unknown or unsupported currency: %(currency)s."), params={"currency": currency}, code="currency")
+    amount = parse_decimal_amount(value)
     places = CURRENCY_MINOR_UNITS[currency]
     if amount != amount.quantize(Decimal(1).scaleb(-places)):
         raise ValidationError(

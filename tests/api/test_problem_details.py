@@ -60,3 +60,16 @@ def test_our_own_problem_texts_come_in_chinese_by_default(api, dave):
     assert (body["title"], body["detail"]) == ("无法处理的请求", "此 Idempotency-Key 已用于另一个不同的请求。新请求请使用新的键。")
     body = assert_problem(client.get("/api/v1/nothing/"), 404)
     assert body["detail"] == "没有这个接口地址。"
+
+
+def test_a_bad_amount_is_reported_together_with_the_other_bad_fields(client, dave):
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=dave)
+    body = {"customer": {"name": "张三", "phone": "+8613800138000"}, "card_last4": "12345", "amount": "-1",
+            "currency": "CNY", "transaction_at": "2026-11-20T14:03:00+08:00", "rrn": "12"}
+    response = client.post("/api/v1/cases/", body, content_type="application/json",
+                           HTTP_AUTHORIZATION=f"Token {token.key}", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"amount", "card_last4", "rrn"}
+    assert response.json()["errors"]["amount"] == ["The amount must be greater than zero."]
