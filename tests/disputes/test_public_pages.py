@@ -313,3 +313,14 @@ def test_withdrawing_an_ended_case_is_refused_with_a_message(client, filed, cast
     case.refresh_from_db()
     assert case.state == State.RESOLVED
     assert 'class="message error"' in client.get("/complaints/track/").content.decode()
+
+
+@pytest.mark.parametrize("language, hints", [
+    ("zh-hans", ["只需填写卡号的后4位", "POS 签购单上标为“参考号”", "提交投诉"]),
+    ("en", ["Only the last 4 digits of the card", "printed on the POS slip as 参考号", "Submit the complaint"]),
+])
+def test_the_form_speaks_the_browsers_language(client, language, hints):
+    html = client.get("/complaints/new/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    for hint in hints:
+        assert hint in html
