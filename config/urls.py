@@ -12,6 +12,11 @@ admin.site.index_title = _("Cases, reference data and records")
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("complaints/new/", views.complaint_new, name="complaint-new"),
+    path("complaints/new/done/", views.complaint_filed, name="complaint-filed"),
+    path("complaints/track/", views.complaint_track, name="complaint-track"),
+    path("complaints/track/reply/", views.complaint_reply, name="complaint-reply"),
+    path("complaints/track/withdraw/", views.complaint_withdraw, name="complaint-withdraw"),
     path("staff/", views.staff_queue, name="staff-queue"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

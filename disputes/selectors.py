@@ -4,6 +4,7 @@ Views and the API never query ``Case`` directly; they start from here.
 """
 from __future__ import annotations
 
+import hmac
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
@@ -14,7 +15,7 @@ from customers.models import Customer, normalize_phone, validate_phone
 from merchants.models import Merchant
 
 from . import sla
-from .models import Case, CaseEvent
+from .models import Case, CaseEvent, CaseNote, NoteVisibility
 from .workflow import OPEN_STATES
 
 
@@ -84,3 +85,32 @@ def merchant_get(*, user, merchant_id: str) -> Merchant:
     if merchant is None:
         raise Http404(merchant_id)
     return merchant
+
+
+# --- the customer's public pages -------------------------------------------------
+
+def case_for_tracking(*, reference: str, tracking_code: str) -> Case | None:
+    """The case when ``reference`` and ``tracking_code`` belong together, else None.
+
+    An unknown reference costs the same HMAC comparison as a wrong code, and
+    both answer None: the caller cannot tell which of the two was wrong."""
+    from .services import tracking_code_hash, tracking_code_matches
+
+    reference = "".join((reference or "").split()).upper()
+    case = Case.objects.select_related("customer", "card").filter(reference=reference).first() if reference else None
+    if case is None:
+        hmac.compare_digest("0" * 64, tracking_code_hash(tracking_code or ""))
+        return None
+    return case if tracking_code_matches(case, tracking_code or "") else None
+
+
+def case_for_customer_session(case_id) -> Case | None:
+    """The case a customer looked up earlier in this session (its id is kept there)."""
+    if not isinstance(case_id, int):
+        return None
+    return Case.objects.select_related("customer", "card").filter(pk=case_id).first()
+
+
+def case_customer_notes(*, case: Case) -> QuerySet[CaseNote]:
+    """Only the notes meant for the customer, oldest first."""
+    return case.notes.filter(visibility=NoteVisibility.CUSTOMER).order_by("created_at", "id")

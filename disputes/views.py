@@ -1,16 +1,24 @@
 """Web views: thin; reads go through selectors, writes through services."""
 import logging
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.db import connection
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.celery import app as celery_app
+from customers.cardguard import mask_card_numbers
 
-from . import selectors
+from . import selectors, services
+from .actors import CUSTOMER
+from .errors import CaseError
+from .forms import ComplaintForm, ReplyForm, TrackForm, WithdrawForm
+from .workflow import CUSTOMER_WORDING, Channel
 
 logger = logging.getLogger(__name__)
 
@@ -56,3 +64,141 @@ def healthz(request: HttpRequest) -> JsonResponse:
     body = {"status": "ok" if healthy else "unavailable"}
     body.update({name: "ok" if ok else "down" for name, ok in checks.items()})
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+# --- the customer's public pages ---------------------------------------------------
+
+# Session keys: the just-filed case's reference and tracking code, shown once;
+# the id of the case the customer looked up with reference and tracking code.
+FILED_SESSION_KEY = "public_filed_case"
+TRACKED_SESSION_KEY = "public_tracked_case_id"
+_FREE_TEXT_FIELDS = ("customer_name", "merchant_name", "description")
+
+
+def _service_errors_on_form(form, exc: ValidationError) -> None:
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc.messages)
+        return
+    for field, errors in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def complaint_new(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        data = request.POST.copy()
+        for name in _FREE_TEXT_FIELDS:  # a card number typed in free text is never echoed back
+            if name in data:
+                data[name] = mask_card_numbers(data[name])
+        form = ComplaintForm(data)
+        if form.is_valid():
+            try:
+                filed = services.case_file(actor=CUSTOMER, channel=Channel.WEB, **form.cleaned_data)
+            except ValidationError as exc:
+                _service_errors_on_form(form, exc)
+            except CaseError as exc:
+                form.add_error(None, str(exc.message))
+            else:
+                request.session[FILED_SESSION_KEY] = {
+                    "reference": filed.case.reference, "tracking_code": filed.tracking_code,
+                }
+                return redirect("complaint-filed")
+    else:
+        form = ComplaintForm()
+    return render(request, "disputes/complaint_new.html", {"form": form})
+
+
+@never_cache
+@require_GET
+def complaint_filed(request: HttpRequest) -> HttpResponse:
+    """Shows the tracking code once: it is popped from the session here."""
+    filed = request.session.pop(FILED_SESSION_KEY, None)
+    if not filed:
+        return redirect("complaint-track")
+    return render(request, "disputes/complaint_filed.html", filed)
+
+
+def _tracked_case(request: HttpRequest):
+    return selectors.case_for_customer_session(request.session.get(TRACKED_SESSION_KEY))
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def complaint_track(request: HttpRequest) -> HttpResponse:
+    """POST reference and tracking code (kept out of URLs and logs); on a match
+    the case's id goes into the session and the case is shown (GET)."""
+    if request.method == "POST":
+        request.session.pop(TRACKED_SESSION_KEY, None)
+        form = TrackForm(request.POST)
+        if form.is_valid():
+            case = selectors.case_for_tracking(**form.cleaned_data)
+            if case is not None:
+                request.session.cycle_key()
+                request.session[TRACKED_SESSION_KEY] = case.pk
+                return redirect("complaint-track")
+            form.add_error(None, _("We found no complaint with this reference and tracking code. Check both and try again."))
+        return render(request, "disputes/complaint_track.html", {"form": form})
+
+    case = None if request.GET.get("another") else _tracked_case(request)
+    if case is None:
+        return render(request, "disputes/complaint_track.html", {"form": TrackForm()})
+    allowed = services.allowed_transitions(case, CUSTOMER)
+    return render(request, "disputes/complaint_case.html", {
+        "case": case,
+        "wording": CUSTOMER_WORDING[case.state],
+        "notes": selectors.case_customer_notes(case=case),
+        "reply_form": ReplyForm() if "customer_info_received" in allowed else None,
+        "withdraw_form": WithdrawForm() if "withdraw" in allowed else None,
+    })
+
+
+def _show_errors(request: HttpRequest, exc: Exception) -> None:
+    if isinstance(exc, CaseError):
+        messages.error(request, str(exc.message))
+    else:
+        for text in exc.messages:
+            messages.error(request, text)
+
+
+@require_POST
+def complaint_reply(request: HttpRequest) -> HttpResponse:
+    """The customer answers a request for information: the note and the return
+    to the working stage succeed or fail together."""
+    case = _tracked_case(request)
+    if case is None:
+        messages.error(request, _("Look up your complaint with its reference and tracking code first."))
+        return redirect("complaint-track")
+    form = ReplyForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for text in errors:
+                messages.error(request, text)
+        return redirect("complaint-track")
+    try:
+        with transaction.atomic():
+            services.case_add_note(case=case, actor=CUSTOMER, body=form.cleaned_data["message"])
+            services.case_transition(case=case, name="customer_info_received", actor=CUSTOMER)
+    except (CaseError, ValidationError) as exc:
+        _show_errors(request, exc)
+    else:
+        messages.success(request, _("Thank you. We have your answer and continue with your complaint."))
+    return redirect("complaint-track")
+
+
+@require_POST
+def complaint_withdraw(request: HttpRequest) -> HttpResponse:
+    case = _tracked_case(request)
+    if case is None:
+        messages.error(request, _("Look up your complaint with its reference and tracking code first."))
+        return redirect("complaint-track")
+    if not WithdrawForm(request.POST).is_valid():
+        messages.error(request, _("Tick the box to confirm that you withdraw your complaint."))
+        return redirect("complaint-track")
+    try:
+        services.case_transition(case=case, name="withdraw", actor=CUSTOMER)
+    except (CaseError, ValidationError) as exc:
+        _show_errors(request, exc)
+    else:
+        messages.success(request, _("Your complaint is withdrawn."))
+    return redirect("complaint-track")
