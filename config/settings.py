@@ -144,7 +144,8 @@ DISPUTE_ATTACHMENT_MAX_BYTES = env.int("DISPUTE_ATTACHMENT_MAX_BYTES", default=1
 # Unset: messages are written as files under var/mail (the demo's outbox).
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default=f"filemail://{VAR_DIR / 'mail'}")
 if EMAIL_CONFIG["EMAIL_BACKEND"] == "django.core.mail.backends.filebased.EmailBackend":
-    EMAIL_FILE_PATH = EMAIL_CONFIG.get("EMAIL_FILE_PATH") or str(VAR_DIR / "mail")
+    # django-environ drops the leading slash of filemail:///abs/path: put it back.
+    EMAIL_FILE_PATH = "/" + (EMAIL_CONFIG.get("EMAIL_FILE_PATH") or str(VAR_DIR / "mail")).lstrip("/")
 vars().update({k: v for k, v in EMAIL_CONFIG.items() if k != "EMAIL_FILE_PATH"})
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Dispute Desk <disputes@bank.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL

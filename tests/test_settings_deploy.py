@@ -126,3 +126,17 @@ def test_readme_documents_every_environment_variable_settings_reads():
     read = variables_read_by_settings()
     assert {"DJANGO_SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL"} <= read  # the pattern still finds them
     assert read - documented == set(), "add these to README.md's configuration table"
+
+
+def test_the_demo_writes_e_mails_under_its_var_folder(tmp_path):
+    """With EMAIL_URL unset, e-mails are files in var/mail: an absolute path, not one relative to the cwd."""
+    code = "from django.conf import settings; print(settings.EMAIL_FILE_PATH)"
+    env = {**os.environ, "DISPUTE_DESK_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env.pop("EMAIL_URL", None)
+    out = subprocess.run([sys.executable, "-c", f"import django; django.setup(); {code}"], cwd=BASE_DIR, env=env,
+                         capture_output=True, text=True, check=True).stdout.strip()
+    assert out == str(tmp_path / "mail")
+    env["EMAIL_URL"] = f"filemail://{tmp_path}/elsewhere"
+    out = subprocess.run([sys.executable, "-c", f"import django; django.setup(); {code}"], cwd=BASE_DIR, env=env,
+                         capture_output=True, text=True, check=True).stdout.strip()
+    assert out == f"{tmp_path}/elsewhere"

@@ -53,7 +53,7 @@ class Processes:
             "DATABASE_URL": database_url(),
             "DATABASE_CONN_MAX_AGE": "0",
             "CELERY_BROKER_URL": broker_url,
-            "EMAIL_URL": f"filemail:///{self.mail_dir}",  # django-environ drops one leading slash
+            "EMAIL_URL": f"filemail://{self.mail_dir}",
             "DISPUTE_DESK_VAR_DIR": str(tmp / "var"),
             "PYTHONPATH": str(ROOT),
             **extra_env,
