@@ -28,6 +28,7 @@ from transactions.slip import (
 
 from .errors import StaleCase
 from .workflow import (
+    TRANSITION_LABELS,
     CASE_PERMISSIONS,
     ENDED_STATES,
     OPEN_STATES,
@@ -331,9 +332,9 @@ class CaseEvent(models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=EventKind.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("actor"))
     actor_label = models.CharField(_("actor"), max_length=150, help_text=_("Who acted, as shown in the trail: a username, 'customer' or 'system'."))
-    transition = models.CharField(_("transition"), max_length=32, blank=True)
-    from_state = models.CharField(_("from"), max_length=20, blank=True)
-    to_state = models.CharField(_("to"), max_length=20, blank=True)
+    transition = models.CharField(_("transition"), max_length=32, blank=True, choices=list(TRANSITION_LABELS.items()))
+    from_state = models.CharField(_("from"), max_length=20, blank=True, choices=State.choices)
+    to_state = models.CharField(_("to"), max_length=20, blank=True, choices=State.choices)
     message = ScrubbedTextField(_("message"), blank=True)
     payload = ScrubbedJSONField(_("payload"), default=dict, blank=True)
     case_version = models.PositiveIntegerField(_("case version"))

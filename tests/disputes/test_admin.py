@@ -272,3 +272,11 @@ def test_the_records_written_by_services_are_read_only(case_records, admin_clien
     assert admin_client.post(admin_url(model, "change", obj.pk), {}).status_code == 403
     assert model._default_manager.filter(pk=obj.pk).exists()
 
+
+
+def test_the_event_list_names_states_and_steps_in_words(case, admin_client, alice):
+    services.case_transition(case=case, name="start_verification", actor=alice)
+    response = admin_client.get(admin_url(CaseEvent, "changelist"))
+    content = response.content.decode()
+    assert "Start verification" in content and "verifying" in content
+    assert ">start_verification<" not in content
