@@ -221,6 +221,7 @@ class CaseCreatedSerializer(CaseDetailSerializer):
 class CaseEventSerializer(serializers.ModelSerializer):
     kind = serializers.ChoiceField(choices=EventKind.choices, read_only=True)
     actor = serializers.CharField(source="actor_label", read_only=True)
+    transition = serializers.ChoiceField(choices=TRANSITION_CHOICES, read_only=True, allow_blank=True)
     from_state = serializers.ChoiceField(choices=State.choices, read_only=True, allow_blank=True)
     to_state = serializers.ChoiceField(choices=State.choices, read_only=True, allow_blank=True)
     payload = serializers.JSONField(read_only=True)
