@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -31,7 +32,10 @@ from . import sla
 from .actors import CustomerActor, actor_label, actor_user
 from .errors import ActionForbidden, StaleCase, TransitionNotAvailable, TransitionUnknown
 from .outbox import enqueue_after_commit
-from .models import TRANSITION_NAMES, Attachment, Case, CaseEvent, CaseNote, Notification, NoteVisibility, Refund, RefundStatus
+from .models import (
+    TRANSITION_NAMES, Attachment, Case, CaseEvent, CaseNote, Notification, NotificationStatus, NoteVisibility, Refund,
+    RefundStatus,
+)
 from .workflow import CUSTOMER_WORDING, ENDED_STATES, TRANSITION_LABELS, Channel, EventKind, Role, State
 
 NOTE_MAX_LENGTH = 5000
@@ -467,28 +471,37 @@ def case_assign(*, case: Case, actor, assignee, expected_version: int | None = N
 
 
 def notification_deliver(*, notification_id: int) -> bool:
-    """Send one pending notification, at most once. Returns whether it was sent now."""
+    """Send one pending notification, at most once. Returns whether it was sent now.
+
+    A failed send leaves it pending, with the attempt and the error recorded,
+    and raises so that the task retries with back-off."""
     from django.core.mail import send_mail
 
-    with transaction.atomic():
-        notification = (
-            Notification.objects.select_for_update(skip_locked=True)
-            .filter(pk=notification_id, status="pending")
-            .first()
-        )
-        if notification is None:
-            return False
-        notification.attempts += 1
-        send_mail(notification.subject, notification.body, None, [notification.recipient])
-        notification.status = "sent"
-        notification.sent_at = timezone.now()
-        notification.save(update_fields=["status", "attempts", "sent_at"])
-        if notification.case_id:
-            from .actors import system_user
+    try:
+        with transaction.atomic():
+            notification = (
+                Notification.objects.select_for_update(skip_locked=True)
+                .filter(pk=notification_id, status=NotificationStatus.PENDING)
+                .first()
+            )
+            if notification is None:
+                return False
+            notification.attempts += 1
+            send_mail(notification.subject, notification.body, None, [notification.recipient])
+            notification.status = NotificationStatus.SENT
+            notification.sent_at = timezone.now()
+            notification.save(update_fields=["status", "attempts", "sent_at"])
+            if notification.case_id:
+                from .actors import system_user
 
-            case = notification.case
-            record_event(case, kind=EventKind.NOTIFICATION, actor=system_user(), message=notification.subject,
-                          payload={"notification_id": notification.pk, "channel": "email"})
+                record_event(notification.case, kind=EventKind.NOTIFICATION, actor=system_user(),
+                             message=notification.subject,
+                             payload={"notification_id": notification.pk, "channel": "email"})
+    except Exception as exc:
+        Notification.objects.filter(pk=notification_id, status=NotificationStatus.PENDING).update(
+            attempts=F("attempts") + 1, last_error=f"{type(exc).__name__}: {exc}"[:1000]
+        )
+        raise
     return True
 
 
@@ -503,7 +516,7 @@ def outbox_pending(*, older_than: timedelta = timedelta(seconds=60), limit: int 
     Sending twice is harmless: each task does its work at most once."""
     cutoff = timezone.now() - older_than
     notifications = (
-        Notification.objects.filter(status="pending", created_at__lte=cutoff)
+        Notification.objects.filter(status=NotificationStatus.PENDING, created_at__lte=cutoff)
         .order_by("created_at").values_list("pk", flat=True)[:limit]
     )
     refunds = (

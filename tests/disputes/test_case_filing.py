@@ -97,3 +97,21 @@ def test_a_phone_typed_with_spaces_and_dashes_finds_the_same_customer(file_case)
     second = file_case(phone="+8613800138000")
     assert first.customer.phone == "+8613800138000"
     assert first.customer_id == second.customer_id
+
+
+def test_a_failed_send_keeps_the_notification_pending_with_its_attempt_and_error(db, settings):
+    settings.EMAIL_BACKEND = "tests.disputes.failing_mail.DownEmailBackend"
+    services.case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data())
+    notification = Notification.objects.get()
+    with pytest.raises(ConnectionRefusedError):
+        services.notification_deliver(notification_id=notification.pk)
+    notification.refresh_from_db()
+    assert (notification.status, notification.attempts, notification.sent_at) == ("pending", 1, None)
+    assert notification.last_error == "ConnectionRefusedError: mail server refused the connection"
+    assert not CaseEvent.objects.filter(kind=EventKind.NOTIFICATION).exists()
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert services.notification_deliver(notification_id=notification.pk) is True
+    notification.refresh_from_db()
+    assert (notification.status, notification.attempts) == ("sent", 2)
+    assert len(mail.outbox) == 1
