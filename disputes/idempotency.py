@@ -90,11 +90,26 @@ def idempotency_begin(*, user, key: str, fingerprint: str) -> StoredResponse | N
     return StoredResponse(status=stored.response_status, body=stored.response_body, headers=stored.response_headers)
 
 
+def storable_body(body):
+    """The body as plain JSON that PostgreSQL can keep: a NUL character (which
+    an error message may echo from the request) becomes U+FFFD."""
+
+    def clean(value):
+        if isinstance(value, str):
+            return value.replace("\x00", "\ufffd")
+        if isinstance(value, dict):
+            return {clean(k): clean(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(item) for item in value]
+        return value
+
+    return clean(json.loads(json.dumps(body, cls=JSONEncoder)))
+
+
 def idempotency_finish(*, user, key: str, status: int, body, headers: dict[str, str]) -> None:
+    """Store the first response; ``body`` must come from ``storable_body``."""
     IdempotencyKey.objects.filter(user=user, key=key).update(
-        response_status=status,
-        response_body=json.loads(json.dumps(body, cls=JSONEncoder)),
-        response_headers=headers,
+        response_status=status, response_body=body, response_headers=headers,
     )
 
 
@@ -145,6 +160,8 @@ def idempotent(view_method):
                 headers = {name: response[name] for name in STORED_HEADERS if response.has_header(name)}
                 if response.content_type:
                     headers["Content-Type"] = response.content_type
+                # The first answer and its replays are the same bytes.
+                response.data = storable_body(response.data)
                 idempotency_finish(user=request.user, key=key, status=response.status_code,
                                    body=response.data, headers=headers)
             else:

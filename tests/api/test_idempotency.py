@@ -83,6 +83,17 @@ def test_a_bad_request_is_replayed_as_it_was(api, dave):
     assert again["Content-Type"].startswith("application/problem+json")
 
 
+def test_a_bad_request_echoing_a_nul_character_is_stored_and_replayed(api, dave):
+    """PostgreSQL cannot keep U+0000 in JSON; the answer shows U+FFFD instead, first time and on replay."""
+    client, body = api(dave), case_body(card_scheme="visa\x00")
+    first = client.post(CASES, body, format="json", HTTP_IDEMPOTENCY_KEY="nul")
+    again = client.post(CASES, body, format="json", HTTP_IDEMPOTENCY_KEY="nul")
+    assert first.status_code == again.status_code == 400
+    assert again.json() == first.json()
+    assert "card_scheme" in first.json()["errors"]
+    assert "\x00" not in first.content.decode() and "\\u0000" not in first.content.decode()
+
+
 def test_a_conflict_is_not_stored_so_a_retry_runs_again(api, dave, alice, filed):
     url = f"{CASES}{filed['reference']}/transitions/start_verification/"
     client = api(alice)
