@@ -182,6 +182,29 @@ class Case(ConcurrentTransitionMixin, models.Model):
         super()._update_initial_state()
         self._loaded_version = self.version
 
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None) -> None:
+        """Reload from the database, the protected state included.
+
+        django-fsm-2's own ``refresh_from_db`` lifts the state field's protection
+        on the *field*, shared by every thread of the process, and puts it back
+        afterwards: two threads reloading at once re-protect the field under each
+        other's feet ("Direct state modification is not allowed", a 500 for the
+        losers of a race). Here the protection is left alone: the state is taken
+        out of this instance only, which the descriptor then lets be set again.
+        """
+        if fields is None:
+            deferred = self.get_deferred_fields()
+            fields = [f.attname for f in self._meta.concrete_fields if f.attname not in deferred]
+        fields = list(fields)
+        state_name = type(self).state.field.attname
+        previous_state = self.__dict__.pop(state_name, None) if state_name in fields else None
+        try:
+            models.Model.refresh_from_db(self, using=using, fields=fields, from_queryset=from_queryset)
+        finally:
+            if state_name in fields and state_name not in self.__dict__ and previous_state is not None:
+                self.__dict__[state_name] = previous_state
+        self._update_initial_state()
+
     def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update):
         guarded = base_qs.filter(version=self._loaded_version)
         try:

@@ -8,11 +8,17 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.core.servers.basehttp import WSGIServer
 from django.utils import timezone
 
 from disputes import services
 from disputes.actors import CUSTOMER
 from disputes.workflow import Channel, Role
+
+
+# The live server's listen queue: Django's 10 drops the connections of a burst of
+# 50 clients (reset by peer) before the application sees them; gunicorn's is 2048.
+WSGIServer.request_queue_size = 128
 
 
 @pytest.fixture(autouse=True)
