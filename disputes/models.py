@@ -19,11 +19,13 @@ from django_fsm import GET_STATE, ConcurrentTransition, ConcurrentTransitionMixi
 from customers.cardguard import ScrubbedCharField, ScrubbedJSONField, ScrubbedTextField
 from transactions.money import AmountField, CurrencyField
 from transactions.slip import (
+    EARLIEST_TRANSACTION_TIME,
     validate_auth_code,
     validate_merchant_id,
     validate_rrn,
     validate_stan,
     validate_terminal_id,
+    validate_transaction_time,
 )
 
 from .errors import StaleCase
@@ -101,7 +103,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
     # The transaction as the customer reported it.
     amount = AmountField(_("disputed amount"))
     currency = CurrencyField(_("currency"))
-    transaction_at = models.DateTimeField(_("transaction time"))
+    transaction_at = models.DateTimeField(_("transaction time"), validators=[validate_transaction_time])
     merchant_name = ScrubbedCharField(_("merchant name"), max_length=200, blank=True)
     merchant_id = models.CharField(_("merchant id"), max_length=15, blank=True, validators=[validate_merchant_id])
     terminal_id = models.CharField(_("terminal id"), max_length=8, blank=True, validators=[validate_terminal_id])
@@ -159,6 +161,8 @@ class Case(ConcurrentTransitionMixin, models.Model):
                 name="case_refund_within_amount",
             ),
             models.CheckConstraint(condition=models.Q(state__in=[s.value for s in State]), name="case_state_known"),
+            models.CheckConstraint(condition=models.Q(transaction_at__gte=EARLIEST_TRANSACTION_TIME),
+                                   name="case_transaction_at_plausible"),
         ]
         indexes = [
             models.Index(fields=["state", "sla_due_at"], name="case_state_sla_due_idx"),

@@ -170,8 +170,7 @@ def case_file(
         errors["currency" if exc.code == "currency" else "amount"] = exc.messages
     if transaction_at is None:
         errors["transaction_at"] = [_("Enter the date and time of the payment.")]
-    elif transaction_at > timezone.now() + sla.CLOCK_SKEW:
-        errors["transaction_at"] = [_("The payment time cannot be in the future.")]
+    # Its bounds are the model field's validator (transactions.slip.validate_transaction_time).
 
     now = timezone.now()
     with transaction.atomic():

@@ -4,7 +4,12 @@ merchant_id: 15 digits (acquirer institution code, area code, MCC, sequence);
 terminal_id: 8 letters or digits; rrn: 12 digits; stan: 6 digits;
 auth_code: 6 letters or digits. Empty means unknown wherever these are optional.
 """
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 validate_merchant_id = RegexValidator(
@@ -34,3 +39,25 @@ def merchant_id_parts(merchant_id: str) -> dict[str, str]:
         "mcc": merchant_id[7:11],
         "sequence": merchant_id[11:15],
     }
+
+
+# A card payment's time: on or after this instant, and not in the future beyond
+# a little clock skew. Older or later times are typing errors (0001-01-01 from
+# an empty date picker, a year of 20266), and Python cannot even convert the
+# extremes to UTC. One rule for the form, the API, the admin and the imports.
+EARLIEST_TRANSACTION_TIME = datetime(2000, 1, 1, tzinfo=dt_timezone.utc)
+TRANSACTION_CLOCK_SKEW = timedelta(minutes=10)
+
+
+def validate_transaction_time(value: datetime) -> None:
+    """Refuse a payment time before 2000-01-01 or in the future (ValidationError)."""
+    if value is None:
+        return
+    if not isinstance(value, datetime) or timezone.is_naive(value):
+        raise ValidationError(_("Give the date and time of the payment with its time zone."), code="transaction_at")
+    now = timezone.now()
+    # Compare years first: converting year 1 or 9999 to UTC overflows.
+    if value.year < EARLIEST_TRANSACTION_TIME.year or value < EARLIEST_TRANSACTION_TIME:
+        raise ValidationError(_("Enter the time of the payment, on or after 2000-01-01."), code="transaction_at_too_early")
+    if value.year > now.year + 1 or value > now + TRANSACTION_CLOCK_SKEW:
+        raise ValidationError(_("The payment time cannot be in the future."), code="transaction_at_in_future")
