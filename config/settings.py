@@ -116,6 +116,7 @@ USE_I18N = True
 USE_TZ = True
 
 DISPUTE_DEFAULT_CURRENCY = env.str("DISPUTE_DEFAULT_CURRENCY", default="CNY")
+DISPUTE_DEFAULT_PHONE_REGION = env.str("DISPUTE_DEFAULT_PHONE_REGION", default="CN")
 # Ended cases (rejected, closed) may be reopened by a supervisor for this long.
 DISPUTE_REOPEN_WINDOW = timedelta(days=env.int("DISPUTE_REOPEN_WINDOW_DAYS", default=30))
 # The overall answer deadline set when a case is filed (calendar days).

@@ -34,8 +34,8 @@ class CardInline(admin.TabularInline):
 
 @admin.register(Customer)
 class CustomerAdmin(BigTableAdmin):
-    list_display = ("name", "phone", "email", "preferred_language", "created_at")
-    list_filter = ("preferred_language",)
+    list_display = ("name", "phone", "email", "verified", "preferred_language", "created_at")
+    list_filter = ("verified", "preferred_language")
     search_fields = ("phone__exact",)  # shows the box; get_search_results reads the term's shape
     search_help_text = _("Exact phone number (+86…), e-mail address or full name.")
     # Newest first, on the primary key: sorting millions of names is not a list page.

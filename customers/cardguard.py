@@ -1,15 +1,20 @@
 """The card-number guard: no full card number is ever stored.
 
-Any run of 13 to 19 digits (ASCII or full-width, as a Chinese input method
-types them), written with or without spaces or dashes between them, that passes
-the Luhn check is masked before it is saved: every digit but the last four
-becomes ``*`` and the separators stay, so "6222 0212 3456 7890 128" is stored as
-"**** **** **** ***0 128".
+Any run of 13 to 19 digits (ASCII, full-width as a Chinese input method types
+them, or any other script's decimal digits) that passes the Luhn check is masked
+before it is saved, whatever stands between the digits: up to
+``MAX_SEPARATOR_RUN`` characters that are neither letters nor digits (spaces and
+runs of them, tabs, newlines, dashes, dots, slashes, underscores, commas,
+brackets, the full-width full stop, zero-width characters…). Every digit but the
+last four becomes ``*`` and the separators stay, so "6222 0212 3456 7890 128"
+is stored as "**** **** **** ***0 128".
 
 Every free-text model field is one of the ``Scrubbed*Field`` classes below; they
 mask in ``get_prep_value``, so whatever path writes the row (a service, a form,
 the admin, ``QuerySet.update``) goes through the guard. A test walks every model
-and fails when a free-text field is not guarded.
+and fails when a free-text field is not guarded. What is echoed back without
+being stored (a form shown again with its errors, an API error) goes through
+``scrub_free_text`` / ``mask_in_json`` too.
 """
 from __future__ import annotations
 
@@ -17,16 +22,19 @@ import re
 import unicodedata
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 MIN_PAN_DIGITS = 13
 MAX_PAN_DIGITS = 19
 MASK_CHAR = "*"
+MAX_SEPARATOR_RUN = 5
 
-# A run of digits where single separators (space, dash, en/em dash, or their
-# full-width forms) may stand between any two digits.
-_SEPARATORS = " \u00a0\u3000-\u2010\u2011\u2012\u2013\u2014\uff0d"
-_DIGIT_RUN = re.compile(r"\d(?:[" + re.escape(_SEPARATORS) + r"]?\d)*")
+# A run of digits where up to MAX_SEPARATOR_RUN characters that are not letters
+# or digits ([\W_]: punctuation, spaces, controls, format characters such as
+# U+200B) may stand between any two digits.
+_DIGIT_RUN = re.compile(r"\d(?:[\W_]{0,%d}\d)*" % MAX_SEPARATOR_RUN)
 
 
 def luhn_valid(digits: str) -> bool:
@@ -42,16 +50,29 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
+_LUHN_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+
+
+def _card_number_digits(digits: list[int]) -> set[int]:
+    """Indexes of the digits to mask: those of every 13-19-digit window that
+    passes the Luhn check, but the window's last four. One pass per window end,
+    summing leftwards, so a long run costs at most 19 steps a digit."""
+    masked: set[int] = set()
+    for end in range(MIN_PAN_DIGITS, len(digits) + 1):
+        total = 0
+        for offset in range(min(MAX_PAN_DIGITS, end)):
+            digit = digits[end - 1 - offset]
+            total += _LUHN_DOUBLED[digit] if offset % 2 else digit
+            if offset + 1 >= MIN_PAN_DIGITS and total % 10 == 0:
+                masked.update(range(end - 1 - offset, end - 4))
+    return masked
+
+
 def _mask_run(run: str) -> str:
     positions = [i for i, char in enumerate(run) if char.isdigit()]
     if len(positions) < MIN_PAN_DIGITS:
         return run
-    digits = "".join(str(unicodedata.digit(run[i])) for i in positions)
-    masked: set[int] = set()
-    for start in range(len(digits) - MIN_PAN_DIGITS + 1):
-        for length in range(MIN_PAN_DIGITS, min(MAX_PAN_DIGITS, len(digits) - start) + 1):
-            if luhn_valid(digits[start : start + length]):
-                masked.update(range(start, start + length - 4))
+    masked = _card_number_digits([unicodedata.digit(run[i]) for i in positions])
     if not masked:
         return run
     chars = list(run)
@@ -76,6 +97,18 @@ def mask_in_json(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [mask_in_json(item) for item in value]
     return value
+
+
+def contains_card_number(text: str) -> bool:
+    """Whether the guard would mask something in ``text``."""
+    return isinstance(text, str) and mask_card_numbers(text) != text
+
+
+def validate_no_card_number(value: str) -> None:
+    """For fields that must hold what was typed or nothing (an e-mail address):
+    a card number there is refused rather than masked into a wrong address."""
+    if contains_card_number(value):
+        raise ValidationError(_("This must not contain a card number."), code="card_number")
 
 
 def scrub_free_text(text: str) -> str:
@@ -114,6 +147,18 @@ class ScrubbedCharField(ScrubbedFieldMixin, models.CharField):
 
 class ScrubbedTextField(ScrubbedFieldMixin, models.TextField):
     """A TextField for free text: card numbers are masked before saving."""
+
+
+class ScrubbedEmailField(ScrubbedFieldMixin, models.EmailField):
+    """An e-mail address: one with a card number in it is refused by validation,
+    and masked on the way to the database whatever path writes it."""
+
+    default_validators = [*models.EmailField.default_validators, validate_no_card_number]
+
+    def to_python(self, value: Any) -> Any:
+        # Validation sees the address as typed (and refuses a card number in it);
+        # saving still masks whatever reaches the database.
+        return models.EmailField.to_python(self, value)
 
 
 class ScrubbedJSONField(models.JSONField):

@@ -1,18 +1,44 @@
-from django.core.validators import RegexValidator
+import phonenumbers
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from customers.cardguard import ScrubbedCharField
+from customers.cardguard import ScrubbedCharField, ScrubbedEmailField
 from transactions.slip import validate_bin6, validate_last4
 
-validate_phone = RegexValidator(
-    r"^\+?[0-9]{6,15}\Z", _("Enter a phone number of 6 to 15 digits, with + and the country code if abroad."), code="phone"
-)
+PHONE_MAX_INPUT_LENGTH = 32
+
+
+def _parse_phone(phone: str) -> phonenumbers.PhoneNumber | None:
+    """The number ``phone`` dials, read as from DISPUTE_DEFAULT_PHONE_REGION when it
+    has no + and country code; None when it is not a number that can exist."""
+    phone = (phone or "").strip()
+    if not phone or len(phone) > PHONE_MAX_INPUT_LENGTH:
+        return None
+    try:
+        number = phonenumbers.parse(phone, settings.DISPUTE_DEFAULT_PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        return None
+    return number if phonenumbers.is_valid_number(number) else None
 
 
 def normalize_phone(phone: str) -> str:
-    """Drop spaces, dashes, dots and brackets: "+86 138-0013-8000" becomes "+8613800138000"."""
-    return "".join(char for char in (phone or "").strip() if char not in " -.()\u3000")
+    """The E.164 form of a real phone number ("+86 138-0013-8000" and "13800138000"
+    become "+8613800138000"); anything else is returned stripped, for
+    ``validate_phone`` to refuse."""
+    number = _parse_phone(phone)
+    if number is None:
+        return (phone or "").strip()
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def validate_phone(phone: str) -> None:
+    """Refuse what is not a real phone number (phonenumbers' metadata decides):
+    a card number typed into the phone field is refused, never stored."""
+    if _parse_phone(phone) is None:
+        raise ValidationError(
+            _("Enter a real phone number: a mobile number, or + and the country code if abroad."), code="phone")
 
 
 class Language(models.TextChoices):
@@ -21,9 +47,23 @@ class Language(models.TextChoices):
 
 
 class Customer(models.Model):
+    """A complainant and how to reach them.
+
+    A *verified* customer's identity was confirmed by the bank (a call-center or
+    branch filing, or staff merging records): there is one per phone number. A
+    complaint filed on the public form, by someone who proved nothing, gets an
+    unverified record of its own that no other filing reads or changes: knowing
+    someone's phone number never gives access to their record, their cases or
+    their e-mails (docs/design.md, "Customers and contact details").
+    """
+
     name = ScrubbedCharField(_("name"), max_length=100)
-    phone = models.CharField(_("phone"), max_length=16, unique=True, validators=[validate_phone])
-    email = models.EmailField(_("e-mail"), blank=True)
+    phone = models.CharField(_("phone"), max_length=16, validators=[validate_phone])
+    email = ScrubbedEmailField(_("e-mail"), blank=True)
+    verified = models.BooleanField(
+        _("identity confirmed"), default=False,
+        help_text=_("Confirmed by the bank (call center, branch, or staff merging records). "
+                    "A complaint from the public form makes an unconfirmed record of its own."))
     preferred_language = models.CharField(
         _("preferred language"), max_length=8, choices=Language.choices, default=Language.ZH_HANS
     )
@@ -33,6 +73,11 @@ class Customer(models.Model):
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["phone"], condition=models.Q(verified=True),
+                                    name="customer_phone_unique_verified"),
+        ]
+        indexes = [models.Index(fields=["phone"], name="customer_phone_idx")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.phone})"

@@ -12,6 +12,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from customers.cardguard import scrub_free_text
 from customers.models import CardScheme
 from transactions.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, CURRENCY_CHOICES, parse_decimal_amount
 from transactions.slip import (
@@ -40,7 +41,37 @@ class LastFourInput(forms.TextInput):
         return value
 
 
-class ComplaintForm(forms.Form):
+class ScrubbedEchoMixin:
+    """What a form shows back after an error is masked like what it stores: a
+    card number typed into any field is never echoed into the page."""
+
+    def format_value(self, value):
+        value = super().format_value(value)
+        return scrub_free_text(value) if isinstance(value, str) else value
+
+
+_SCRUBBED_WIDGETS: dict[type, type] = {}
+
+
+def _scrubbed_widget_class(widget_class: type) -> type:
+    if issubclass(widget_class, ScrubbedEchoMixin):
+        return widget_class
+    if widget_class not in _SCRUBBED_WIDGETS:
+        _SCRUBBED_WIDGETS[widget_class] = type(f"Scrubbed{widget_class.__name__}", (ScrubbedEchoMixin, widget_class), {})
+    return _SCRUBBED_WIDGETS[widget_class]
+
+
+class PublicForm(forms.Form):
+    """A form of the public pages: every widget masks card numbers in what it
+    shows back (LastFourInput shows nothing but four digits)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.__class__ = _scrubbed_widget_class(type(field.widget))
+
+
+class ComplaintForm(PublicForm):
     customer_name = forms.CharField(
         label=_("Your name"), max_length=100,
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
@@ -98,7 +129,7 @@ class ComplaintForm(forms.Form):
         return parse_decimal_amount(amount) if amount is not None else amount
 
 
-class TrackForm(forms.Form):
+class TrackForm(PublicForm):
     reference = forms.CharField(
         label=_("Reference"), max_length=20,
         help_text=_("For example DD250314-7K2M9Q."),
@@ -111,7 +142,7 @@ class TrackForm(forms.Form):
     )
 
 
-class ReplyForm(forms.Form):
+class ReplyForm(PublicForm):
     message = forms.CharField(
         label=_("Your answer"), max_length=NOTE_MAX_LENGTH,
         help_text=_("Answer our question. Do not write your card number."),

@@ -128,7 +128,7 @@ class CustomerSummarySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Customer
-        fields = ["name", "phone", "email", "preferred_language"]
+        fields = ["name", "phone", "email", "preferred_language", "verified"]
 
 
 class CardSerializer(serializers.Serializer):
@@ -249,7 +249,7 @@ class CustomerSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Customer
-        fields = ["name", "phone", "email", "preferred_language", "cards", "cases"]
+        fields = ["name", "phone", "email", "preferred_language", "verified", "cards", "cases"]
         read_only_fields = fields
 
 

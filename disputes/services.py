@@ -117,6 +117,28 @@ def notify_customer(case: Case, subject: str, lines: list[str]) -> None:
 
 
 
+def _customer_for_filing(*, channel: str, name: str, phone: str, email: str, preferred_language: str) -> Customer:
+    """Whose complaint this is (docs/design.md, "Customers and contact details").
+
+    On the public form nobody proved who they are: the complaint gets a new,
+    unverified customer record with exactly the details typed, and never reads
+    or changes an existing record, so knowing a customer's phone number gives
+    neither their name, nor their cases, nor their e-mails. The call center and
+    the branch identify the caller first: their filings join the verified
+    customer with that phone (made on the first such filing), and may give it an
+    e-mail address only where it has none. Staff join records with
+    ``customer_merge``."""
+    details = dict(name=(name or "").strip(), phone=phone, email=email or "", preferred_language=preferred_language)
+    if channel == Channel.WEB:
+        return Customer(**details, verified=False)
+    customer = Customer.objects.filter(phone=phone, verified=True).first()
+    if customer is None:
+        return Customer(**details, verified=True)
+    if email and not customer.email:
+        customer.email = email
+    return customer
+
+
 @dataclass(frozen=True)
 class FiledCase:
     case: Case
@@ -175,11 +197,8 @@ def case_file(
     now = timezone.now()
     with transaction.atomic():
         phone = normalize_phone(phone)
-        customer = Customer.objects.filter(phone=phone).first()
-        if customer is None:
-            customer = Customer(name=(customer_name or "").strip(), phone=phone, email=email, preferred_language=preferred_language)
-        elif email and not customer.email:
-            customer.email = email
+        customer = _customer_for_filing(channel=channel, name=customer_name, phone=phone, email=email,
+                                        preferred_language=preferred_language)
         card = Card(customer=customer, scheme=card_scheme, last4=card_last4, bin6=card_bin)
         case = Case(
             reference=_new_reference(now),
@@ -213,12 +232,13 @@ def case_file(
             raise ValidationError(errors)
 
         if customer.pk is None:
-            # Two first complaints from one phone at once: the loser reuses the winner's row.
+            # Two first staff filings for one phone at once: the loser reuses the winner's
+            # verified row. (Unverified rows are never shared, so they never collide.)
             try:
                 with transaction.atomic():
                     customer.save(force_insert=True)
             except IntegrityError:
-                customer = Customer.objects.get(phone=phone)
+                customer = Customer.objects.get(phone=phone, verified=True)
         else:
             customer.save()
         card, _created = Card.objects.get_or_create(

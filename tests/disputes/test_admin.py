@@ -106,7 +106,7 @@ def test_the_case_list_searches_by_exact_reference_and_filters_by_state(demo_dat
     for term in (case.reference, case.reference.lower(), case.customer.phone, case.customer.phone.removeprefix("+86")):
         response = admin_client.get(admin_url(Case, "changelist"), {"q": term})
         assert case in response.context["cl"].result_list, term
-        assert {c.customer_id for c in response.context["cl"].result_list} == {case.customer_id}, term
+        assert {c.customer.phone for c in response.context["cl"].result_list} == {case.customer.phone}, term
     for term, field in ((case.rrn, "rrn"), (case.merchant_id, "merchant_id")):
         response = admin_client.get(admin_url(Case, "changelist"), {"q": term})
         assert case in response.context["cl"].result_list

@@ -46,9 +46,9 @@ def test_the_confirmation_email_is_sent_after_commit_once(db, django_capture_on_
     assert len(mail.outbox) == 1
 
 
-def test_a_second_complaint_reuses_the_customer_and_card(file_case):
-    first = file_case()
-    second = file_case(amount=Decimal("9.90"))
+def test_a_second_complaint_taken_by_the_call_center_reuses_the_customer_and_card(file_case, dave):
+    first = file_case(actor=dave, channel=Channel.API)
+    second = file_case(actor=dave, channel=Channel.API, amount=Decimal("9.90"))
     assert first.customer_id == second.customer_id
     assert first.card_id == second.card_id
 
@@ -92,9 +92,10 @@ def test_staff_filing_needs_the_file_permission(db, alice, dave, erin):
         services.case_file(actor=alice, channel=Channel.WEB, **filing_data())
 
 
-def test_a_phone_typed_with_spaces_and_dashes_finds_the_same_customer(file_case):
-    first = file_case(phone="+86 138-0013-8000")
-    second = file_case(phone="+8613800138000")
+@pytest.mark.parametrize("typed", ["+86 138-0013-8000", "138 0013 8000", "(+86) 138.0013.8000", "0086 13800138000"])
+def test_a_phone_is_stored_in_its_international_form_and_finds_the_same_customer(file_case, dave, typed):
+    first = file_case(actor=dave, channel=Channel.API, phone=typed)
+    second = file_case(actor=dave, channel=Channel.API, phone="+8613800138000")
     assert first.customer.phone == "+8613800138000"
     assert first.customer_id == second.customer_id
 
