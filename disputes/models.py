@@ -1,8 +1,8 @@
 """Cases, their workflow, and what hangs off them.
 
 The lifecycle is declared once, on ``Case``: a protected django-fsm-2 field and
-one ``@transition`` method per transition of DESIGN.md, with pure conditions and
-a permission. The methods only change fields of the case; everything else (the
+one ``@transition`` method per transition of docs/design.md ("Transitions"),
+with pure conditions and a permission. The methods only change fields of the case; everything else (the
 event, the version, e-mails, refunds) is done by ``disputes.services``, which is
 the only caller.
 """
@@ -202,7 +202,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
     def is_ended(self) -> bool:
         return self.state in ENDED_STATES
 
-    # --- the workflow (DESIGN.md); bodies touch only this row ----------------
+    # --- the workflow (docs/design.md); bodies touch only this row -----------
 
     @transition(field=state, source=State.SUBMITTED, target=State.VERIFYING, permission=can_work)
     def start_verification(self) -> None:
@@ -304,7 +304,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
         self.refund_proposed_by = None
 
 
-# Transition names in the order of DESIGN.md's table.
+# Transition names in the order of the "Transitions" table of docs/design.md.
 TRANSITION_NAMES: tuple[str, ...] = (
     "start_verification",
     "request_customer_info",
