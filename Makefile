@@ -19,7 +19,10 @@ PYTEST_ARGS ?=
 # Compiled translations, from locale/*/LC_MESSAGES/*.po with gettext's msgfmt.
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
 
-.PHONY: run test install install-dev migrate messages check-deploy diagram clean help
+.PHONY: run test install install-dev migrate messages check-deploy diagram clean help system-packages-run system-packages-test
+
+# Prerequisites are built in the order listed: the system packages come first.
+.NOTPARALLEL:
 
 help:
 	@echo "make run     start web + Celery worker + Celery beat on http://127.0.0.1:8000 (Ctrl-C stops all)"
@@ -28,6 +31,12 @@ help:
 	@echo "make messages recompile the translations after a .po changed"
 	@echo "make check-deploy  manage.py check --deploy --fail-level WARNING under the current environment"
 	@echo "make clean   remove .venv, var/ and staticfiles/"
+
+# bin/system-packages installs the missing Debian packages (as root; otherwise it
+# prints the apt-get command and stops when a required one is missing). .ci/run
+# uses the same script.
+system-packages-run system-packages-test: system-packages-%:
+	@PYTHON="$(PYTHON)" VENV="$(VENV)" bin/system-packages $*
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,15 +70,17 @@ messages:
 # The embedded demo: SQLite and Celery's file-system broker under var/ unless
 # DATABASE_URL / CELERY_BROKER_URL say otherwise. bin/run-all starts web, worker
 # and beat and stops all three on Ctrl-C or SIGTERM.
-run: migrate $(MO_FILES)
+run: system-packages-run migrate $(MO_FILES)
 	$(MANAGE) seed_demo
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	exec bin/run-all
 
+# First the system packages the suite needs (Chromium for the browser tests,
+# redis-server, gettext, the PostgreSQL client...: bin/system-packages test).
 # Tests use their own var/ folder, so a demo running beside them never picks
 # up their tasks or files. pytest's exit status is passed on as is: 5 ("no
 # tests ran") fails the target like any other non-zero status.
-test: $(VENV)/.installed-dev $(MO_FILES)
+test: system-packages-test $(VENV)/.installed-dev $(MO_FILES)
 	@mkdir -p "$${DJANGO_STATIC_ROOT:-staticfiles}"  # WhiteNoise warns about a missing static root
 	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" \
 	DISPUTE_DESK_VAR_DIR="$${DISPUTE_DESK_VAR_DIR:-$(CURDIR)/var/test}" \

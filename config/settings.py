@@ -119,8 +119,11 @@ DISPUTE_DEFAULT_CURRENCY = env.str("DISPUTE_DEFAULT_CURRENCY", default="CNY")
 DISPUTE_DEFAULT_PHONE_REGION = env.str("DISPUTE_DEFAULT_PHONE_REGION", default="CN")
 # Ended cases (rejected, closed) may be reopened by a supervisor for this long.
 DISPUTE_REOPEN_WINDOW = timedelta(days=env.int("DISPUTE_REOPEN_WINDOW_DAYS", default=30))
-# The overall answer deadline set when a case is filed (calendar days).
+# The overall answer deadline (days) of new SLA settings: the row migration 0004
+# creates, or the one created on first use. Afterwards admin → SLA settings decides.
 DISPUTE_FINAL_DEADLINE_DAYS = env.int("DISPUTE_FINAL_DEADLINE_DAYS", default=15)
+if DISPUTE_FINAL_DEADLINE_DAYS < 1:
+    raise ImproperlyConfigured("DISPUTE_FINAL_DEADLINE_DAYS must be at least 1.")
 # Where customers follow their case (used in e-mails).
 DISPUTE_PUBLIC_BASE_URL = env.str("DISPUTE_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 

@@ -1,4 +1,4 @@
-"""REST API v1 for the call center (DESIGN.md "REST API v1", docs/api.md).
+"""REST API v1 for the call center (docs/design.md, "REST API v1"; docs/api.md).
 
 Thin views: reads through ``disputes.selectors``, writes through
 ``disputes.services``; errors leave as problem details (``api_errors``).

@@ -1,4 +1,4 @@
-"""URLs of REST API v1, mounted at /api/v1/ (DESIGN.md)."""
+"""URLs of REST API v1, mounted at /api/v1/ (docs/design.md, "REST API v1")."""
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 

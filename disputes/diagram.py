@@ -6,7 +6,7 @@ The diagram in docs/architecture.md (and docs/workflow.mmd) is generated from
 the committed copy differs from what the model declares now.
 
 The output is deterministic: states in the order of ``State``, edges in the
-order of ``TRANSITION_NAMES`` (DESIGN.md's table), then by source and target
+order of ``TRANSITION_NAMES`` (the "Transitions" table of docs/design.md), then by source and target
 state.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The filters of GET /api/v1/cases/ (DESIGN.md); conditions come from the selectors."""
+"""The filters of GET /api/v1/cases/ (docs/design.md, "REST API v1"); conditions come from the selectors."""
 from datetime import timezone as dt_timezone
 
 import django_filters

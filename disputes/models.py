@@ -1,8 +1,8 @@
 """Cases, their workflow, and what hangs off them.
 
 The lifecycle is declared once, on ``Case``: a protected django-fsm-2 field and
-one ``@transition`` method per transition of DESIGN.md, with pure conditions and
-a permission. The methods only change fields of the case; everything else (the
+one ``@transition`` method per transition of docs/design.md ("Transitions"),
+with pure conditions and a permission. The methods only change fields of the case; everything else (the
 event, the version, e-mails, refunds) is done by ``disputes.services``, which is
 the only caller.
 """
@@ -229,7 +229,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
     def is_ended(self) -> bool:
         return self.state in ENDED_STATES
 
-    # --- the workflow (DESIGN.md); bodies touch only this row ----------------
+    # --- the workflow (docs/design.md); bodies touch only this row -----------
 
     @transition(field=state, source=State.SUBMITTED, target=State.VERIFYING, permission=can_work)
     def start_verification(self) -> None:
@@ -331,7 +331,7 @@ class Case(ConcurrentTransitionMixin, models.Model):
         self.refund_proposed_by = None
 
 
-# Transition names in the order of DESIGN.md's table.
+# Transition names in the order of the "Transitions" table of docs/design.md.
 TRANSITION_NAMES: tuple[str, ...] = (
     "start_verification",
     "request_customer_info",
@@ -542,10 +542,26 @@ class DeadlineCounting(models.TextChoices):
     WORKING_DAYS = "working", _("working days")
 
 
+# The first extension takes the overall deadline to this many days (when that is longer).
+FIRST_EXTENSION_TO_DAYS = 30
+
+
+def default_final_days() -> int:
+    """The overall deadline of new SLA settings: ``DISPUTE_FINAL_DEADLINE_DAYS``."""
+    return settings.DISPUTE_FINAL_DEADLINE_DAYS
+
+
+def default_first_extension_to_days() -> int:
+    """30 days, or the overall deadline when that is longer: an extension never shortens it."""
+    return max(FIRST_EXTENSION_TO_DAYS, default_final_days())
+
+
 class SlaSettings(Recipients):
     """The one row of SLA settings: business calendar, overall deadline, automatic steps.
 
-    Missing, it is created with these defaults on first use."""
+    Missing, it is created with these defaults on first use (migration 0004
+    creates it with the same). Once the row exists, the admin's values decide:
+    ``DISPUTE_FINAL_DEADLINE_DAYS`` only gives the overall deadline of new settings."""
 
     time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
     work_starts = models.TimeField(_("working day starts"), default=time(9, 0))
@@ -554,9 +570,11 @@ class SlaSettings(Recipients):
         _("public holidays of"), max_length=8, default="CN", blank=True,
         help_text=_("A country code of the holidays package (CN: China); empty for none."),
     )
-    final_days = models.PositiveSmallIntegerField(_("overall deadline (days)"), default=15)
+    final_days = models.PositiveSmallIntegerField(_("overall deadline (days)"), default=default_final_days)
     final_counting = models.CharField(_("days counted as"), max_length=8, choices=DeadlineCounting.choices, default=DeadlineCounting.CALENDAR_DAYS)
-    first_extension_to_days = models.PositiveSmallIntegerField(_("first extension: up to (days)"), default=30)
+    first_extension_to_days = models.PositiveSmallIntegerField(
+        _("first extension: up to (days)"), default=default_first_extension_to_days
+    )
     second_extension_days = models.PositiveSmallIntegerField(_("second extension: a further (days)"), default=30)
     final_reminder_lead = models.DurationField(_("remind before the overall deadline"), default=timedelta(days=2))
     auto_escalate_merchant_silence = models.BooleanField(

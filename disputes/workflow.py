@@ -1,4 +1,4 @@
-"""The names of the case workflow (DESIGN.md): states, groups and roles.
+"""The names of the case workflow (docs/design.md, "Case workflow"): states, groups and roles.
 
 Kept apart from the model so that services, selectors, the API and the docs
 generator can import the vocabulary without the model.

@@ -2,8 +2,8 @@
 
 Both tables grow to millions of rows: lists search by exact key only (every
 searched column is indexed), never count the whole table, and rows are never
-deleted here (they come from the bank's files; ``import_transactions`` is the
-way in).
+deleted here (they come from the bank's files; an ``import_transactions``
+command is planned, not built yet: docs/design.md, "Commands").
 """
 from __future__ import annotations
 

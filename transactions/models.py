@@ -1,6 +1,8 @@
-"""Transaction records, with exactly the fields of the CSV formats in DESIGN.md.
+"""Transaction records, with exactly the fields of the CSV formats in docs/design.md
+("Transaction records").
 
-Import and matching fill and read these tables; nothing here is free text.
+Records get in through the admin and the demo data; importing the files and
+matching them are not built yet. Nothing here is free text.
 """
 from django.db import models
 from django.utils.translation import gettext_lazy as _

@@ -1,4 +1,4 @@
-"""Field shapes as printed on a UnionPay POS slip (DESIGN.md).
+"""Field shapes as printed on a UnionPay POS slip (docs/design.md, "Transaction records").
 
 merchant_id: 15 digits (acquirer institution code, area code, MCC, sequence);
 terminal_id: 8 letters or digits; rrn: 12 digits; stan: 6 digits;

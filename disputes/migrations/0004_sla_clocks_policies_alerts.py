@@ -10,11 +10,15 @@ from django.db import migrations, models
 
 
 def seed_policies(apps, schema_editor):
-    """The default SLA settings and stage targets (editable in the admin)."""
+    """The default SLA settings and stage targets (editable in the admin). The
+    overall deadline comes from DISPUTE_FINAL_DEADLINE_DAYS (disputes.models)."""
+    from disputes.models import default_final_days, default_first_extension_to_days
     from disputes.sla import DEFAULT_STAGE_TARGETS
 
     db = schema_editor.connection.alias
-    apps.get_model("disputes", "SlaSettings").objects.using(db).get_or_create(pk=1)
+    apps.get_model("disputes", "SlaSettings").objects.using(db).get_or_create(
+        pk=1, defaults={"final_days": default_final_days(), "first_extension_to_days": default_first_extension_to_days()}
+    )
     StagePolicy = apps.get_model("disputes", "StagePolicy")
     for state, (target, unit, lead) in DEFAULT_STAGE_TARGETS.items():
         StagePolicy.objects.using(db).get_or_create(

@@ -1,5 +1,5 @@
 """API test helpers: a client per member of the cast, holding their token,
-and the JSON body of DESIGN.md for POST /api/v1/cases/."""
+and the JSON body of POST /api/v1/cases/ (docs/design.md, "REST API v1")."""
 import copy
 from datetime import timedelta
 

@@ -1,4 +1,4 @@
-"""POST /api/v1/cases/{reference}/transitions/{name}/: every status code of DESIGN.md."""
+"""POST /api/v1/cases/{reference}/transitions/{name}/: every status code of docs/design.md ("REST API v1")."""
 import pytest
 
 from disputes.models import Case, CaseEvent

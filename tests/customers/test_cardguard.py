@@ -1,4 +1,4 @@
-"""No full card number survives in any free-text field (DESIGN.md, "Never")."""
+"""No full card number survives in any free-text field (docs/design.md, "Never")."""
 import unicodedata
 
 import pytest

@@ -1,4 +1,4 @@
-"""Every transition of DESIGN.md: an allowed role, a forbidden role, a wrong
+"""Every transition of docs/design.md: an allowed role, a forbidden role, a wrong
 source state; plus the conditions (reason, refund amount, four eyes, reopen
 window) and the dynamic targets."""
 from datetime import timedelta

@@ -1,4 +1,4 @@
-"""``python manage.py sla_sweep [--now ISO_TIME]``: one SLA sweep (DESIGN.md).
+"""``python manage.py sla_sweep [--now ISO_TIME]``: one SLA sweep (docs/design.md, "Commands").
 
 The same code the Celery beat task runs every minute; ``--now`` evaluates the
 clocks as of that time. Running it twice never raises an alert twice.
