@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('customers', '0001_initial'),
-        ('disputes', '0006_caseevent_labels'),
+        ('disputes', '0007_sla_settings_final_days_from_setting'),
         ('merchants', '0001_initial'),
         ('transactions', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
