@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "merchants",
     "transactions",
     "disputes",
+    "accounts",
 ]
 
 MIDDLEWARE = [

@@ -30,10 +30,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import EntryPoint
+from accounts.services import user_access_set
 from merchants.models import Merchant, PaymentProcessor, Terminal, TerminalStatus
 from transactions.models import LedgerEntry, LedgerKind, SettlementRecord, SettlementStatus
 
@@ -99,19 +100,15 @@ def demo_users_ensure(*, reset_passwords: bool = False) -> list[UserOutcome]:
             created = user is None
             password = None
             if created:
-                user = User(
-                    username=spec.username,
-                    first_name=spec.first_name,
-                    email=f"{spec.username}@bank.example",
-                    is_staff=spec.is_staff or spec.is_superuser,
-                    is_superuser=spec.is_superuser,
-                )
+                user = User(username=spec.username, first_name=spec.first_name, email=f"{spec.username}@bank.example")
             if created or reset_passwords:
                 password = _new_password()
                 user.set_password(password)
                 user.save()
-            if created and spec.role:
-                user.groups.add(Group.objects.get(name=spec.role))
+            if created:  # roles and flags through the one audited way to grant them
+                user_access_set(actor=None, user=user, entry_point=EntryPoint.COMMAND, source="manage.py seed_demo",
+                                roles=[spec.role] if spec.role else [], is_staff=spec.is_staff or spec.is_superuser,
+                                is_superuser=spec.is_superuser)
             outcomes.append(UserOutcome(username=spec.username, role=spec.role, created=created, password=password))
     return outcomes
 
