@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "merchants",
     "transactions",
     "disputes",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -57,6 +58,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into the lockout page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -102,6 +104,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# django-axes first: it refuses a locked-out user before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/staff/"
@@ -211,6 +218,23 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+# --- Login lockout (django-axes; README "Login lockout") ----------------------------
+# After this many failed logins (staff login and admin login) the USERNAME is
+# locked, from every address, for the cool-off. Addresses are never locked as a
+# whole: a bank's staff sit behind one NAT address. Failures live in the
+# database, so every web process and node sees the same count.
+AXES_FAILURE_LIMIT = env.int("DISPUTE_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("DISPUTE_LOGIN_COOLOFF_MINUTES", default=30))
+# The username alone counts failures from every address, so the pair (username,
+# address) never locks first; it is listed so axes's deploy check (W006, "no
+# ip_address") passes without silencing it. The address alone is never a parameter.
+AXES_LOCKOUT_PARAMETERS = ["username", ["username", "ip_address"]]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_RESET_ON_SUCCESS = True  # a successful login forgets the user's earlier failures
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # retrying while locked does not push the end further
+AXES_LOCKOUT_CALLABLE = "disputes.views.login_locked_out"
+AXES_ENABLE_ADMIN = False  # unlock with `manage.py axes_reset_username USERNAME`
 
 # --- Cache -----------------------------------------------------------------------
 # Throttling counts requests here, so production needs one cache shared by every

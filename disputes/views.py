@@ -1,6 +1,8 @@
 """Web views: thin; reads go through selectors, writes through services."""
 import logging
+import math
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
@@ -33,6 +35,15 @@ def home(request: HttpRequest) -> HttpResponse:
 @permission_required("disputes.view_case", raise_exception=True)
 def staff_queue(request: HttpRequest) -> HttpResponse:
     return render(request, "disputes/staff_queue.html", {"cases": selectors.open_case_queue(request.user)})
+
+
+def login_locked_out(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
+    """The page django-axes answers (AXES_LOCKOUT_CALLABLE) when a login is
+    refused because its username is locked out: 429, in the user's language."""
+    seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    response = render(request, "registration/locked_out.html", {"minutes": math.ceil(seconds / 60)}, status=429)
+    response["Retry-After"] = str(seconds)
+    return response
 
 
 def _database_ok() -> bool:
