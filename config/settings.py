@@ -236,6 +236,14 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # retrying while locked d
 AXES_LOCKOUT_CALLABLE = "disputes.views.login_locked_out"
 AXES_ENABLE_ADMIN = False  # unlock with `manage.py axes_reset_username USERNAME`
 
+# --- Public tracking page: failed look-ups (disputes/tracking.py) ----------------
+# Failed look-ups are counted in the cache per reference and per client address
+# (REMOTE_ADDR: the proxy must pass the client's address, see docs/deployment.md);
+# past a limit the page answers 429 until the window has passed.
+DISPUTE_TRACKING_FAILURES_PER_REFERENCE = env.int("DISPUTE_TRACKING_FAILURES_PER_REFERENCE", default=10)
+DISPUTE_TRACKING_FAILURES_PER_ADDRESS = env.int("DISPUTE_TRACKING_FAILURES_PER_ADDRESS", default=30)
+DISPUTE_TRACKING_FAILURE_WINDOW = timedelta(minutes=env.int("DISPUTE_TRACKING_FAILURE_WINDOW_MINUTES", default=60))
+
 # --- Cache -----------------------------------------------------------------------
 # Throttling counts requests here, so production needs one cache shared by every
 # web process, e.g. CACHE_URL=redis://127.0.0.1:6379/1. Unset: per-process memory.

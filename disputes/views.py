@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from config.celery import app as celery_app
 from customers.cardguard import mask_card_numbers
 
-from . import selectors, services
+from . import selectors, services, tracking
 from .actors import CUSTOMER
 from .errors import CaseError
 from .forms import ComplaintForm, ReplyForm, TrackForm, WithdrawForm
@@ -143,7 +143,13 @@ def complaint_track(request: HttpRequest) -> HttpResponse:
         request.session.pop(TRACKED_SESSION_KEY, None)
         form = TrackForm(request.POST)
         if form.is_valid():
-            case = selectors.case_for_tracking(**form.cleaned_data)
+            try:
+                case = tracking.case_track(**form.cleaned_data, client_address=request.META.get("REMOTE_ADDR", ""))
+            except tracking.TrackingLookupLimited as limited:
+                response = render(request, "disputes/complaint_track_limited.html",
+                                  {"minutes": math.ceil(limited.retry_after / 60)}, status=429)
+                response["Retry-After"] = str(limited.retry_after)
+                return response
             if case is not None:
                 request.session.cycle_key()
                 request.session[TRACKED_SESSION_KEY] = case.pk
