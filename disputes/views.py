@@ -1,6 +1,8 @@
 """Web views: thin; reads go through selectors, writes through services."""
 import logging
+import math
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
@@ -14,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from config.celery import app as celery_app
 from customers.cardguard import mask_card_numbers
 
-from . import selectors, services
+from . import selectors, services, tracking
 from .actors import CUSTOMER
 from .errors import CaseError
 from .forms import ComplaintForm, ReplyForm, TrackForm, WithdrawForm
@@ -33,6 +35,15 @@ def home(request: HttpRequest) -> HttpResponse:
 @permission_required("disputes.view_case", raise_exception=True)
 def staff_queue(request: HttpRequest) -> HttpResponse:
     return render(request, "disputes/staff_queue.html", {"cases": selectors.open_case_queue(request.user)})
+
+
+def login_locked_out(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
+    """The page django-axes answers (AXES_LOCKOUT_CALLABLE) when a login is
+    refused because its username is locked out: 429, in the user's language."""
+    seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    response = render(request, "registration/locked_out.html", {"minutes": math.ceil(seconds / 60)}, status=429)
+    response["Retry-After"] = str(seconds)
+    return response
 
 
 def _database_ok() -> bool:
@@ -132,7 +143,13 @@ def complaint_track(request: HttpRequest) -> HttpResponse:
         request.session.pop(TRACKED_SESSION_KEY, None)
         form = TrackForm(request.POST)
         if form.is_valid():
-            case = selectors.case_for_tracking(**form.cleaned_data)
+            try:
+                case = tracking.case_track(**form.cleaned_data, client_address=request.META.get("REMOTE_ADDR", ""))
+            except tracking.TrackingLookupLimited as limited:
+                response = render(request, "disputes/complaint_track_limited.html",
+                                  {"minutes": math.ceil(limited.retry_after / 60)}, status=429)
+                response["Retry-After"] = str(limited.retry_after)
+                return response
             if case is not None:
                 request.session.cycle_key()
                 request.session[TRACKED_SESSION_KEY] = case.pk

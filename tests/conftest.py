@@ -36,6 +36,16 @@ def _fresh_sla_cache():
     sla.invalidate()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Counts kept in the cache (API throttling, failed tracking look-ups) start at zero in every test."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 def _user(username: str, role: str | None) -> User:
     user = User.objects.create_user(username=username, password="correct horse battery staple", email=f"{username}@bank.example")
     if role:
