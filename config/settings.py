@@ -317,7 +317,7 @@ SPECTACULAR_SETTINGS = {
         "CaseStateEnum": "disputes.workflow.State",
         "CardSchemeEnum": "customers.models.CardScheme",
         "LanguageEnum": "customers.models.Language",
-        "CurrencyEnum": "transactions.money.CURRENCY_CHOICES",
+        "CurrencyEnum": "core.money.CURRENCY_CHOICES",
         "TransitionNameEnum": "disputes.serializers.TRANSITION_CHOICES",
         "ClockStatusEnum": "disputes.serializers.CLOCK_STATUSES",
     },

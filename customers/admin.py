@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import normalize_phone
-from transactions.admin import BigTableAdmin
+from core.admin import BigTableAdmin
 
 from .models import Card, Customer
 

@@ -4,8 +4,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from customers.cardguard import ScrubbedCharField, ScrubbedEmailField
-from transactions.slip import validate_bin6, validate_last4
+from core.cardguard import ScrubbedCharField, ScrubbedEmailField
+from core.slip import validate_bin6, validate_last4
 
 PHONE_MAX_INPUT_LENGTH = 32
 

@@ -22,7 +22,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext, gettext_lazy as _, ngettext
 
 from customers.models import Card, Customer, normalize_phone
-from transactions.admin import BigTableAdmin
+from core.admin import BigTableAdmin
 
 from . import services, sla
 from .admin_sla import CaseClocksAdminMixin

@@ -12,10 +12,10 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from customers.cardguard import scrub_free_text
+from core.cardguard import scrub_free_text
 from customers.models import CardScheme
-from transactions.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, CURRENCY_CHOICES, parse_decimal_amount
-from transactions.slip import (
+from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, CURRENCY_CHOICES, parse_decimal_amount
+from core.slip import (
     validate_auth_code,
     validate_last4,
     validate_merchant_id,

@@ -16,15 +16,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import GET_STATE, ConcurrentTransition, ConcurrentTransitionMixin, FSMField, transition
 
-from customers.cardguard import ScrubbedCharField, ScrubbedJSONField, ScrubbedTextField
-from transactions.money import AmountField, CurrencyField
-from transactions.slip import (
+from core.cardguard import ScrubbedCharField, ScrubbedJSONField, ScrubbedTextField
+from core.money import AmountField, CurrencyField
+from core.slip import (
+    PosSlipFields,
     EARLIEST_TRANSACTION_TIME,
-    validate_auth_code,
-    validate_merchant_id,
-    validate_rrn,
-    validate_stan,
-    validate_terminal_id,
     validate_transaction_time,
 )
 
@@ -90,7 +86,7 @@ def _resume_stage(case: Case, *args, **kwargs) -> str:
     return case.resume_state
 
 
-class Case(ConcurrentTransitionMixin, models.Model):
+class Case(ConcurrentTransitionMixin, PosSlipFields, models.Model):
     reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
     tracking_code_hash = models.CharField(_("tracking code (HMAC)"), max_length=64, editable=False)
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
@@ -105,11 +101,6 @@ class Case(ConcurrentTransitionMixin, models.Model):
     currency = CurrencyField(_("currency"))
     transaction_at = models.DateTimeField(_("transaction time"), validators=[validate_transaction_time])
     merchant_name = ScrubbedCharField(_("merchant name"), max_length=200, blank=True)
-    merchant_id = models.CharField(_("merchant id"), max_length=15, blank=True, validators=[validate_merchant_id])
-    terminal_id = models.CharField(_("terminal id"), max_length=8, blank=True, validators=[validate_terminal_id])
-    rrn = models.CharField(_("RRN"), max_length=12, blank=True, validators=[validate_rrn])
-    stan = models.CharField(_("STAN"), max_length=6, blank=True, validators=[validate_stan])
-    auth_code = models.CharField(_("auth code"), max_length=6, blank=True, validators=[validate_auth_code])
     description = ScrubbedTextField(_("description"), blank=True)
 
     # What the bank resolved them to.

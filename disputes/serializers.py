@@ -12,8 +12,8 @@ from rest_framework import serializers
 
 from customers.models import CardScheme, Customer, Language
 from merchants.models import Merchant, Terminal
-from transactions import slip
-from transactions.money import CURRENCY_MINOR_UNITS, parse_decimal_amount
+from core import slip
+from core.money import CURRENCY_MINOR_UNITS, parse_decimal_amount
 
 from . import services, sla
 from .models import Case, CaseEvent, CaseNote, NoteVisibility

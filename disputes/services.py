@@ -23,10 +23,10 @@ from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from customers.cardguard import mask_card_numbers
+from core.cardguard import mask_card_numbers
 from customers.models import Card, CardScheme, Customer, Language, normalize_phone
 from merchants.models import Merchant, Terminal
-from transactions.money import parse_amount
+from core.money import parse_amount
 
 from . import sla
 from .actors import CustomerActor, actor_label, actor_user
@@ -192,7 +192,7 @@ def case_file(
         errors["currency" if exc.code == "currency" else "amount"] = exc.messages
     if transaction_at is None:
         errors["transaction_at"] = [_("Enter the date and time of the payment.")]
-    # Its bounds are the model field's validator (transactions.slip.validate_transaction_time).
+    # Its bounds are the model field's validator (core.slip.validate_transaction_time).
 
     now = timezone.now()
     with transaction.atomic():

@@ -239,7 +239,7 @@ def case_extend_deadline(*, case: Case, actor, reason: str, expected_version: in
         if first is not None and first.actor_id == actor.pk:
             raise ActionForbidden(_("The second extension must be approved by another supervisor."))
 
-    from customers.cardguard import mask_card_numbers
+    from core.cardguard import mask_card_numbers
 
     reason = mask_card_numbers(reason)
     with transaction.atomic():

@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.celery import app as celery_app
-from customers.cardguard import mask_card_numbers
+from core.cardguard import mask_card_numbers
 
 from . import selectors, services, tracking
 from .actors import CUSTOMER

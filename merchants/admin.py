@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _, ngettext
 
-from transactions.admin import BigTableAdmin
+from core.admin import BigTableAdmin
 
 from .models import Merchant, PaymentProcessor, Terminal
 

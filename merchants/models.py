@@ -1,8 +1,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from customers.cardguard import ScrubbedCharField, ScrubbedTextField
-from transactions.slip import merchant_id_parts, validate_merchant_id, validate_terminal_id
+from core.cardguard import ScrubbedCharField, ScrubbedTextField
+from core.slip import merchant_id_parts, validate_merchant_id, validate_terminal_id
 
 
 class Merchant(models.Model):

@@ -7,14 +7,10 @@ matching them are not built yet. Nothing here is free text.
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from transactions.money import AmountField, CurrencyField
-from transactions.slip import (
-    validate_auth_code,
+from core.money import AmountField, CurrencyField
+from core.slip import (
+    PosSlipFields,
     validate_last4,
-    validate_merchant_id,
-    validate_rrn,
-    validate_stan,
-    validate_terminal_id,
 )
 
 LEDGER_COLUMNS = [
@@ -33,7 +29,7 @@ class LedgerKind(models.TextChoices):
     REFUND = "refund", _("refund")
 
 
-class LedgerEntry(models.Model):
+class LedgerEntry(PosSlipFields, models.Model):
     """What the issuing bank's core system posted to the card."""
 
     entry_id = models.CharField(_("entry id"), max_length=32, unique=True)
@@ -43,11 +39,6 @@ class LedgerEntry(models.Model):
     currency = CurrencyField(_("currency"))
     posted_at = models.DateTimeField(_("posted at"))
     kind = models.CharField(_("kind"), max_length=8, choices=LedgerKind.choices)
-    rrn = models.CharField(_("RRN"), max_length=12, blank=True, validators=[validate_rrn])
-    stan = models.CharField(_("STAN"), max_length=6, blank=True, validators=[validate_stan])
-    auth_code = models.CharField(_("auth code"), max_length=6, blank=True, validators=[validate_auth_code])
-    merchant_id = models.CharField(_("merchant id"), max_length=15, blank=True, validators=[validate_merchant_id])
-    terminal_id = models.CharField(_("terminal id"), max_length=8, blank=True, validators=[validate_terminal_id])
 
     class Meta:
         verbose_name = _("ledger entry")
@@ -75,16 +66,11 @@ class SettlementStatus(models.TextChoices):
     REVERSED = "reversed", _("reversed")
 
 
-class SettlementRecord(models.Model):
+class SettlementRecord(PosSlipFields, models.Model):
     """What the acquirer / processor recorded at the POS."""
 
     record_id = models.CharField(_("record id"), max_length=32, unique=True)
     processor = models.CharField(_("processor"), max_length=100)
-    merchant_id = models.CharField(_("merchant id"), max_length=15, blank=True, validators=[validate_merchant_id])
-    terminal_id = models.CharField(_("terminal id"), max_length=8, blank=True, validators=[validate_terminal_id])
-    rrn = models.CharField(_("RRN"), max_length=12, blank=True, validators=[validate_rrn])
-    stan = models.CharField(_("STAN"), max_length=6, blank=True, validators=[validate_stan])
-    auth_code = models.CharField(_("auth code"), max_length=6, blank=True, validators=[validate_auth_code])
     amount = AmountField(_("amount"))
     currency = CurrencyField(_("currency"))
     transacted_at = models.DateTimeField(_("transacted at"))

@@ -2,7 +2,7 @@
 
 import datetime
 
-import customers.cardguard
+import core.cardguard
 import django.db.models.deletion
 import django.utils.timezone
 from django.conf import settings
@@ -53,7 +53,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('day', models.DateField(unique=True, verbose_name='day')),
                 ('is_working_day', models.BooleanField(help_text='Ticked: a working day (e.g. 调休); unticked: a day off.', verbose_name='working day')),
-                ('note', customers.cardguard.ScrubbedCharField(blank=True, max_length=200, verbose_name='note')),
+                ('note', core.cardguard.ScrubbedCharField(blank=True, max_length=200, verbose_name='note')),
             ],
             options={
                 'verbose_name': 'calendar override',

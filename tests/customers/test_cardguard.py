@@ -6,7 +6,7 @@ from django.apps import apps
 from django.db import models
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from customers.cardguard import ScrubbedCharField, ScrubbedJSONField, ScrubbedTextField, luhn_valid, mask_card_numbers
+from core.cardguard import ScrubbedCharField, ScrubbedJSONField, ScrubbedTextField, luhn_valid, mask_card_numbers
 from disputes import services
 from disputes.actors import CUSTOMER
 from disputes.models import Case, CaseEvent, CaseNote

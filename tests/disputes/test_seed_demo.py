@@ -11,7 +11,7 @@ from disputes.models import Case, CaseEvent, Notification, Refund, RefundStatus
 from disputes.workflow import EventKind, Role, State
 from merchants.models import Merchant, PaymentProcessor, Terminal, TerminalStatus
 from transactions.models import LedgerEntry, SettlementRecord
-from transactions.slip import validate_merchant_id, validate_terminal_id
+from core.slip import validate_merchant_id, validate_terminal_id
 
 
 @pytest.fixture(autouse=True)

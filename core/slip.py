@@ -9,6 +9,7 @@ from datetime import timezone as dt_timezone
 
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
+from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -61,3 +62,18 @@ def validate_transaction_time(value: datetime) -> None:
         raise ValidationError(_("Enter the time of the payment, on or after 2000-01-01."), code="transaction_at_too_early")
     if value.year > now.year + 1 or value > now + TRANSACTION_CLOCK_SKEW:
         raise ValidationError(_("The payment time cannot be in the future."), code="transaction_at_in_future")
+
+
+class PosSlipFields(models.Model):
+    """The identifiers printed on a POS slip, with their shapes; empty means
+    unknown. Shared by the complaint (what the customer read off the slip), the
+    ledger and the settlement records (what the systems recorded)."""
+
+    merchant_id = models.CharField(_("merchant id"), max_length=15, blank=True, validators=[validate_merchant_id])
+    terminal_id = models.CharField(_("terminal id"), max_length=8, blank=True, validators=[validate_terminal_id])
+    rrn = models.CharField(_("RRN"), max_length=12, blank=True, validators=[validate_rrn])
+    stan = models.CharField(_("STAN"), max_length=6, blank=True, validators=[validate_stan])
+    auth_code = models.CharField(_("auth code"), max_length=6, blank=True, validators=[validate_auth_code])
+
+    class Meta:
+        abstract = True
