@@ -31,6 +31,7 @@ from core.money import parse_amount
 from . import sla
 from .actors import CustomerActor, actor_label, actor_user
 from .errors import ActionForbidden, StaleCase, TransitionNotAvailable, TransitionUnknown
+from . import outbox
 from .outbox import enqueue_after_commit
 from .models import (
     TRANSITION_NAMES, Attachment, Case, CaseEvent, CaseNote, Notification, NotificationStatus, NoteVisibility, Refund,
@@ -108,9 +109,7 @@ def notify_customer(case: Case, subject: str, lines: list[str]) -> None:
     notification = Notification.objects.create(
         case=case, recipient=customer.email, subject=f"[{case.reference}] {subject}", body=body
     )
-    from .tasks import deliver_notification
-
-    enqueue_after_commit(deliver_notification, notification.pk)
+    enqueue_after_commit(outbox.DELIVER_NOTIFICATION, notification.pk)
 
 
 # --- filing -----------------------------------------------------------------------
@@ -410,9 +409,7 @@ def _take_transition(case, name, actor, note, reason, amount, expected_version) 
             refund.save(update_fields=["status", "decided_by", "decided_at"])
             payload.update(amount=str(refund.amount), currency=refund.currency, refund_id=refund.pk)
             if name == "approve_refund":
-                from .tasks import execute_refund
-
-                enqueue_after_commit(execute_refund, refund.pk)
+                enqueue_after_commit(outbox.EXECUTE_REFUND, refund.pk)
         record_event(
             case, kind=EventKind.TRANSITION, actor=actor, transition=name,
             from_state=source, to_state=target, message=note, payload=payload,

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from . import services, sla
 from .actors import system_user
 from .errors import ActionForbidden, CaseError, StaleCase, TransitionNotAvailable
+from . import outbox
 from .outbox import enqueue_after_commit
 from .models import Case, CaseEvent, Notification, SlaAlert, SlaAlertKind, SlaClock
 from .workflow import ENDED_STATES, EventKind, Role, State
@@ -174,9 +175,7 @@ def _record_alerts(inserted: list[tuple], *, clock: str, result: SweepResult) ->
     created = Notification.objects.bulk_create(notifications)
     result.notifications += len(created)
     if created:
-        from .tasks import deliver_notifications
-
-        enqueue_after_commit(deliver_notifications, [n.pk for n in created])
+        enqueue_after_commit(outbox.DELIVER_NOTIFICATIONS, [n.pk for n in created])
 
 
 # --- automatic steps ------------------------------------------------------------------

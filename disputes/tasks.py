@@ -2,10 +2,11 @@
 from celery import shared_task
 from django.conf import settings
 
-from . import services
+from . import outbox, services
 
 
 @shared_task(
+    name=outbox.DELIVER_NOTIFICATION,
     bind=True,
     autoretry_for=(OSError,),
     retry_backoff=5,
@@ -17,7 +18,7 @@ def deliver_notification(self, notification_id: int) -> bool:
     return services.notification_deliver(notification_id=notification_id)
 
 
-@shared_task
+@shared_task(name=outbox.DELIVER_NOTIFICATIONS)
 def deliver_notifications(notification_ids: list[int]) -> int:
     """Fan out one delivery task per notification (the SLA sweep raises many at
     once and sends this one message after commit instead of thousands)."""
@@ -38,7 +39,7 @@ def sweep_outbox() -> int:
     return len(pending.notification_ids) + len(pending.refund_ids)
 
 
-@shared_task(bind=True, autoretry_for=(OSError,), retry_backoff=5, max_retries=8)
+@shared_task(name=outbox.EXECUTE_REFUND, bind=True, autoretry_for=(OSError,), retry_backoff=5, max_retries=8)
 def execute_refund(self, refund_id: int) -> bool:
     return services.refund_execute(refund_id=refund_id)
 
@@ -55,7 +56,7 @@ def sla_sweep() -> str:
 # --- the REST API's webhooks and idempotency keys --------------------------------
 
 
-@shared_task(bind=True, ignore_result=True)
+@shared_task(name=outbox.DELIVER_WEBHOOK, bind=True, ignore_result=True)
 def deliver_webhook(self, delivery_id: int) -> None:
     """One attempt; on failure the next is scheduled with back-off (the row
     keeps the schedule, so a lost task is picked up by sweep_webhooks)."""

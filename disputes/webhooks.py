@@ -29,6 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import CaseEvent, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
+from . import outbox
 from .outbox import enqueue_after_commit
 from .workflow import EventKind
 
@@ -114,10 +115,8 @@ def webhook_deliveries_for_event(event: CaseEvent) -> list[WebhookDelivery]:
 
 
 def _send_after_commit(delivery_ids) -> None:
-    from .tasks import deliver_webhook
-
     for delivery_id in delivery_ids:
-        enqueue_after_commit(deliver_webhook, delivery_id)
+        enqueue_after_commit(outbox.DELIVER_WEBHOOK, delivery_id)
 
 
 def backoff(attempts: int) -> timedelta:
