@@ -8,7 +8,7 @@ class DisputesConfig(AppConfig):
     verbose_name = _("Disputes")
 
     def ready(self) -> None:
-        from . import sla
+        from . import sla, tasks  # noqa: F401 - tasks: registered in every process, for the outbox to queue by name
         from .models import CalendarOverride, SlaSettings, StagePolicy
         from .roles import sync_roles_after_migrate
 

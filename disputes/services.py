@@ -33,6 +33,7 @@ from .actors import CustomerActor, actor_label, actor_user
 from .errors import ActionForbidden, StaleCase, TransitionNotAvailable, TransitionUnknown
 from . import outbox
 from .outbox import enqueue_after_commit
+from .webhooks import webhook_deliveries_for_event
 from .models import (
     TRANSITION_NAMES, Attachment, Case, CaseEvent, CaseNote, Notification, NotificationStatus, NoteVisibility, Refund,
     RefundStatus,
@@ -94,8 +95,6 @@ def record_event(
         payload=payload or {},
         case_version=case.version,
     )
-    from .webhooks import webhook_deliveries_for_event
-
     webhook_deliveries_for_event(event)  # state changes reach the call center's webhook (outbox)
     return event
 

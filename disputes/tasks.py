@@ -2,7 +2,7 @@
 from celery import shared_task
 from django.conf import settings
 
-from . import outbox, services
+from . import idempotency, outbox, services, sla_actions, webhooks
 
 
 @shared_task(
@@ -48,9 +48,7 @@ def execute_refund(self, refund_id: int) -> bool:
 def sla_sweep() -> str:
     """Beat, every minute: raise the due SLA reminders and breaches once, take the
     automatic steps (the same code as ``manage.py sla_sweep``)."""
-    from .sla_actions import sla_sweep as sweep
-
-    return str(sweep())
+    return str(sla_actions.sla_sweep())
 
 
 # --- the REST API's webhooks and idempotency keys --------------------------------
@@ -60,8 +58,6 @@ def sla_sweep() -> str:
 def deliver_webhook(self, delivery_id: int) -> None:
     """One attempt; on failure the next is scheduled with back-off (the row
     keeps the schedule, so a lost task is picked up by sweep_webhooks)."""
-    from . import webhooks
-
     retry_in = webhooks.webhook_delivery_send(delivery_id=delivery_id)
     if retry_in is not None:
         deliver_webhook.apply_async((delivery_id,), countdown=retry_in.total_seconds())
@@ -71,8 +67,6 @@ def deliver_webhook(self, delivery_id: int) -> None:
 def sweep_webhooks() -> int:
     """Beat, every minute: re-send webhook deliveries whose task was lost, and
     forget idempotency keys past their time to live."""
-    from . import idempotency, webhooks
-
     due = webhooks.webhook_deliveries_due()
     for delivery_id in due:
         deliver_webhook.delay(delivery_id)
