@@ -1,5 +1,6 @@
 """API throttling: requests per token, with Retry-After on 429."""
 from django.conf import settings
+from django.utils.crypto import salted_hmac
 from rest_framework.authentication import get_authorization_header
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -22,7 +23,9 @@ class TokenRateThrottle(SimpleRateThrottle):
     def get_cache_key(self, request, view) -> str:
         token = getattr(request, "auth", None)
         if token is not None and hasattr(token, "key"):
-            ident = "token:" + token.key
+            # Never the token itself: whoever can read the cache (Redis) must not
+            # learn a credential from its keys.
+            ident = "token:" + token_digest(token.key)
         elif request.user and request.user.is_authenticated:
             ident = f"user:{request.user.pk}"
         elif get_authorization_header(request):
@@ -30,3 +33,8 @@ class TokenRateThrottle(SimpleRateThrottle):
         else:
             ident = "anon:" + self.get_ident(request)
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+def token_digest(token_key: str) -> str:
+    """A stable, secret-keyed name for an API token (HMAC-SHA256 with SECRET_KEY)."""
+    return salted_hmac("disputes.throttling.token", token_key, algorithm="sha256").hexdigest()[:32]
