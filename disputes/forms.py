@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.cardguard import scrub_free_text
 from customers.models import CardScheme
-from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, CURRENCY_CHOICES, parse_decimal_amount
+from core.money import CURRENCY_CHOICES, AmountFormField
 from core.slip import (
     validate_auth_code,
     validate_last4,
@@ -92,10 +92,12 @@ class ComplaintForm(PublicForm):
         widget=LastFourInput(attrs={"inputmode": "numeric", "autocomplete": "off", "pattern": "[0-9]{4}"}),
     )
     card_scheme = forms.ChoiceField(label=_("Card scheme"), choices=CardScheme.choices, initial=CardScheme.UNIONPAY)
-    amount = forms.DecimalField(
-        label=_("Amount debited"), max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES,
+    # The text as typed goes through the same rule and words as the API and the
+    # service (core.money.parse_decimal_amount), so a bad amount shows with
+    # the other bad fields; the service still checks it against the currency.
+    amount = AmountFormField(
+        label=_("Amount debited"),
         help_text=_("As on your card statement, for example 128.50."),
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
     currency = forms.ChoiceField(label=_("Currency"), choices=CURRENCY_CHOICES, initial=settings.DISPUTE_DEFAULT_CURRENCY)
     transaction_at = forms.DateTimeField(
@@ -121,12 +123,6 @@ class ComplaintForm(PublicForm):
         help_text=_("For example: the terminal showed “transaction failed” but my card was debited. Do not write your card number."),
         widget=forms.Textarea(attrs={"rows": 4}),
     )
-
-    def clean_amount(self):
-        # The same rule and words as the service, so a bad amount shows with the other bad fields;
-        # the service still checks the amount against the currency.
-        amount = self.cleaned_data["amount"]
-        return parse_decimal_amount(amount) if amount is not None else amount
 
 
 class TrackForm(PublicForm):
