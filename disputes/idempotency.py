@@ -9,6 +9,11 @@ one case and get one answer. A request that waits longer than
 another body (or on another endpoint) gets 422. Keys belong to one user, and
 are forgotten after ``DISPUTE_IDEMPOTENCY_TTL`` (48 hours by default).
 
+Nothing here keeps a card number: the key is stored as its SHA-256 (a client
+may send anything as a key, a card number too), and an error answer, which may
+echo what the client sent, has its card numbers masked before it is stored and
+sent (``storable_body``).
+
 Only final answers are stored: successes and 4xx that the same request would
 get again. 401, 408, 409, 412, 429 and 5xx are not stored (the key is released
 with the rolled-back transaction), so a retry runs again.
@@ -28,6 +33,8 @@ from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
+
+from core.cardguard import mask_in_json, scrub_free_text
 
 from .api_errors import IdempotencyConflict, IdempotencyKeyReused
 from .models import IdempotencyKey
@@ -52,6 +59,11 @@ def request_fingerprint(*, method: str, path: str, data) -> str:
     return hashlib.sha256(f"{method.upper()} {path}\n{canonical}".encode()).hexdigest()
 
 
+def key_digest(key: str) -> str:
+    """What is stored of an Idempotency-Key: its SHA-256, hex."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
 def _set_lock_timeout(milliseconds: int | None) -> None:
     if connection.vendor != "postgresql":
         return  # SQLite's IMMEDIATE transactions already queue writers
@@ -71,14 +83,15 @@ def idempotency_begin(*, user, key: str, fingerprint: str) -> StoredResponse | N
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("idempotency_begin must run inside transaction.atomic()")
     cutoff = timezone.now() - settings.DISPUTE_IDEMPOTENCY_TTL
+    key_hash = key_digest(key)
     _set_lock_timeout(int(settings.DISPUTE_IDEMPOTENCY_WAIT_SECONDS * 1000))
     try:
         with transaction.atomic():
-            IdempotencyKey.objects.filter(user=user, key=key, created_at__lt=cutoff).delete()
-            IdempotencyKey.objects.create(user=user, key=key, request_fingerprint=fingerprint)
+            IdempotencyKey.objects.filter(user=user, key_hash=key_hash, created_at__lt=cutoff).delete()
+            IdempotencyKey.objects.create(user=user, key_hash=key_hash, request_fingerprint=fingerprint)
         return None
     except IntegrityError:
-        stored = IdempotencyKey.objects.get(user=user, key=key)
+        stored = IdempotencyKey.objects.get(user=user, key_hash=key_hash)
     except OperationalError as exc:
         if getattr(exc.__cause__, "pgcode", None) == LOCK_NOT_AVAILABLE:
             raise IdempotencyConflict() from exc
@@ -90,9 +103,12 @@ def idempotency_begin(*, user, key: str, fingerprint: str) -> StoredResponse | N
     return StoredResponse(status=stored.response_status, body=stored.response_body, headers=stored.response_headers)
 
 
-def storable_body(body):
+def storable_body(body, *, status: int):
     """The body as plain JSON that PostgreSQL can keep: a NUL character (which
-    an error message may echo from the request) becomes U+FFFD."""
+    an error message may echo from the request) becomes U+FFFD. In an error
+    answer (4xx), which may echo any field or the path, card numbers are masked,
+    in keys and values. A success is built from stored rows, whose free text is
+    already guarded; its other numbers (a phone, a merchant id) replay as they are."""
 
     def clean(value):
         if isinstance(value, str):
@@ -103,12 +119,20 @@ def storable_body(body):
             return [clean(item) for item in value]
         return value
 
-    return clean(json.loads(json.dumps(body, cls=JSONEncoder)))
+    def masked(value):
+        if isinstance(value, dict):
+            return {scrub_free_text(k): masked(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [masked(item) for item in value]
+        return mask_in_json(value)
+
+    body = clean(json.loads(json.dumps(body, cls=JSONEncoder)))
+    return masked(body) if status >= 400 else body
 
 
 def idempotency_finish(*, user, key: str, status: int, body, headers: dict[str, str]) -> None:
     """Store the first response; ``body`` must come from ``storable_body``."""
-    IdempotencyKey.objects.filter(user=user, key=key).update(
+    IdempotencyKey.objects.filter(user=user, key_hash=key_digest(key)).update(
         response_status=status, response_body=body, response_headers=headers,
     )
 
@@ -161,7 +185,7 @@ def idempotent(view_method):
                 if response.content_type:
                     headers["Content-Type"] = response.content_type
                 # The first answer and its replays are the same bytes.
-                response.data = storable_body(response.data)
+                response.data = storable_body(response.data, status=response.status_code)
                 idempotency_finish(user=request.user, key=key, status=response.status_code,
                                    body=response.data, headers=headers)
             else:

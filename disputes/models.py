@@ -697,10 +697,12 @@ class SlaAlert(models.Model):
 class IdempotencyKey(models.Model):
     """The first response to a POST sent with an ``Idempotency-Key`` header,
     replayed to every retry with the same key by the same user. Written in the
-    transaction of the request itself, so a request that fails leaves no key."""
+    transaction of the request itself, so a request that fails leaves no key.
+    The key itself is not kept (a client may send a card number as one): only
+    its SHA-256."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user"))
-    key = models.CharField(_("key"), max_length=255)
+    key_hash = models.CharField(_("key (SHA-256)"), max_length=64)
     request_fingerprint = models.CharField(_("request fingerprint (SHA-256)"), max_length=64)
     # Set before the request's transaction commits; nobody else ever sees it empty.
     response_status = models.PositiveSmallIntegerField(_("response status"), null=True, blank=True)
@@ -711,11 +713,11 @@ class IdempotencyKey(models.Model):
     class Meta:
         verbose_name = _("idempotency key")
         verbose_name_plural = _("idempotency keys")
-        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")]
+        constraints = [models.UniqueConstraint(fields=["user", "key_hash"], name="idempotency_key_unique_per_user")]
         indexes = [models.Index(fields=["created_at"], name="idempotency_key_created_idx")]
 
     def __str__(self) -> str:
-        return self.key
+        return self.key_hash
 
 
 def validate_webhook_url(url: str) -> None:

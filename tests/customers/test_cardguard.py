@@ -33,7 +33,7 @@ STRUCTURED = {
     "disputes.StagePolicy": {"state", "unit", "notify_emails"},
     "disputes.SlaAlert": {"clock", "kind", "stage"},
     # A copy of an API response, built from fields guarded above (phone numbers must replay unchanged).
-    "disputes.IdempotencyKey": {"key", "request_fingerprint", "response_body", "response_headers"},
+    "disputes.IdempotencyKey": {"key_hash", "request_fingerprint", "response_body", "response_headers"},
     "disputes.WebhookEndpoint": {"url", "secret"},
     # The payload holds references, states and times only; the log, statuses and errors of attempts.
     "disputes.WebhookDelivery": {"payload", "status", "attempt_log"},
