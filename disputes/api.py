@@ -5,7 +5,10 @@ Thin views: reads through ``disputes.selectors``, writes through
 """
 from __future__ import annotations
 
+from datetime import timezone as dt_timezone
+
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -49,14 +52,41 @@ class CanViewCases(permissions.BasePermission):
 API_PERMISSIONS = [permissions.IsAuthenticated, CanViewCases]
 
 
-class CasePagination(CursorPagination):
+class InstantCursorPagination(CursorPagination):
+    """Cursor pagination over a time ordering, whose bad cursor is the client's
+    error (400 naming ``cursor``), not a missing page (DRF's 404): garbage,
+    a tampered offset, or a position that is no time PostgreSQL can compare."""
+
+    def decode_cursor(self, request):
+        try:
+            cursor = super().decode_cursor(request)
+        except exceptions.NotFound:
+            cursor = None
+        else:
+            if cursor is None or cursor.position is None or _is_instant(cursor.position):
+                return cursor
+        raise exceptions.ValidationError({self.cursor_query_param: [
+            _("This cursor is not valid: use the next or previous link of a page as it is.")]})
+
+
+def _is_instant(text: str) -> bool:
+    try:
+        moment = parse_datetime(text)
+        if moment is not None:
+            moment.astimezone(dt_timezone.utc)
+    except (ValueError, OverflowError):
+        return False
+    return moment is not None
+
+
+class CasePagination(InstantCursorPagination):
     ordering = ("-created_at", "-id")
     page_size = 25
     page_size_query_param = "page_size"
     max_page_size = 100
 
 
-class EventPagination(CursorPagination):
+class EventPagination(InstantCursorPagination):
     ordering = ("created_at", "id")
     page_size = 50
     page_size_query_param = "page_size"
@@ -84,7 +114,7 @@ def expected_version(request) -> int | None:
 
 def problems(*codes: int) -> dict[int, OpenApiResponse]:
     descriptions = {
-        400: "Invalid input; `errors` lists the messages per field.",
+        400: "Invalid input (a field, a filter, a cursor); `errors` lists the messages per field.",
         401: "No or bad token.",
         403: "The caller's role may not do this.",
         404: "No such case (or transition, customer, merchant).",
@@ -131,7 +161,7 @@ class CaseListCreate(generics.ListAPIView):
         operation_id="listCases",
         summary="List cases",
         description="Newest first, cursor-paginated; combine the filters freely.",
-        responses={200: CaseSerializer(many=True), **problems(400, 401, 403, 404, 429)},
+        responses={200: CaseSerializer(many=True), **problems(400, 401, 403, 429)},
         tags=["cases"],
     )
     def get(self, request, *args, **kwargs):
@@ -193,7 +223,7 @@ class CaseEventList(generics.ListAPIView):
         summary="A case's audit trail",
         description="Every filing, transition, note, assignment and notification, oldest first.",
         parameters=[REFERENCE],
-        responses={200: CaseEventSerializer(many=True), **problems(401, 403, 404, 429)},
+        responses={200: CaseEventSerializer(many=True), **problems(400, 401, 403, 404, 429)},
         tags=["cases"],
     )
     def get(self, request, *args, **kwargs):

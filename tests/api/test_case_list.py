@@ -78,8 +78,9 @@ def test_cursor_pagination_walks_every_case_once_newest_first(api, dave, file_ca
     assert seen == [case.reference for case in reversed(filed)]
 
 
-def test_a_broken_cursor_is_404(api, dave):
-    assert_problem(api(dave).get(f"{CASES}?cursor=garbage"), 404)
+def test_a_broken_cursor_is_400_naming_the_cursor(api, dave):
+    body = assert_problem(api(dave).get(f"{CASES}?cursor=garbage"), 400)
+    assert list(body["errors"]) == ["cursor"]
 
 
 def test_a_list_page_costs_a_fixed_number_of_queries(api, dave, alice, bob, file_case, django_assert_max_num_queries):
