@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "disputes.middleware.RequestTextGuardMiddleware",  # NUL in a URL, a body not in UTF-8: 4xx before any view
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -285,7 +286,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["disputes.api_parsers.JSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["disputes.throttling.TokenRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -293,6 +294,9 @@ REST_FRAMEWORK = {
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# A request body (JSON, or a form's fields; uploaded files are not counted) above
+# this answers 413: a complaint is a few kB. Django's default is 2.5 MB.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 # Requests per token (or per anonymous address), e.g. "600/min"; see docs/api.md.
 DISPUTE_API_THROTTLE_RATE = env.str("DISPUTE_API_THROTTLE_RATE", default="600/min")
 DISPUTE_API_ANON_THROTTLE_RATE = env.str("DISPUTE_API_ANON_THROTTLE_RATE", default="60/min")

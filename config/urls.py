@@ -24,3 +24,7 @@ urlpatterns = [
     path("api/v1/", include("disputes.api_urls")),
     re_path(r"^api/", api_not_found),
 ]
+
+# A request Django cannot read (a body above DATA_UPLOAD_MAX_MEMORY_SIZE, a form
+# not in UTF-8): a clear page, or problem details under /api/.
+handler400 = "disputes.views.bad_request"

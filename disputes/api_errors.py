@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import BadRequest, PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
@@ -61,6 +62,7 @@ def _titles() -> dict[int, str]:
         406: _("Not acceptable"),
         409: _("Conflict"),
         412: _("Precondition failed"),
+        413: _("Request too large"),
         415: _("Unsupported media type"),
         422: _("Unprocessable request"),
         429: _("Too many requests"),
@@ -72,7 +74,7 @@ def _slug(status_code: int, code: str | None) -> str:
     default = {
         400: "validation", 401: "not-authenticated", 403: "forbidden", 404: "not-found",
         405: "method-not-allowed", 406: "not-acceptable", 409: "conflict", 412: "precondition-failed",
-        415: "unsupported-media-type", 422: "unprocessable", 429: "throttled", 500: "server-error",
+        413: "request-too-large", 415: "unsupported-media-type", 422: "unprocessable", 429: "throttled", 500: "server-error",
     }.get(status_code, "error")
     return (code or default).replace("_", "-")
 
@@ -143,6 +145,10 @@ def problem_exception_handler(exc, context):
             status_code, code = 409, "conflict"
         return problem(status_code=status_code, code=code, detail=str(exc.message), instance=instance)
 
+    if isinstance(exc, (RequestDataTooBig, SuspiciousOperation, BadRequest)):
+        status_code, detail = request_error(exc)
+        return problem(status_code=status_code, detail=detail, instance=instance)
+
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -173,13 +179,32 @@ def problem_exception_handler(exc, context):
     return problem(status_code=response.status_code, code=code, detail=str(detail), instance=instance, headers=headers)
 
 
-def api_not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
-    """Unknown paths under /api/ answer in the API's error shape too."""
+def request_error(exc: Exception) -> tuple[int, str]:
+    """Status and message for a request Django could not read: a body above
+    DATA_UPLOAD_MAX_MEMORY_SIZE (413), or another malformed request (400: too
+    many fields, a form not in UTF-8, ...). For the API and the pages alike."""
+    if isinstance(exc, RequestDataTooBig):
+        return 413, _("The request body is too large: at most %(size)s kB are accepted.") % {
+            "size": settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024}
+    return 400, _("The request could not be read. Send it again as UTF-8 text with a valid Content-Type.")
+
+
+def problem_response(request: HttpRequest, *, status_code: int, detail: str, code: str | None = None,
+                     errors: dict[str, list[str]] | None = None) -> JsonResponse:
+    """A problem details response outside DRF's views (URL fallbacks, middleware, error handlers)."""
     body = {
-        "type": PROBLEM_TYPE_PREFIX + "not-found",
-        "title": _titles()[404],
-        "status": 404,
-        "detail": _("There is no such API endpoint."),
+        "type": PROBLEM_TYPE_PREFIX + _slug(status_code, code),
+        "title": _titles().get(status_code, _("Error")),
+        "status": status_code,
+        "detail": str(detail),
         "instance": request.get_full_path(),
     }
-    return JsonResponse(body, status=404, content_type=PROBLEM_CONTENT_TYPE, json_dumps_params={"ensure_ascii": False})
+    if errors:
+        body["errors"] = errors
+    return JsonResponse(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE,
+                        json_dumps_params={"ensure_ascii": False})
+
+
+def api_not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
+    """Unknown paths under /api/ answer in the API's error shape too."""
+    return problem_response(request, status_code=404, detail=_("There is no such API endpoint."))

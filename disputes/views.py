@@ -5,7 +5,7 @@ import math
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -18,6 +18,7 @@ from core.cardguard import mask_card_numbers
 
 from . import selectors, services, tracking
 from .actors import CUSTOMER
+from .api_errors import problem_response, request_error
 from .errors import CaseError
 from .forms import ComplaintForm, ReplyForm, TrackForm, WithdrawForm
 from .workflow import CUSTOMER_WORDING, Channel
@@ -75,6 +76,21 @@ def healthz(request: HttpRequest) -> JsonResponse:
     body = {"status": "ok" if healthy else "unavailable"}
     body.update({name: "ok" if ok else "down" for name, ok in checks.items()})
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler400: Django could not read the request. A body above
+    DATA_UPLOAD_MAX_MEMORY_SIZE is 413; a form not in UTF-8, too many fields and
+    the like are 400. Under /api/ as problem details, elsewhere as a page."""
+    status, detail = request_error(exception)
+    if request.path_info.startswith("/api/"):
+        return problem_response(request, status_code=status, detail=detail)
+    if isinstance(exception, RequestDataTooBig):
+        message = _("What you sent is too large (more than %(size)s kB). Shorten the text and send it again.") % {
+            "size": settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024}
+    else:
+        message = _("Your browser sent something we could not read. Reload the page and send the form again.")
+    return render(request, "request_error.html", {"status": status, "message": message}, status=status)
 
 
 # --- the customer's public pages ---------------------------------------------------

@@ -1,0 +1,80 @@
+"""Requests the pages cannot read get a clear 4xx page, never a 500, and store
+nothing: a body too large (413), a form not in UTF-8 (400), a NUL character
+in the URL (400 in the query, 404 in the path)."""
+import re
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from disputes.models import Case
+from tests.conftest import filing_data
+
+pytestmark = pytest.mark.django_db
+
+NEW = "/complaints/new/"
+
+
+def _form(**overrides) -> dict:
+    data = filing_data(amount="128.50", **overrides)
+    data["transaction_at"] = timezone.localtime(timezone.now() - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
+    return data
+
+
+def _with_csrf() -> tuple[Client, str]:
+    """A browser that loaded the form first: it holds the CSRF cookie and token."""
+    browser = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="en")
+    html = browser.get(NEW).content.decode()
+    return browser, re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+
+
+def _error_page(response, status: int) -> str:
+    assert response.status_code == status
+    assert response["Content-Type"].startswith("text/html")
+    html = response.content.decode()
+    assert f'id="request-error" data-status="{status}"' in html
+    return html
+
+
+def test_a_five_megabyte_complaint_is_a_clear_413_page(db):
+    browser, token = _with_csrf()
+    response = browser.post(NEW, _form(description="x" * (5 * 1024 * 1024), csrfmiddlewaretoken=token))
+    html = _error_page(response, 413)
+    assert "What you sent is too large (more than 1024 kB). Shorten the text and send it again." in html
+    assert not Case.objects.exists()
+
+
+def test_the_413_page_is_in_chinese_for_a_chinese_browser(client):
+    response = client.post(NEW, _form(description="x" * (2 * 1024 * 1024)), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "您提交的内容过大（超过 1024 kB）。请缩短文字后重新提交。" in _error_page(response, 413)
+
+
+@pytest.mark.parametrize("charset", ["latin-1", "iso-8859-1", "x-nonsense", "utf-16"])
+def test_a_form_not_in_utf8_is_a_clear_400_page(charset):
+    browser, token = _with_csrf()
+    body = "&".join(f"{k}={v}" for k, v in _form(csrfmiddlewaretoken=token, customer_name="Ren\xe9").items())
+    response = browser.generic("POST", NEW, body.encode("latin-1", "replace"),
+                               content_type=f"application/x-www-form-urlencoded; charset={charset}")
+    html = _error_page(response, 400)
+    assert "Your browser sent something we could not read. Reload the page and send the form again." in html
+    assert not Case.objects.exists()
+
+
+def test_a_form_declared_as_utf8_is_read(client):
+    body = "&".join(f"{k}={v}" for k, v in _form().items())
+    response = client.generic("POST", NEW, body.encode(), content_type="application/x-www-form-urlencoded; charset=UTF-8")
+    assert response.status_code == 302 and Case.objects.count() == 1
+
+
+def test_a_nul_in_a_page_query_is_400_and_in_a_page_path_is_404(client):
+    _error_page(client.get("/complaints/track/?another=1%00"), 400)
+    assert client.get("/complaints/tr%00ack/").status_code == 404
+
+
+def test_a_nul_in_the_admin_search_is_400_not_a_database_error(client, erin):
+    erin.is_staff = True
+    erin.save()
+    client.force_login(erin)
+    assert client.get("/admin/disputes/case/?q=DD%00").status_code == 400
+    assert client.get("/admin/disputes/case/?q=DD").status_code == 200
