@@ -16,7 +16,7 @@ import logging
 from django.conf import settings
 from django.core.exceptions import BadRequest, PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse, UnreadablePostError
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -147,6 +147,8 @@ def problem_exception_handler(exc, context):
 
     if isinstance(exc, (RequestDataTooBig, SuspiciousOperation, BadRequest)):
         status_code, detail = request_error(exc)
+        if status_code == 413 and request is not None:
+            discard_unread_body(request)
         return problem(status_code=status_code, detail=detail, instance=instance)
 
     if isinstance(exc, Http404):
@@ -177,6 +179,30 @@ def problem_exception_handler(exc, context):
             headers["WWW-Authenticate"] = 'Token realm="api"'
         return problem(status_code=401, detail=str(detail), instance=instance, headers=headers)
     return problem(status_code=response.status_code, code=code, detail=str(detail), instance=instance, headers=headers)
+
+
+# A refused body up to this size is read to its end before the answer; larger, the
+# connection is simply closed (the front proxy should have refused it already).
+DISCARD_AT_MOST = 16 * 1024 * 1024
+
+
+def discard_unread_body(request: HttpRequest) -> None:
+    """Read and drop the rest of a body refused before it was read (too large).
+
+    The WSGI server closes the connection after the answer; a client still
+    sending its body would get a broken pipe instead of our 413."""
+    request = getattr(request, "_request", request)  # DRF's Request wraps Django's
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return
+    if length > DISCARD_AT_MOST:
+        return
+    try:
+        while request.read(64 * 1024):
+            pass
+    except (OSError, UnreadablePostError):
+        pass
 
 
 def request_error(exc: Exception) -> tuple[int, str]:

@@ -18,7 +18,7 @@ from core.cardguard import mask_card_numbers
 
 from . import selectors, services, tracking
 from .actors import CUSTOMER
-from .api_errors import problem_response, request_error
+from .api_errors import discard_unread_body, problem_response, request_error
 from .errors import CaseError
 from .forms import ComplaintForm, ReplyForm, TrackForm, WithdrawForm
 from .workflow import CUSTOMER_WORDING, Channel
@@ -83,6 +83,8 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     DATA_UPLOAD_MAX_MEMORY_SIZE is 413; a form not in UTF-8, too many fields and
     the like are 400. Under /api/ as problem details, elsewhere as a page."""
     status, detail = request_error(exception)
+    if status == 413:
+        discard_unread_body(request)
     if request.path_info.startswith("/api/"):
         return problem_response(request, status_code=status, detail=detail)
     if isinstance(exception, RequestDataTooBig):
