@@ -58,7 +58,7 @@ class Customer(models.Model):
     """
 
     name = ScrubbedCharField(_("name"), max_length=100)
-    phone = models.CharField(_("phone"), max_length=16, validators=[validate_phone])
+    phone = models.CharField(_("phone"), max_length=PHONE_MAX_INPUT_LENGTH, validators=[validate_phone])
     email = ScrubbedEmailField(_("e-mail"), blank=True)
     verified = models.BooleanField(
         _("identity confirmed"), default=False,

@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='customer',
             name='phone',
-            field=models.CharField(max_length=16, validators=[customers.models.validate_phone], verbose_name='phone'),
+            field=models.CharField(max_length=32, validators=[customers.models.validate_phone], verbose_name='phone'),
         ),
         migrations.AddIndex(
             model_name='customer',

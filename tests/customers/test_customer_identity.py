@@ -125,6 +125,7 @@ def test_a_phone_that_is_no_real_number_is_refused_and_nothing_is_stored(phone):
         _stranger_files(phone=phone)
 
     assert list(caught.value.message_dict) == ["phone"]
+    assert len(caught.value.message_dict["phone"]) == 1, "one clear message, not a length complaint beside it"
     assert not Customer.objects.exists() and not Case.objects.exists()
 
 
