@@ -42,6 +42,7 @@ def typed_card_numbers(draw):
 @hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_no_card_number_is_stored_or_answered_whatever_field_it_is_typed_into(sample, dave, alice):
     pan, typed = sample
+    typed = typed.replace("\x00", "")  # NUL is refused outright (a test of its own), not masked
     client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
     client.force_authenticate(dave)
     answers = []
