@@ -28,7 +28,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext, gettext_lazy as _
 
-from disputes.workflow import Role
+from disputes.workflow.names import Role
 
 from . import services
 from .models import AccessChange, EntryPoint

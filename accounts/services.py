@@ -34,7 +34,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext, gettext_lazy as _
 
-from disputes.workflow import Role
+from disputes.workflow.names import Role
 
 from .models import AccessChange, EntryPoint
 from .selectors import UserAccess, user_access

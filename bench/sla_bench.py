@@ -57,7 +57,7 @@ def generate(cases: int, due: int) -> None:
 
     from customers.models import Card, Customer
     from disputes.models import Case
-    from disputes.workflow import Role
+    from disputes.workflow.names import Role
 
     for name in ("bench_sup1", "bench_sup2"):
         user, _ = User.objects.get_or_create(username=name, defaults={"email": f"{name}@bank.example"})
@@ -122,7 +122,7 @@ def main() -> None:
     from django.db import connection
 
     from disputes.models import Case, CaseEvent, Notification, SlaAlert
-    from disputes.sla_actions import sla_sweep
+    from disputes.sla.sweep import sla_sweep
 
     call_command("migrate", verbosity=0)
     if not args.reuse:

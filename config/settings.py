@@ -56,7 +56,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    "disputes.middleware.RequestTextGuardMiddleware",  # NUL in a URL, a body not in UTF-8: 4xx before any view
+    "disputes.web.middleware.RequestTextGuardMiddleware",  # NUL in a URL, a body not in UTF-8: 4xx before any view
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -262,7 +262,7 @@ AXES_LOCKOUT_PARAMETERS = ["username", ["username", "ip_address"]]
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_RESET_ON_SUCCESS = True  # a successful login forgets the user's earlier failures
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # retrying while locked does not push the end further
-AXES_LOCKOUT_CALLABLE = "disputes.views.login_locked_out"
+AXES_LOCKOUT_CALLABLE = "disputes.web.public.login_locked_out"
 AXES_ENABLE_ADMIN = False  # unlock with `manage.py axes_reset_username USERNAME`
 
 # --- Public tracking page: failed look-ups (disputes/tracking.py) ----------------
@@ -286,11 +286,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["disputes.api_parsers.JSONParser"],
-    "DEFAULT_THROTTLE_CLASSES": ["disputes.throttling.TokenRateThrottle"],
+    "DEFAULT_PARSER_CLASSES": ["disputes.api.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["disputes.api.throttling.TokenRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "EXCEPTION_HANDLER": "disputes.api_errors.problem_exception_handler",
+    "EXCEPTION_HANDLER": "disputes.api.errors.problem_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -318,16 +318,16 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
-        "CaseStateEnum": "disputes.workflow.State",
+        "CaseStateEnum": "disputes.workflow.names.State",
         "CardSchemeEnum": "customers.models.CardScheme",
         "LanguageEnum": "customers.models.Language",
         "CurrencyEnum": "core.money.CURRENCY_CHOICES",
-        "TransitionNameEnum": "disputes.serializers.TRANSITION_CHOICES",
-        "ClockStatusEnum": "disputes.serializers.CLOCK_STATUSES",
+        "TransitionNameEnum": "disputes.api.serializers.TRANSITION_CHOICES",
+        "ClockStatusEnum": "disputes.api.serializers.CLOCK_STATUSES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "disputes.api_schema.add_links",
+        "disputes.api.schema.add_links",
     ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 
-from disputes import views
-from disputes.api_errors import api_not_found
+from disputes.web import public as views
+from disputes.api.errors import api_not_found
 
 admin.site.site_header = _("Dispute Desk administration")
 admin.site.site_title = _("Dispute Desk")
@@ -21,10 +21,10 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    path("api/v1/", include("disputes.api_urls")),
+    path("api/v1/", include("disputes.api.urls")),
     re_path(r"^api/", api_not_found),
 ]
 
 # A request Django cannot read (a body above DATA_UPLOAD_MAX_MEMORY_SIZE, a form
 # not in UTF-8): a clear page, or problem details under /api/.
-handler400 = "disputes.views.bad_request"
+handler400 = "disputes.web.public.bad_request"

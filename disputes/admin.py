@@ -24,11 +24,12 @@ from django.utils.translation import gettext, gettext_lazy as _, ngettext
 from customers.models import Card, Customer, normalize_phone
 from core.admin import BigTableAdmin
 
-from . import services, sla
-from .admin_sla import CaseClocksAdminMixin
-from .errors import CaseError, StaleCase
-from .models import TRANSITION_NAMES, Attachment, Case, CaseEvent, CaseNote, Notification, Refund, SlaAlert
-from .workflow import TRANSITION_LABELS, State
+from disputes import services
+from disputes.sla import clocks as sla
+from disputes.sla.admin import CaseClocksAdminMixin
+from disputes.workflow.errors import CaseError, StaleCase
+from disputes.models import TRANSITION_NAMES, Attachment, Case, CaseEvent, CaseNote, Notification, Refund, SlaAlert
+from disputes.workflow.names import TRANSITION_LABELS, State
 
 # What each workflow step is called on a button.
 # How many events the case page shows; the event list has them all.
@@ -406,4 +407,4 @@ class SlaAlertAdmin(CaseRecordAdmin):
     list_filter = ("clock", "kind", "stage")
 
 
-from . import webhook_admin  # noqa: E402,F401 - the REST API's webhook endpoints and delivery log
+from disputes.delivery import admin as webhook_admin  # noqa: E402,F401 - the REST API's webhook endpoints and delivery log

@@ -8,13 +8,14 @@ class DisputesConfig(AppConfig):
     verbose_name = _("Disputes")
 
     def ready(self) -> None:
-        from . import sla, tasks  # noqa: F401 - tasks: registered in every process, for the outbox to queue by name
-        from .models import CalendarOverride, SlaSettings, StagePolicy
-        from .roles import sync_roles_after_migrate
+        from disputes import tasks  # noqa: F401 - tasks: registered in every process, for the outbox to queue by name
+        from disputes.sla import clocks as sla
+        from disputes.models import CalendarOverride, SlaSettings, StagePolicy
+        from disputes.workflow.roles import sync_roles_after_migrate
 
         # After every migrate or flush, the role groups and the system user exist.
         post_migrate.connect(sync_roles_after_migrate, sender=self, dispatch_uid="disputes.sync_roles")
         # An edited SLA policy or calendar applies at once in this process (others within a minute).
         for model in (SlaSettings, StagePolicy, CalendarOverride):
-            post_save.connect(sla.invalidate, sender=model, dispatch_uid=f"disputes.sla.invalidate.{model.__name__}.save")
-            post_delete.connect(sla.invalidate, sender=model, dispatch_uid=f"disputes.sla.invalidate.{model.__name__}.delete")
+            post_save.connect(sla.invalidate, sender=model, dispatch_uid=f"disputes.sla.clocks.invalidate.{model.__name__}.save")
+            post_delete.connect(sla.invalidate, sender=model, dispatch_uid=f"disputes.sla.clocks.invalidate.{model.__name__}.delete")

@@ -38,10 +38,10 @@ from accounts.services import user_access_set
 from merchants.models import Merchant, PaymentProcessor, Terminal, TerminalStatus
 from transactions.models import LedgerEntry, LedgerKind, SettlementRecord, SettlementStatus
 
-from . import services
-from .actors import CUSTOMER, system_user
-from .models import Case, NoteVisibility, Refund, RefundStatus
-from .workflow import Channel, Role
+from disputes import services
+from disputes.workflow.actors import CUSTOMER, system_user
+from disputes.models import Case, NoteVisibility, Refund, RefundStatus
+from disputes.workflow.names import Channel, Role
 
 DEFAULT_SEED = 20261120
 # Carried by every demo case's description, so people (and queries) can tell them apart.

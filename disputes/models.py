@@ -24,8 +24,8 @@ from core.slip import (
     validate_transaction_time,
 )
 
-from .errors import StaleCase
-from .workflow import (
+from disputes.workflow.errors import StaleCase
+from disputes.workflow.names import (
     TRANSITION_LABELS,
     CASE_PERMISSIONS,
     ENDED_STATES,

@@ -14,9 +14,9 @@ from django.http import Http404
 from customers.models import Customer, normalize_phone, validate_phone
 from merchants.models import Merchant
 
-from . import sla
-from .models import Case, CaseEvent, CaseNote, NoteVisibility
-from .workflow import OPEN_STATES
+from disputes.sla import clocks as sla
+from disputes.models import Case, CaseEvent, CaseNote, NoteVisibility
+from disputes.workflow.names import OPEN_STATES
 
 
 def user_may_view_cases(user) -> bool:
@@ -94,7 +94,7 @@ def case_for_tracking(*, reference: str, tracking_code: str) -> Case | None:
 
     An unknown reference costs the same HMAC comparison as a wrong code, and
     both answer None: the caller cannot tell which of the two was wrong."""
-    from .services import tracking_code_hash, tracking_code_matches
+    from disputes.services import tracking_code_hash, tracking_code_matches
 
     reference = "".join((reference or "").split()).upper()
     case = Case.objects.select_related("customer", "card").filter(reference=reference).first() if reference else None

@@ -28,17 +28,17 @@ from customers.models import Card, CardScheme, Customer, Language, normalize_pho
 from merchants.models import Merchant, Terminal
 from core.money import parse_amount
 
-from . import sla
-from .actors import CustomerActor, actor_label, actor_user
-from .errors import ActionForbidden, StaleCase, TransitionNotAvailable, TransitionUnknown
-from . import outbox
-from .outbox import enqueue_after_commit
-from .webhooks import webhook_deliveries_for_event
-from .models import (
+from disputes.sla import clocks as sla
+from disputes.workflow.actors import CustomerActor, actor_label, actor_user
+from disputes.workflow.errors import ActionForbidden, StaleCase, TransitionNotAvailable, TransitionUnknown
+from disputes.delivery import outbox
+from disputes.delivery.outbox import enqueue_after_commit
+from disputes.delivery.webhooks import webhook_deliveries_for_event
+from disputes.models import (
     TRANSITION_NAMES, Attachment, Case, CaseEvent, CaseNote, Notification, NotificationStatus, NoteVisibility, Refund,
     RefundStatus,
 )
-from .workflow import CUSTOMER_WORDING, ENDED_STATES, TRANSITION_LABELS, Channel, EventKind, Role, State
+from disputes.workflow.names import CUSTOMER_WORDING, ENDED_STATES, TRANSITION_LABELS, Channel, EventKind, Role, State
 
 NOTE_MAX_LENGTH = 5000
 REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
@@ -507,7 +507,7 @@ def notification_deliver(*, notification_id: int) -> bool:
             notification.sent_at = timezone.now()
             notification.save(update_fields=["status", "attempts", "sent_at"])
             if notification.case_id:
-                from .actors import system_user
+                from disputes.workflow.actors import system_user
 
                 record_event(notification.case, kind=EventKind.NOTIFICATION, actor=system_user(),
                              message=notification.subject,
@@ -544,7 +544,7 @@ def outbox_pending(*, older_than: timedelta = timedelta(seconds=60), limit: int 
 def refund_execute(*, refund_id: int) -> bool:
     """Pay an approved refund, once. The payment reference is derived from the
     refund id, so the bank's payment system can de-duplicate a retry."""
-    from .actors import system_user
+    from disputes.workflow.actors import system_user
 
     with transaction.atomic():
         refund = Refund.objects.select_for_update().filter(pk=refund_id, status=RefundStatus.APPROVED).first()

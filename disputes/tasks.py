@@ -2,7 +2,11 @@
 from celery import shared_task
 from django.conf import settings
 
-from . import idempotency, outbox, services, sla_actions, webhooks
+from disputes import services
+from disputes.api import idempotency
+from disputes.sla import sweep as sla_actions
+from disputes.delivery import webhooks
+from disputes.delivery import outbox
 
 
 @shared_task(

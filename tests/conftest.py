@@ -12,8 +12,8 @@ from django.core.servers.basehttp import WSGIServer
 from django.utils import timezone
 
 from disputes import services
-from disputes.actors import CUSTOMER
-from disputes.workflow import Channel, Role
+from disputes.workflow.actors import CUSTOMER
+from disputes.workflow.names import Channel, Role
 
 
 # The live server's listen queue: Django's 10 drops the connections of a burst of
@@ -29,7 +29,7 @@ def _fast_password_hashing(settings):
 @pytest.fixture(autouse=True)
 def _fresh_sla_cache():
     """SLA settings and the calendar are cached per process; a test's rows vanish with its transaction."""
-    from disputes import sla
+    from disputes.sla import clocks as sla
 
     sla.invalidate()
     yield
@@ -85,7 +85,7 @@ def mallory(db):
 
 @pytest.fixture
 def system(db):
-    from disputes.actors import system_user
+    from disputes.workflow.actors import system_user
 
     return system_user()
 

@@ -14,10 +14,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from disputes import demo, services
-from disputes.actors import CUSTOMER
+from disputes.workflow.actors import CUSTOMER
 from disputes.models import Case
-from disputes.sla_actions import sla_sweep
-from disputes.workflow import Channel
+from disputes.sla.sweep import sla_sweep
+from disputes.workflow.names import Channel
 from tests.conftest import filing_data
 
 PUBLIC_PAGES = ["/", "/complaints/new/", "/complaints/track/", "/accounts/login/", "/admin/login/", "/api/v1/docs/",

@@ -54,7 +54,7 @@ def test_it_answers_503_and_names_the_broker_when_the_broker_is_down(client, db,
 
 def test_it_answers_503_when_the_database_is_down(client, db, broker, monkeypatch):
     broker(REDIS_TEST_BROKER)
-    from disputes import views
+    from disputes.web import public as views
 
     def no_database(*args, **kwargs):
         raise OperationalError("connection refused")

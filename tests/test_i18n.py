@@ -21,9 +21,9 @@ from django.core.exceptions import ValidationError
 from django.utils import translation
 
 from disputes import services
-from disputes.actors import CUSTOMER
+from disputes.workflow.actors import CUSTOMER
 from disputes.models import Notification
-from disputes.workflow import Channel, State
+from disputes.workflow.names import Channel, State
 from tests.conftest import filing_data
 
 LC_MESSAGES = Path(settings.BASE_DIR) / "locale" / "zh_Hans" / "LC_MESSAGES"

@@ -1,7 +1,7 @@
 """One error shape for the whole API: RFC 9457 problem details.
 
 Every failure, whether DRF's own (authentication, throttling, parsing), the
-services' (``disputes.errors``, Django's ``ValidationError``) or an unexpected
+services' (``disputes.workflow.errors``, Django's ``ValidationError``) or an unexpected
 crash, leaves as ``application/problem+json``::
 
     {"type": "urn:dispute-desk:problem:validation", "title": "...", "status": 400,
@@ -22,7 +22,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .errors import ActionForbidden, CaseError, StaleCase, TransitionNotAvailable, TransitionUnknown
+from disputes.workflow.errors import ActionForbidden, CaseError, StaleCase, TransitionNotAvailable, TransitionUnknown
 
 logger = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.models import normalize_phone
 
-from . import selectors
-from .models import Case
-from .workflow import State
+from disputes import selectors
+from disputes.models import Case
+from disputes.workflow.names import State
 
 
 class InstantFilter(django_filters.IsoDateTimeFilter):

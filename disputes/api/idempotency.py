@@ -36,8 +36,8 @@ from rest_framework.utils.encoders import JSONEncoder
 
 from core.cardguard import mask_in_json, scrub_free_text
 
-from .api_errors import IdempotencyConflict, IdempotencyKeyReused
-from .models import IdempotencyKey
+from disputes.api.errors import IdempotencyConflict, IdempotencyKeyReused
+from disputes.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"

@@ -15,9 +15,10 @@ from merchants.models import Merchant, Terminal
 from core import slip
 from core.money import CURRENCY_MINOR_UNITS, parse_decimal_amount
 
-from . import services, sla
-from .models import Case, CaseEvent, CaseNote, NoteVisibility
-from .workflow import Channel, EventKind, Priority, RootCause, State
+from disputes import services
+from disputes.sla import clocks as sla
+from disputes.models import Case, CaseEvent, CaseNote, NoteVisibility
+from disputes.workflow.names import Channel, EventKind, Priority, RootCause, State
 
 TRANSITION_CHOICES = [(name, name) for name in services.TRANSITION_NAMES]
 
@@ -175,7 +176,7 @@ class ClockSerializer(serializers.Serializer):
 
 
 class CaseClocksSerializer(serializers.Serializer):
-    """The SLA clocks as ``disputes.sla.case_clocks`` reads them (null on an ended case)."""
+    """The SLA clocks as ``disputes.sla.clocks.case_clocks`` reads them (null on an ended case)."""
 
     status = serializers.ChoiceField(choices=CLOCK_STATUSES, allow_null=True)
     stage = ClockSerializer(allow_null=True, help_text=_("The deadline of the current stage."))

@@ -2,8 +2,8 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import api
-from .api_errors import api_not_found
+from disputes.api import views as api
+from disputes.api.errors import api_not_found
 
 urlpatterns = [
     path("cases/", api.CaseListCreate.as_view(), name="api-cases"),

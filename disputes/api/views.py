@@ -17,12 +17,12 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import selectors, services
-from .api_errors import PreconditionFailed
-from .filters import CaseFilter
-from .idempotency import idempotent
-from .models import Case, TRANSITION_NAMES
-from .serializers import (
+from disputes import selectors, services
+from disputes.api.errors import PreconditionFailed
+from disputes.api.filters import CaseFilter
+from disputes.api.idempotency import idempotent
+from disputes.models import Case, TRANSITION_NAMES
+from disputes.api.serializers import (
     CaseCreatedSerializer,
     CaseCreateSerializer,
     CaseDetailSerializer,
@@ -35,7 +35,7 @@ from .serializers import (
     ProblemSerializer,
     TransitionSerializer,
 )
-from .workflow import Channel
+from disputes.workflow.names import Channel
 
 # --- shared pieces ------------------------------------------------------------------
 

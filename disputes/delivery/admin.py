@@ -5,8 +5,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import webhooks
-from .models import WebhookDelivery, WebhookEndpoint
+from disputes.delivery import webhooks
+from disputes.models import WebhookDelivery, WebhookEndpoint
 
 
 @admin.register(WebhookEndpoint)

@@ -28,10 +28,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .models import CaseEvent, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
-from . import outbox
-from .outbox import enqueue_after_commit
-from .workflow import EventKind
+from disputes.models import CaseEvent, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
+from disputes.delivery import outbox
+from disputes.delivery.outbox import enqueue_after_commit
+from disputes.workflow.names import EventKind
 
 logger = logging.getLogger(__name__)
 

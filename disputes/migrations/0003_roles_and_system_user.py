@@ -4,13 +4,13 @@ from django.db import migrations
 
 
 def forwards(apps, schema_editor):
-    from disputes.roles import sync_roles
+    from disputes.workflow.roles import sync_roles
 
     sync_roles(apps, using=schema_editor.connection.alias)
 
 
 def backwards(apps, schema_editor):
-    from disputes.workflow import ROLE_PERMISSIONS
+    from disputes.workflow.names import ROLE_PERMISSIONS
 
     apps.get_model("auth", "Group").objects.filter(name__in=list(ROLE_PERMISSIONS)).delete()
 

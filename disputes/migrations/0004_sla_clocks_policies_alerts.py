@@ -13,7 +13,7 @@ def seed_policies(apps, schema_editor):
     """The default SLA settings and stage targets (editable in the admin). The
     overall deadline comes from DISPUTE_FINAL_DEADLINE_DAYS (disputes.models)."""
     from disputes.models import default_final_days, default_first_extension_to_days
-    from disputes.sla import DEFAULT_STAGE_TARGETS
+    from disputes.sla.clocks import DEFAULT_STAGE_TARGETS
 
     db = schema_editor.connection.alias
     apps.get_model("disputes", "SlaSettings").objects.using(db).get_or_create(

@@ -13,10 +13,10 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext, gettext_lazy as _
 
-from . import sla
-from .errors import CaseError
-from .models import CalendarOverride, Case, SlaSettings, StagePolicy
-from .sla_actions import case_extend_deadline
+from disputes.sla import clocks as sla
+from disputes.workflow.errors import CaseError
+from disputes.models import CalendarOverride, Case, SlaSettings, StagePolicy
+from disputes.sla.sweep import case_extend_deadline
 
 
 class ExtendDeadlineForm(forms.Form):

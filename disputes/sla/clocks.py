@@ -24,8 +24,8 @@ from datetime import datetime, timedelta
 from django.db.models import Q
 from django.utils import timezone
 
-from .calendar import ZERO, BusinessCalendar
-from .workflow import OPEN_STATES, State
+from disputes.sla.calendar import ZERO, BusinessCalendar
+from disputes.workflow.names import OPEN_STATES, State
 
 # How far ahead of the server's clock a reported payment time may be (the
 # customer's phone or the POS clock may run a little fast).
@@ -63,7 +63,7 @@ def _cached(key: str, build):
 
 def sla_settings():
     """The SLA settings row, created with its defaults when missing."""
-    from .models import SlaSettings
+    from disputes.models import SlaSettings
 
     def build():
         row, _created = SlaSettings.objects.get_or_create(pk=1)
@@ -81,7 +81,7 @@ class StageTarget:
 
 
 def stage_targets() -> dict[str, StageTarget]:
-    from .models import StagePolicy
+    from disputes.models import StagePolicy
 
     def build():
         calendar = business_calendar()
@@ -104,7 +104,7 @@ def stage_targets() -> dict[str, StageTarget]:
 
 def business_calendar() -> BusinessCalendar:
     """The business calendar of the SLA settings, with the admin's overrides."""
-    from .models import CalendarOverride
+    from disputes.models import CalendarOverride
 
     def overrides(year: int) -> dict:
         return dict(CalendarOverride.objects.filter(day__year=year).values_list("day", "is_working_day"))

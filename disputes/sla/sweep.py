@@ -23,13 +23,14 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from . import services, sla
-from .actors import system_user
-from .errors import ActionForbidden, CaseError, StaleCase, TransitionNotAvailable
-from . import outbox
-from .outbox import enqueue_after_commit
-from .models import Case, CaseEvent, Notification, SlaAlert, SlaAlertKind, SlaClock
-from .workflow import ENDED_STATES, EventKind, Role, State
+from disputes import services
+from disputes.sla import clocks as sla
+from disputes.workflow.actors import system_user
+from disputes.workflow.errors import ActionForbidden, CaseError, StaleCase, TransitionNotAvailable
+from disputes.delivery import outbox
+from disputes.delivery.outbox import enqueue_after_commit
+from disputes.models import Case, CaseEvent, Notification, SlaAlert, SlaAlertKind, SlaClock
+from disputes.workflow.names import ENDED_STATES, EventKind, Role, State
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from django.utils.http import parse_header_parameters
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
 
-from .api_errors import problem_response
+from disputes.api.errors import problem_response
 
 _FORBIDDEN_TEXT = re.compile("[\x00\ud800-\udfff]")
 API_PREFIX = "/api/"

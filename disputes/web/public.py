@@ -16,12 +16,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from config.celery import app as celery_app
 from core.cardguard import mask_card_numbers
 
-from . import selectors, services, tracking
-from .actors import CUSTOMER
-from .api_errors import discard_unread_body, problem_response, request_error
-from .errors import CaseError
-from .forms import ComplaintForm, ReplyForm, TrackForm, WithdrawForm
-from .workflow import CUSTOMER_WORDING, Channel
+from disputes import selectors, services
+from disputes.workflow import tracking
+from disputes.workflow.actors import CUSTOMER
+from disputes.api.errors import discard_unread_body, problem_response, request_error
+from disputes.workflow.errors import CaseError
+from disputes.web.forms import ComplaintForm, ReplyForm, TrackForm, WithdrawForm
+from disputes.workflow.names import CUSTOMER_WORDING, Channel
 
 logger = logging.getLogger(__name__)
 

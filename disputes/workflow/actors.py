@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 
-from .workflow import SYSTEM_USERNAME
+from disputes.workflow.names import SYSTEM_USERNAME
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from django_fsm import ANY_OTHER_STATE, ANY_STATE, GET_STATE, RETURN_VALUE
 
-from .models import TRANSITION_NAMES, Case
-from .workflow import ARCHIVED_STATES, ENDED_STATES, OPEN_STATES, State
+from disputes.models import TRANSITION_NAMES, Case
+from disputes.workflow.names import ARCHIVED_STATES, ENDED_STATES, OPEN_STATES, State
 
 START_MARKER = "<!-- workflow:start -->"
 END_MARKER = "<!-- workflow:end -->"

@@ -5,7 +5,7 @@ Created by migration 0003 and kept in step after every ``migrate`` and
 """
 from django.contrib.auth.management import create_permissions
 
-from .workflow import ROLE_PERMISSIONS, SYSTEM_PERMISSIONS, SYSTEM_USERNAME, Role
+from disputes.workflow.names import ROLE_PERMISSIONS, SYSTEM_PERMISSIONS, SYSTEM_USERNAME, Role
 
 # The admin role keeps the reference data and the users; it does not work cases.
 ADMIN_MODEL_PERMISSIONS = {

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 
-from . import selectors
-from .models import Case
+from disputes import selectors
+from disputes.models import Case
 
 logger = logging.getLogger(__name__)
 

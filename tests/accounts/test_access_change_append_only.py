@@ -4,7 +4,7 @@ from django.db import IntegrityError, connection, transaction
 
 from accounts.models import AccessChange, EntryPoint
 from accounts.services import user_access_set
-from disputes.workflow import Role
+from disputes.workflow.names import Role
 
 
 @pytest.fixture

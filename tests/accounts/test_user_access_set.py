@@ -10,8 +10,8 @@ from accounts.models import AccessChange, EntryPoint
 from accounts.selectors import user_access
 from accounts.services import AccessRefused, user_access_set
 from disputes import services as case_services
-from disputes.errors import ActionForbidden
-from disputes.workflow import Role, State
+from disputes.workflow.errors import ActionForbidden
+from disputes.workflow.names import Role, State
 
 from .conftest import admin_url, post_crafted
 

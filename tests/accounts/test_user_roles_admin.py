@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group, Permission, User
 
 from accounts.models import AccessChange, EntryPoint
 from accounts.selectors import user_access
-from disputes.workflow import Role
+from disputes.workflow.names import Role
 
 from .conftest import admin_url, crafted_form_data, messages_of, post_change, post_crafted, staff
 

@@ -3,7 +3,7 @@ import pytest
 
 from disputes.models import Case, CaseEvent
 from disputes.services import tracking_code_matches
-from disputes.workflow import Channel, EventKind, State
+from disputes.workflow.names import Channel, EventKind, State
 
 from .conftest import CASES, assert_problem, case_body
 

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from disputes import services
 from disputes.models import Case
-from disputes.workflow import State
+from disputes.workflow.names import State
 
 from .conftest import CASES, assert_problem
 

@@ -2,7 +2,7 @@
 import pytest
 
 from disputes.models import CaseEvent, CaseNote
-from disputes.workflow import EventKind
+from disputes.workflow.names import EventKind
 
 from .conftest import CASES, assert_problem
 

@@ -2,7 +2,7 @@
 import pytest
 
 from disputes.models import Case, CaseEvent
-from disputes.workflow import EventKind, State
+from disputes.workflow.names import EventKind, State
 from tests.disputes.workflow import bring_to
 
 from .conftest import CASES, assert_problem

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from disputes import webhooks
+from disputes.delivery import webhooks
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 DOC_HOST = "https://disputes.bank.example"

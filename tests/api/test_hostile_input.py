@@ -7,9 +7,9 @@ import pytest
 from django.test import RequestFactory
 from django.urls import URLPattern, reverse
 
-from disputes import api_urls
-from disputes.api_parsers import MAX_DEPTH
-from disputes.middleware import RequestTextGuardMiddleware
+from disputes.api import urls as api_urls
+from disputes.api.parsers import MAX_DEPTH
+from disputes.web.middleware import RequestTextGuardMiddleware
 from disputes.models import Case, CaseEvent, CaseNote, IdempotencyKey
 
 from .conftest import CASES, assert_problem, case_body

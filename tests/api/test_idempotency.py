@@ -5,7 +5,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 
 from disputes.models import Case, CaseEvent, CaseNote, IdempotencyKey
-from disputes.workflow import Role, State
+from disputes.workflow.names import Role, State
 
 from .conftest import CASES, assert_problem, case_body
 

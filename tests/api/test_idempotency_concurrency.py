@@ -7,7 +7,7 @@ import time
 import pytest
 from django.db import connection, transaction
 
-from disputes.idempotency import idempotency_begin
+from disputes.api.idempotency import idempotency_begin
 from disputes.models import Case
 
 from .conftest import case_body, http

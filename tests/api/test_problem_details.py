@@ -40,7 +40,7 @@ def test_messages_come_in_english_when_asked(api, dave):
 
 
 def test_a_crash_is_a_500_problem_that_reveals_nothing(api, dave, monkeypatch):
-    from disputes import api as api_module
+    from disputes.api import views as api_module
 
     def boom(**kwargs):
         raise RuntimeError("secret internals")

@@ -2,7 +2,7 @@
 import pytest
 from django.contrib.auth.models import Group, User
 
-from disputes.workflow import Role
+from disputes.workflow.names import Role
 
 from .conftest import CASES, assert_problem
 

@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from disputes.models import Case, CaseEvent
-from disputes.workflow import EventKind, State
+from disputes.workflow.names import EventKind, State
 
 from .conftest import http
 

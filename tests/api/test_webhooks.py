@@ -8,10 +8,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from disputes import services, webhooks
-from disputes.actors import CUSTOMER
+from disputes import services
+from disputes.delivery import webhooks
+from disputes.workflow.actors import CUSTOMER
 from disputes.models import Case, WebhookDelivery, WebhookDeliveryStatus
-from disputes.workflow import Channel
+from disputes.workflow.names import Channel
 
 from .conftest import CASES, case_body, filing_data_for_service
 from .webhook_support import Receiver, celery_worker_on_redis

@@ -18,9 +18,9 @@ from hypothesis import example, given, settings as hsettings, strategies as st
 from rest_framework.test import APIClient
 
 from disputes import services
-from disputes.actors import CUSTOMER
+from disputes.workflow.actors import CUSTOMER
 from disputes.models import Case
-from disputes.workflow import Channel
+from disputes.workflow.names import Channel
 from tests.api.conftest import CASES, assert_problem, case_body
 from tests.conftest import filing_data
 from transactions.models import LedgerEntry

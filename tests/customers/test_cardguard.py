@@ -8,9 +8,9 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 
 from core.cardguard import ScrubbedCharField, ScrubbedJSONField, ScrubbedTextField, luhn_valid, mask_card_numbers
 from disputes import services
-from disputes.actors import CUSTOMER
+from disputes.workflow.actors import CUSTOMER
 from disputes.models import Case, CaseEvent, CaseNote
-from disputes.workflow import Channel
+from disputes.workflow.names import Channel
 from tests.conftest import filing_data
 
 # Structured fields: fixed shapes with their own validators (ids, codes,

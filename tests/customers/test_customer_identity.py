@@ -8,9 +8,9 @@ from django.db import IntegrityError, transaction
 
 from customers.models import Customer
 from disputes import services
-from disputes.actors import CUSTOMER
+from disputes.workflow.actors import CUSTOMER
 from disputes.models import Case, Notification, NoteVisibility
-from disputes.workflow import Channel
+from disputes.workflow.names import Channel
 from tests.conftest import filing_data
 
 pytestmark = pytest.mark.django_db

@@ -10,12 +10,13 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from rest_framework.authtoken.models import Token
 
-from disputes import demo, services, webhooks
+from disputes import demo, services
+from disputes.delivery import webhooks
 from disputes.admin import CASE_PAGE_EVENTS
-from disputes.actors import CUSTOMER
+from disputes.workflow.actors import CUSTOMER
 from disputes.models import Attachment, CalendarOverride, Case, CaseEvent, CaseNote, Notification, Refund, SlaAlert
-from disputes.sla_actions import sla_sweep
-from disputes.workflow import EventKind, State
+from disputes.sla.sweep import sla_sweep
+from disputes.workflow.names import EventKind, State
 
 # Every list and case page, whatever the number of rows: a per-row query would blow this.
 MAX_QUERIES_PER_PAGE = 12

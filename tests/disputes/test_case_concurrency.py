@@ -5,9 +5,9 @@ import pytest
 from django.db import connection
 
 from disputes import services
-from disputes.errors import StaleCase
+from disputes.workflow.errors import StaleCase
 from disputes.models import Case, CaseEvent
-from disputes.workflow import EventKind, State
+from disputes.workflow.names import EventKind, State
 from tests.disputes.workflow import bring_to
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -5,10 +5,10 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 
 from disputes import services
-from disputes.actors import CUSTOMER
-from disputes.errors import ActionForbidden
+from disputes.workflow.actors import CUSTOMER
+from disputes.workflow.errors import ActionForbidden
 from disputes.models import Case, CaseEvent, Notification
-from disputes.workflow import Channel, EventKind, State
+from disputes.workflow.names import Channel, EventKind, State
 from tests.conftest import filing_data
 
 

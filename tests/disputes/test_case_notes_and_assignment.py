@@ -3,10 +3,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 import pytest
 
 from disputes import services
-from disputes.actors import CUSTOMER
-from disputes.errors import ActionForbidden
+from disputes.workflow.actors import CUSTOMER
+from disputes.workflow.errors import ActionForbidden
 from disputes.models import Attachment, Case, CaseEvent, CaseNote, Notification
-from disputes.workflow import EventKind
+from disputes.workflow.names import EventKind
 
 
 def test_an_agent_adds_an_internal_note_with_its_event(case, alice):

@@ -13,9 +13,9 @@ from rest_framework.test import APIClient
 
 from customers.models import Customer
 from disputes import services
-from disputes.actors import CUSTOMER
+from disputes.workflow.actors import CUSTOMER
 from disputes.models import Case, CaseEvent
-from disputes.workflow import Channel
+from disputes.workflow.names import Channel
 from tests.api.conftest import case_body
 from tests.conftest import filing_data
 

@@ -9,10 +9,10 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from disputes import services
-from disputes.actors import CUSTOMER
-from disputes.errors import ActionForbidden, StaleCase, TransitionNotAvailable, TransitionUnknown
+from disputes.workflow.actors import CUSTOMER
+from disputes.workflow.errors import ActionForbidden, StaleCase, TransitionNotAvailable, TransitionUnknown
 from disputes.models import TRANSITION_NAMES, Case, CaseEvent, Refund, RefundStatus
-from disputes.workflow import EventKind, State
+from disputes.workflow.names import EventKind, State
 from tests.disputes.workflow import bring_to
 
 

@@ -8,9 +8,9 @@ from django.test import Client
 from django.utils import timezone
 
 from disputes import services
-from disputes.actors import CUSTOMER
+from disputes.workflow.actors import CUSTOMER
 from disputes.models import Case, CaseEvent, CaseNote, NoteVisibility
-from disputes.workflow import Channel, EventKind, State
+from disputes.workflow.names import Channel, EventKind, State
 from tests.conftest import filing_data
 from tests.disputes.workflow import bring_to
 

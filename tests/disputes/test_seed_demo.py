@@ -8,7 +8,7 @@ from django.utils import translation
 from customers.models import Customer
 from disputes import demo
 from disputes.models import Case, CaseEvent, Notification, Refund, RefundStatus
-from disputes.workflow import EventKind, Role, State
+from disputes.workflow.names import EventKind, Role, State
 from merchants.models import Merchant, PaymentProcessor, Terminal, TerminalStatus
 from transactions.models import LedgerEntry, SettlementRecord
 from core.slip import validate_merchant_id, validate_terminal_id

@@ -1,6 +1,6 @@
 from django.urls import reverse
 
-from disputes.workflow import State
+from disputes.workflow.names import State
 
 
 def test_the_queue_lists_open_cases_for_staff_with_bounded_queries(client, alice, file_case, django_assert_max_num_queries):

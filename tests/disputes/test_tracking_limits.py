@@ -10,10 +10,11 @@ import pytest
 import redis
 from django.test import Client
 
-from disputes import services, tracking
-from disputes.actors import CUSTOMER
-from disputes.views import TRACKED_SESSION_KEY
-from disputes.workflow import Channel
+from disputes import services
+from disputes.workflow import tracking
+from disputes.workflow.actors import CUSTOMER
+from disputes.web.public import TRACKED_SESSION_KEY
+from disputes.workflow.names import Channel
 from tests.conftest import filing_data
 
 pytestmark = pytest.mark.django_db

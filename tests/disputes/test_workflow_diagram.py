@@ -7,8 +7,8 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from disputes.diagram import END_MARKER, START_MARKER, extract_block, render_mermaid
-from disputes.workflow import ENDED_STATES, OPEN_STATES, WORKING_STAGES
+from disputes.workflow.diagram import END_MARKER, START_MARKER, extract_block, render_mermaid
+from disputes.workflow.names import ENDED_STATES, OPEN_STATES, WORKING_STAGES
 
 DOCS = Path(settings.BASE_DIR) / "docs"
 WORKING = {s.value for s in WORKING_STAGES}

@@ -2,8 +2,8 @@
 from decimal import Decimal
 
 from disputes import services
-from disputes.actors import CUSTOMER
-from disputes.workflow import State
+from disputes.workflow.actors import CUSTOMER
+from disputes.workflow.names import State
 
 # The path of transitions (name, actor key, inputs) that reaches each state.
 PATHS: dict[str, list[tuple[str, str, dict]]] = {

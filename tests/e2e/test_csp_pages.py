@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 
 from disputes import services
-from disputes.actors import CUSTOMER
-from disputes.workflow import Channel
+from disputes.workflow.actors import CUSTOMER
+from disputes.workflow.names import Channel
 from tests.conftest import filing_data
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

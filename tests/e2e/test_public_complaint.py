@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from disputes import services
 from disputes.models import Case, NoteVisibility
-from disputes.workflow import State
+from disputes.workflow.names import State
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

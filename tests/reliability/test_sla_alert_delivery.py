@@ -8,7 +8,7 @@ import redis
 from django.utils import timezone
 
 from disputes.models import Case, CaseEvent, Notification, SlaAlert, StagePolicy
-from disputes.workflow import EventKind, State
+from disputes.workflow.names import EventKind, State
 
 from .processes import Processes, wait_for
 

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from disputes.actors import CUSTOMER
+from disputes.workflow.actors import CUSTOMER
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from disputes import sla
-from disputes.calendar import BusinessCalendar, public_holidays
+from disputes.sla import clocks as sla
+from disputes.sla.calendar import BusinessCalendar, public_holidays
 from disputes.models import CalendarOverride, SlaSettings
 
 from .conftest import at

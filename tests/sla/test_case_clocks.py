@@ -8,9 +8,9 @@ from django.core.management import call_command
 
 from disputes import services
 from disputes.models import Case, CaseEvent, SlaSettings, StagePolicy
-from disputes import sla
-from disputes.sla import ClockStatus, case_clocks, overdue_q
-from disputes.workflow import EventKind, State
+from disputes.sla import clocks as sla
+from disputes.sla.clocks import ClockStatus, case_clocks, overdue_q
+from disputes.workflow.names import EventKind, State
 from tests.disputes.workflow import bring_to
 
 from .conftest import at

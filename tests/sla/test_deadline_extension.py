@@ -9,10 +9,10 @@ from django.core.management import call_command
 from django.utils import translation
 
 from disputes import services
-from disputes.errors import ActionForbidden, StaleCase, TransitionNotAvailable
+from disputes.workflow.errors import ActionForbidden, StaleCase, TransitionNotAvailable
 from disputes.models import CaseEvent, Notification, SlaAlert, SlaSettings
-from disputes.sla_actions import case_extend_deadline
-from disputes.workflow import EventKind, State
+from disputes.sla.sweep import case_extend_deadline
+from disputes.workflow.names import EventKind, State
 from tests.disputes.workflow import bring_to
 
 from .conftest import at

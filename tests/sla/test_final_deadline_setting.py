@@ -7,7 +7,7 @@ import pytest
 from django.apps import apps
 from django.db import connection
 
-from disputes import sla
+from disputes.sla import clocks as sla
 from disputes.models import SlaSettings
 from tests.test_settings_deploy import manage, production_env
 

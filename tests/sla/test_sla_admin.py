@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.contrib.auth.models import User
 
 from disputes.models import CalendarOverride, Case, SlaSettings, StagePolicy
-from disputes.workflow import State
+from disputes.workflow.names import State
 
 pytestmark = pytest.mark.django_db
 

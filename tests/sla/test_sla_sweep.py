@@ -9,8 +9,8 @@ from django.db import IntegrityError, close_old_connections, connection, transac
 
 from disputes import services
 from disputes.models import CaseEvent, Notification, SlaAlert, SlaSettings, StagePolicy
-from disputes.sla_actions import sla_sweep
-from disputes.workflow import EventKind, State
+from disputes.sla.sweep import sla_sweep
+from disputes.workflow.names import EventKind, State
 from tests.disputes.workflow import bring_to
 
 from .conftest import at

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from disputes.sla_actions import sla_sweep
+from disputes.sla.sweep import sla_sweep
 
 
 def _instant(value):

@@ -8,7 +8,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from disputes.diagram import END_MARKER, START_MARKER, render_mermaid, replace_block
+from disputes.workflow.diagram import END_MARKER, START_MARKER, render_mermaid, replace_block
 
 DOCS_DIR = Path(settings.BASE_DIR) / "docs"
 
