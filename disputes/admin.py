@@ -3,11 +3,11 @@
 The admin never writes a case itself. ``Case.state`` is a protected FSM field
 and every other case field changes only with an event, so the case page is
 read-only; its workflow buttons post to ``<pk>/transition/``, which calls
-``services.case_transition`` like the staff pages and the API do, and the
-"assign" actions call ``services.case_assign``. Events, notes, refunds,
+``workflow.transitions.case_transition`` like the staff pages and the API do, and the
+"assign" actions call ``workflow.casework.case_assign``. Events, notes, refunds,
 attachments and notifications are read-only here: the audit trail must stay
 whole, and their writes belong to the services. Cases are never added (filing
-is ``services.case_file``) nor deleted (that would cut the audit trail).
+is ``workflow.filing.case_file``) nor deleted (that would cut the audit trail).
 """
 from __future__ import annotations
 
@@ -24,7 +24,9 @@ from django.utils.translation import gettext, gettext_lazy as _, ngettext
 from customers.models import Card, Customer, normalize_phone
 from core.admin import BigTableAdmin
 
-from disputes import services
+from disputes.workflow.casework import case_assign
+from disputes.workflow.names import NOTE_MAX_LENGTH
+from disputes.workflow.transitions import allowed_transitions, case_transition
 from disputes.sla import clocks as sla
 from disputes.sla.admin import CaseClocksAdminMixin
 from disputes.workflow.errors import CaseError, StaleCase
@@ -45,7 +47,7 @@ def transition_label(name: str) -> str:
 
 class WritesThroughServicesMixin:
     """No add, change or delete in the admin: every write to a case and its
-    records goes through ``disputes.services`` (the admin's actions call them)."""
+    records goes through the workflow services (the admin's actions call them)."""
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
@@ -120,14 +122,14 @@ class RefundInline(CaseRecordInline):
 class CaseTransitionForm(forms.Form):
     """One workflow step and what it may need.
 
-    The list offers the steps ``services.allowed_transitions`` gives this user;
+    The list offers the steps ``allowed_transitions`` gives this user;
     any known step name is accepted so that the service, which owns the rules,
     says why a step is refused (role, four eyes, state, a stale page).
     """
 
     name = forms.ChoiceField(label=_("Step"), choices=[(name, TRANSITION_LABELS[name]) for name in TRANSITION_NAMES])
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-                           max_length=services.NOTE_MAX_LENGTH)
+                           max_length=NOTE_MAX_LENGTH)
     reason = forms.CharField(label=_("Reason (to reject)"), required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}))
     amount = forms.CharField(label=_("Refund amount (to propose a refund)"), required=False, max_length=20)
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
@@ -250,7 +252,7 @@ class CaseAdmin(WritesThroughServicesMixin, CaseClocksAdminMixin, BigTableAdmin)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
-            allowed = services.allowed_transitions(obj, request.user)
+            allowed = allowed_transitions(obj, request.user)
             context.update(
                 workflow_transitions=[(name, transition_label(name)) for name in allowed],
                 workflow_needs_reason="reject" in allowed,
@@ -263,7 +265,7 @@ class CaseAdmin(WritesThroughServicesMixin, CaseClocksAdminMixin, BigTableAdmin)
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     def transition_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        """Take one workflow step through ``services.case_transition``; errors become messages."""
+        """Take one workflow step through ``case_transition``; errors become messages."""
         case = self.get_object(request, unquote(object_id))
         if case is None:
             raise Http404(gettext("No case with that id."))
@@ -272,10 +274,10 @@ class CaseAdmin(WritesThroughServicesMixin, CaseClocksAdminMixin, BigTableAdmin)
         change_url = reverse("admin:disputes_case_change", args=[quote(case.pk)], current_app=self.admin_site.name)
 
         if request.method == "POST":
-            form = CaseTransitionForm(request.POST, allowed=services.allowed_transitions(case, request.user))
+            form = CaseTransitionForm(request.POST, allowed=allowed_transitions(case, request.user))
             if form.is_valid():
                 try:
-                    services.case_transition(case=case, actor=request.user, **form.service_kwargs())
+                    case_transition(case=case, actor=request.user, **form.service_kwargs())
                 except StaleCase as exc:
                     messages.error(request, exc.message)
                     return HttpResponseRedirect(change_url)
@@ -290,11 +292,11 @@ class CaseAdmin(WritesThroughServicesMixin, CaseClocksAdminMixin, BigTableAdmin)
                     return HttpResponseRedirect(change_url)
                 # Nothing was written; show the case as it is in the database.
                 case = self.get_object(request, unquote(object_id))
-                form = CaseTransitionForm(request.POST, allowed=services.allowed_transitions(case, request.user))
+                form = CaseTransitionForm(request.POST, allowed=allowed_transitions(case, request.user))
         else:
             form = CaseTransitionForm(
                 initial={"name": request.GET.get("name"), "version": case.version},
-                allowed=services.allowed_transitions(case, request.user),
+                allowed=allowed_transitions(case, request.user),
             )
 
         context = {
@@ -322,7 +324,7 @@ class CaseAdmin(WritesThroughServicesMixin, CaseClocksAdminMixin, BigTableAdmin)
         done = 0
         for case in queryset.select_related("assignee"):
             try:
-                services.case_assign(case=case, actor=request.user, assignee=assignee)
+                case_assign(case=case, actor=request.user, assignee=assignee)
             except CaseError as exc:
                 messages.error(request, f"{case.reference}: {exc.message}")
             except ValidationError as exc:

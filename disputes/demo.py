@@ -4,7 +4,7 @@ Staff users of each role, merchants with their POS terminals, payment
 processors, issuer ledger and acquirer settlement rows, and fifty cases spread
 over every state of the workflow.
 
-Every case is made by ``disputes.services`` with the actor the workflow expects
+Every case is made by the workflow services (``disputes.workflow``) with the actor the workflow expects
 at each step (an agent, a second supervisor to approve, the customer replying,
 the system user for automatic steps), so the demo audit trail is one the
 application could have written itself. The data is drawn from
@@ -38,7 +38,10 @@ from accounts.services import user_access_set
 from merchants.models import Merchant, PaymentProcessor, Terminal, TerminalStatus
 from transactions.models import LedgerEntry, LedgerKind, SettlementRecord, SettlementStatus
 
-from disputes import services
+from disputes.refunds import refund_execute
+from disputes.workflow.casework import case_add_note, case_assign
+from disputes.workflow.filing import case_file
+from disputes.workflow.transitions import case_transition
 from disputes.workflow.actors import CUSTOMER, system_user
 from disputes.models import Case, NoteVisibility, Refund, RefundStatus
 from disputes.workflow.names import Channel, Role
@@ -439,7 +442,7 @@ class _Builder:
             channel, actor = Channel.AUTO, self.cast.system
         # Some customers leave out the slip numbers they cannot read.
         known = self.rng.random() < 0.8
-        filed = services.case_file(
+        filed = case_file(
             actor=actor, channel=channel, customer_name=name, phone=phone, preferred_language=language,
             card_last4=last4, card_bin=self.rng.choice(ISSUER_BINS),
             card_scheme="visa" if language == "en" else "unionpay",
@@ -457,7 +460,7 @@ class _Builder:
             return
         agent = self.rng.choice(self.cast.agents)
         if steps[0][1] == AGENT:
-            services.case_assign(case=case, actor=agent, assignee=agent)
+            case_assign(case=case, actor=agent, assignee=agent)
         for name, who in steps:
             actor = self._actor(who, agent=agent, case=case)
             kwargs: dict = {}
@@ -465,13 +468,13 @@ class _Builder:
                 kwargs["reason"] = self.rng.choice(REJECT_REASONS)
             if name == "propose_refund":
                 kwargs["amount"] = case.amount if self.rng.random() < 0.7 else (case.amount / 2).quantize(Decimal("0.01"))
-            services.case_transition(case=case, name=name, actor=actor, note=STEP_NOTES[name], **kwargs)
+            case_transition(case=case, name=name, actor=actor, note=STEP_NOTES[name], **kwargs)
             if name == "approve_refund":
                 # What the worker would do after commit; the task, if it runs, finds it done.
                 refund = Refund.objects.get(case=case, status=RefundStatus.APPROVED)
-                services.refund_execute(refund_id=refund.pk)
+                refund_execute(refund_id=refund.pk)
         if self.rng.random() < 0.3:
-            services.case_add_note(case=case, actor=agent, body="已电话联系客户，说明处理进度。",
+            case_add_note(case=case, actor=agent, body="已电话联系客户，说明处理进度。",
                                    visibility=self.rng.choice((NoteVisibility.INTERNAL, NoteVisibility.CUSTOMER)))
 
     def _actor(self, who: str, *, agent, case: Case):

@@ -3,7 +3,7 @@
 The lifecycle is declared once, on ``Case``: a protected django-fsm-2 field and
 one ``@transition`` method per transition of docs/design.md ("Transitions"),
 with pure conditions and a permission. The methods only change fields of the case; everything else (the
-event, the version, e-mails, refunds) is done by ``disputes.services``, which is
+event, the version, e-mails, refunds) is done by ``disputes.workflow.transitions``, which is
 the only caller.
 """
 from __future__ import annotations

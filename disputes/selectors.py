@@ -4,7 +4,6 @@ Views and the API never query ``Case`` directly; they start from here.
 """
 from __future__ import annotations
 
-import hmac
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
@@ -89,19 +88,6 @@ def merchant_get(*, user, merchant_id: str) -> Merchant:
 
 # --- the customer's public pages -------------------------------------------------
 
-def case_for_tracking(*, reference: str, tracking_code: str) -> Case | None:
-    """The case when ``reference`` and ``tracking_code`` belong together, else None.
-
-    An unknown reference costs the same HMAC comparison as a wrong code, and
-    both answer None: the caller cannot tell which of the two was wrong."""
-    from disputes.services import tracking_code_hash, tracking_code_matches
-
-    reference = "".join((reference or "").split()).upper()
-    case = Case.objects.select_related("customer", "card").filter(reference=reference).first() if reference else None
-    if case is None:
-        hmac.compare_digest("0" * 64, tracking_code_hash(tracking_code or ""))
-        return None
-    return case if tracking_code_matches(case, tracking_code or "") else None
 
 
 def case_for_customer_session(case_id) -> Case | None:

@@ -2,7 +2,9 @@
 from celery import shared_task
 from django.conf import settings
 
-from disputes import services
+from disputes.delivery.notifications import notification_deliver
+from disputes.delivery.outbox import outbox_pending
+from disputes.refunds import refund_execute
 from disputes.api import idempotency
 from disputes.sla import sweep as sla_actions
 from disputes.delivery import webhooks
@@ -19,7 +21,7 @@ from disputes.delivery import outbox
     max_retries=8,
 )
 def deliver_notification(self, notification_id: int) -> bool:
-    return services.notification_deliver(notification_id=notification_id)
+    return notification_deliver(notification_id=notification_id)
 
 
 @shared_task(name=outbox.DELIVER_NOTIFICATIONS)
@@ -35,7 +37,7 @@ def deliver_notifications(notification_ids: list[int]) -> int:
 def sweep_outbox() -> int:
     """Beat, every minute: re-send the work whose task was lost (broker down,
     worker killed): pending notifications and approved, unpaid refunds."""
-    pending = services.outbox_pending(older_than=settings.DISPUTE_OUTBOX_RESEND_AFTER)
+    pending = outbox_pending(older_than=settings.DISPUTE_OUTBOX_RESEND_AFTER)
     for notification_id in pending.notification_ids:
         deliver_notification.delay(notification_id)
     for refund_id in pending.refund_ids:
@@ -45,7 +47,7 @@ def sweep_outbox() -> int:
 
 @shared_task(name=outbox.EXECUTE_REFUND, bind=True, autoretry_for=(OSError,), retry_backoff=5, max_retries=8)
 def execute_refund(self, refund_id: int) -> bool:
-    return services.refund_execute(refund_id=refund_id)
+    return refund_execute(refund_id=refund_id)
 
 
 @shared_task

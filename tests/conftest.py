@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group, User
 from django.core.servers.basehttp import WSGIServer
 from django.utils import timezone
 
-from disputes import services
+from disputes.workflow.filing import case_file
 from disputes.workflow.actors import CUSTOMER
 from disputes.workflow.names import Channel, Role
 
@@ -117,7 +117,7 @@ def file_case(db):
     """File a case through the service, as the customer on the web form by default."""
 
     def _file(actor=CUSTOMER, channel=Channel.WEB, **overrides):
-        return services.case_file(actor=actor, channel=channel, **filing_data(**overrides)).case
+        return case_file(actor=actor, channel=channel, **filing_data(**overrides)).case
 
     return _file
 

@@ -13,7 +13,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from disputes import demo, services
+from disputes import demo
+from disputes.workflow.filing import case_file
 from disputes.workflow.actors import CUSTOMER
 from disputes.models import Case
 from disputes.sla.sweep import sla_sweep
@@ -129,14 +130,14 @@ def test_the_refusal_pages_carry_the_policy_and_no_inline_code(alice, settings):
 
 
 def test_the_staff_pages_carry_the_policy_and_no_inline_code(alice, client):
-    services.case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data())
+    case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data())
     client.force_login(alice)
     response = client.get("/staff/")
     assert response.status_code == 200
     assert_strict(response)
     assert inline_code(response.content.decode()) == []
 
-    services.case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data(rrn="100000000348"))
+    case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data(rrn="100000000348"))
     client.logout()
     filed = client.post("/complaints/new/", {})  # the form with its errors
     assert inline_code(filed.content.decode()) == []

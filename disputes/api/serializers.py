@@ -15,12 +15,14 @@ from merchants.models import Merchant, Terminal
 from core import slip
 from core.money import CURRENCY_MINOR_UNITS, parse_decimal_amount
 
-from disputes import services
+from disputes.models import TRANSITION_NAMES
+from disputes.workflow.names import NOTE_MAX_LENGTH
+from disputes.workflow.transitions import allowed_transitions
 from disputes.sla import clocks as sla
 from disputes.models import Case, CaseEvent, CaseNote, NoteVisibility
 from disputes.workflow.names import Channel, EventKind, Priority, RootCause, State
 
-TRANSITION_CHOICES = [(name, name) for name in services.TRANSITION_NAMES]
+TRANSITION_CHOICES = [(name, name) for name in TRANSITION_NAMES]
 
 # The shapes of the POS slip and of a phone number, checked here too so that the
 # schema states them (clients and Schemathesis generate valid data); the
@@ -110,12 +112,12 @@ class CaseCreateSerializer(serializers.Serializer):
 
 
 class NoteCreateSerializer(serializers.Serializer):
-    body = serializers.CharField(max_length=services.NOTE_MAX_LENGTH, trim_whitespace=True)
+    body = serializers.CharField(max_length=NOTE_MAX_LENGTH, trim_whitespace=True)
     visibility = serializers.ChoiceField(choices=NoteVisibility.choices, required=False, default=NoteVisibility.INTERNAL)
 
 
 class TransitionSerializer(serializers.Serializer):
-    note = serializers.CharField(max_length=services.NOTE_MAX_LENGTH, required=False, allow_blank=True, default="")
+    note = serializers.CharField(max_length=NOTE_MAX_LENGTH, required=False, allow_blank=True, default="")
     reason = serializers.CharField(required=False, allow_blank=True, default="",
                                    help_text=_("Required by reject."))
     amount = AmountField(required=False, allow_null=True, default=None, help_text=_("Required by propose_refund."))
@@ -163,7 +165,7 @@ class CaseSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=TRANSITION_CHOICES)))
     def get_allowed_transitions(self, case: Case) -> list[str]:
-        return services.allowed_transitions(case, self.context["request"].user)
+        return allowed_transitions(case, self.context["request"].user)
 
 
 CLOCK_STATUSES = [(value, value) for value in ("on_track", "due_soon", "breached", "paused")]

@@ -1,7 +1,7 @@
 """REST API v1 for the call center (docs/design.md, "REST API v1"; docs/api.md).
 
 Thin views: reads through ``disputes.selectors``, writes through
-``disputes.services``; errors leave as problem details (``api_errors``).
+the workflow services (``disputes.workflow``); errors leave as problem details (``api.errors``).
 """
 from __future__ import annotations
 
@@ -17,7 +17,10 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from disputes import selectors, services
+from disputes import selectors
+from disputes.workflow.casework import case_add_note
+from disputes.workflow.filing import case_file
+from disputes.workflow.transitions import case_transition
 from disputes.api.errors import PreconditionFailed
 from disputes.api.filters import CaseFilter
 from disputes.api.idempotency import idempotent
@@ -183,7 +186,7 @@ class CaseListCreate(generics.ListAPIView):
         serializer = CaseCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            filed = services.case_file(actor=request.user, channel=Channel.API, **serializer.service_arguments())
+            filed = case_file(actor=request.user, channel=Channel.API, **serializer.service_arguments())
         except DjangoValidationError as exc:
             raise serializer.api_errors(exc) from None
         return _case_response(
@@ -247,7 +250,7 @@ class CaseNoteCreate(APIView):
         case = selectors.case_get(user=request.user, reference=reference)
         serializer = NoteCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        note = services.case_add_note(case=case, actor=request.user, **serializer.validated_data)
+        note = case_add_note(case=case, actor=request.user, **serializer.validated_data)
         return Response(CaseNoteSerializer(note).data, status=status.HTTP_201_CREATED)
 
 
@@ -277,7 +280,7 @@ class CaseTransitionCreate(APIView):
         case = selectors.case_get(user=request.user, reference=reference)
         serializer = TransitionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        case = services.case_transition(
+        case = case_transition(
             case=case, name=name, actor=request.user, expected_version=expected_version(request),
             **serializer.validated_data,
         )

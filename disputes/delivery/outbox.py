@@ -10,9 +10,14 @@ it (the tasks call the services, never the other way round). The names are
 the tasks' registered names; ``tasks.py`` declares each task with one of them.
 """
 import logging
+from dataclasses import dataclass
+from datetime import timedelta
 
 from celery import current_app
 from django.db import transaction
+from django.utils import timezone
+
+from disputes.models import Notification, NotificationStatus, Refund, RefundStatus
 
 logger = logging.getLogger(__name__)
 
@@ -35,3 +40,24 @@ def enqueue_after_commit(task_name: str, *args) -> None:
             logger.warning("broker unavailable; %s%r left for the sweep", task_name, args, exc_info=True)
 
     transaction.on_commit(send)
+
+
+@dataclass(frozen=True)
+class PendingWork:
+    notification_ids: list[int]
+    refund_ids: list[int]
+
+
+def outbox_pending(*, older_than: timedelta = timedelta(seconds=60), limit: int = 500) -> PendingWork:
+    """Work whose task seems lost (broker down, worker died): the sweep re-sends it.
+    Sending twice is harmless: each task does its work at most once."""
+    cutoff = timezone.now() - older_than
+    notifications = (
+        Notification.objects.filter(status=NotificationStatus.PENDING, created_at__lte=cutoff)
+        .order_by("created_at").values_list("pk", flat=True)[:limit]
+    )
+    refunds = (
+        Refund.objects.filter(status=RefundStatus.APPROVED, decided_at__lte=cutoff)
+        .order_by("decided_at").values_list("pk", flat=True)[:limit]
+    )
+    return PendingWork(notification_ids=list(notifications), refund_ids=list(refunds))

@@ -23,7 +23,10 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from disputes import services
+from disputes.delivery.notifications import notify_customer
+from disputes.workflow.events import record_event
+from disputes.workflow.names import NOTE_MAX_LENGTH
+from disputes.workflow.transitions import case_transition
 from disputes.sla import clocks as sla
 from disputes.workflow.actors import system_user
 from disputes.workflow.errors import ActionForbidden, CaseError, StaleCase, TransitionNotAvailable
@@ -203,7 +206,7 @@ def _take_step(cases: list[Case], name: str, note: str, done: list[str]) -> None
     system = system_user()
     for case in cases:
         try:
-            services.case_transition(case=case, name=name, actor=system, note=note)
+            case_transition(case=case, name=name, actor=system, note=note)
         except (StaleCase, TransitionNotAvailable):
             continue  # someone moved it meanwhile; the next sweep looks again
         except CaseError:
@@ -225,8 +228,8 @@ def case_extend_deadline(*, case: Case, actor, reason: str, expected_version: in
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("Give the reason for extending the deadline.")})
-    if len(reason) > services.NOTE_MAX_LENGTH:
-        raise ValidationError({"reason": _("A reason has at most %(n)s characters.") % {"n": services.NOTE_MAX_LENGTH}})
+    if len(reason) > NOTE_MAX_LENGTH:
+        raise ValidationError({"reason": _("A reason has at most %(n)s characters.") % {"n": NOTE_MAX_LENGTH}})
     if expected_version is not None and expected_version != case.version:
         raise StaleCase()
     if not case.is_open or case.final_due_at is None:
@@ -255,13 +258,13 @@ def case_extend_deadline(*, case: Case, actor, reason: str, expected_version: in
         case.deadline_extensions = extension
         case.version += 1
         case.save()
-        services.record_event(
+        record_event(
             case, kind=EventKind.DEADLINE_EXTENDED, actor=actor, message=reason,
             payload={"extension": extension, "from": before.isoformat(), "to": after.isoformat(), "reason": reason},
         )
         with translation.override(case.customer.preferred_language):
             due_text = timezone.localtime(after, sla.business_calendar().tz).strftime("%Y-%m-%d")
-            services.notify_customer(
+            notify_customer(
                 case, _("We need more time for your complaint"),
                 [_("We need more time to answer your complaint. We will answer by %(due)s.") % {"due": due_text},
                  _("The reason: %(reason)s") % {"reason": reason}],

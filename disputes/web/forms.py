@@ -24,7 +24,7 @@ from core.slip import (
     validate_terminal_id,
 )
 
-from disputes.services import NOTE_MAX_LENGTH
+from disputes.workflow.names import NOTE_MAX_LENGTH
 
 DATETIME_LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 _FOUR_DIGITS_AT_MOST = re.compile(r"^[0-9]{0,4}\Z")

@@ -16,7 +16,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from config.celery import app as celery_app
 from core.cardguard import mask_card_numbers
 
-from disputes import selectors, services
+from disputes import selectors
+from disputes.workflow.casework import case_add_note
+from disputes.workflow.filing import case_file
+from disputes.workflow.transitions import allowed_transitions, case_transition
 from disputes.workflow import tracking
 from disputes.workflow.actors import CUSTOMER
 from disputes.api.errors import discard_unread_body, problem_response, request_error
@@ -124,7 +127,7 @@ def complaint_new(request: HttpRequest) -> HttpResponse:
         form = ComplaintForm(data)
         if form.is_valid():
             try:
-                filed = services.case_file(actor=CUSTOMER, channel=Channel.WEB, **form.cleaned_data)
+                filed = case_file(actor=CUSTOMER, channel=Channel.WEB, **form.cleaned_data)
             except ValidationError as exc:
                 _service_errors_on_form(form, exc)
             except CaseError as exc:
@@ -179,7 +182,7 @@ def complaint_track(request: HttpRequest) -> HttpResponse:
     case = None if request.GET.get("another") else _tracked_case(request)
     if case is None:
         return render(request, "disputes/complaint_track.html", {"form": TrackForm()})
-    allowed = services.allowed_transitions(case, CUSTOMER)
+    allowed = allowed_transitions(case, CUSTOMER)
     return render(request, "disputes/complaint_case.html", {
         "case": case,
         "wording": CUSTOMER_WORDING[case.state],
@@ -213,8 +216,8 @@ def complaint_reply(request: HttpRequest) -> HttpResponse:
         return redirect("complaint-track")
     try:
         with transaction.atomic():
-            services.case_add_note(case=case, actor=CUSTOMER, body=form.cleaned_data["message"])
-            services.case_transition(case=case, name="customer_info_received", actor=CUSTOMER)
+            case_add_note(case=case, actor=CUSTOMER, body=form.cleaned_data["message"])
+            case_transition(case=case, name="customer_info_received", actor=CUSTOMER)
     except (CaseError, ValidationError) as exc:
         _show_errors(request, exc)
     else:
@@ -232,7 +235,7 @@ def complaint_withdraw(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("Tick the box to confirm that you withdraw your complaint."))
         return redirect("complaint-track")
     try:
-        services.case_transition(case=case, name="withdraw", actor=CUSTOMER)
+        case_transition(case=case, name="withdraw", actor=CUSTOMER)
     except (CaseError, ValidationError) as exc:
         _show_errors(request, exc)
     else:

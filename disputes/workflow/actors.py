@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 
+from disputes.workflow.errors import ActionForbidden
 from disputes.workflow.names import SYSTEM_USERNAME
 
 
@@ -44,3 +45,9 @@ def actor_label(actor) -> str:
 def actor_user(actor):
     """The User to record on an event, or None for the customer."""
     return None if isinstance(actor, CustomerActor) else actor
+
+
+def require_permission(actor, perm: str) -> None:
+    """Raise ActionForbidden unless the actor holds ``perm``."""
+    if not actor.has_perm(perm):
+        raise ActionForbidden()

@@ -121,6 +121,9 @@ class Role(models.TextChoices):
 
 SYSTEM_USERNAME = "system"
 
+# The longest note, reply or transition note, in characters.
+NOTE_MAX_LENGTH = 5000
+
 # Case permissions (codename, description); which group holds which is in
 # ROLE_PERMISSIONS, applied by a data migration.
 CASE_PERMISSIONS = [

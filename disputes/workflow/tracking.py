@@ -1,4 +1,9 @@
-"""The customer's look-up on the public tracking page, and its limits.
+"""References, tracking codes, and the customer's look-up on the public tracking page.
+
+A case's reference (DD + filing date + 6 Crockford base32 characters) is public;
+its tracking code is shown once to whoever filed and stored only as an HMAC.
+
+The look-up and its limits:
 
 A tracking code is the only secret between a stranger and a complaint, so the
 page must not let anyone try codes at will. Failed look-ups are counted in
@@ -13,18 +18,57 @@ process only.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
+import secrets
 import math
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import timezone
 
-from disputes import selectors
 from disputes.models import Case
 
 logger = logging.getLogger(__name__)
+
+REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+TRACKING_CODE_LENGTH = 10
+
+
+def random_code(length: int) -> str:
+    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(length))
+
+
+def new_reference(now: datetime) -> str:
+    return f"DD{timezone.localtime(now):%y%m%d}-{random_code(6)}"
+
+
+def normalize_tracking_code(code: str) -> str:
+    return "".join(code.split()).replace("-", "").upper()
+
+
+def tracking_code_hash(code: str) -> str:
+    key = settings.SECRET_KEY.encode()
+    return hmac.new(key, normalize_tracking_code(code).encode(), hashlib.sha256).hexdigest()
+
+
+def tracking_code_matches(case: Case, code: str) -> bool:
+    return hmac.compare_digest(case.tracking_code_hash, tracking_code_hash(code))
+
+def case_for_tracking(*, reference: str, tracking_code: str) -> Case | None:
+    """The case when ``reference`` and ``tracking_code`` belong together, else None.
+
+    An unknown reference costs the same HMAC comparison as a wrong code, and
+    both answer None: the caller cannot tell which of the two was wrong."""
+    reference = "".join((reference or "").split()).upper()
+    case = Case.objects.select_related("customer", "card").filter(reference=reference).first() if reference else None
+    if case is None:
+        hmac.compare_digest("0" * 64, tracking_code_hash(tracking_code or ""))
+        return None
+    return case if tracking_code_matches(case, tracking_code or "") else None
 
 _PREFIX = "tracking-failures"
 
@@ -112,7 +156,7 @@ def case_track(*, reference: str, tracking_code: str, client_address: str) -> Ca
         for counter in counters:
             _decrement(counter)
         raise TrackingLookupLimited(_retry_after(exceeded, now))
-    case = selectors.case_for_tracking(reference=reference, tracking_code=tracking_code)
+    case = case_for_tracking(reference=reference, tracking_code=tracking_code)
     if case is not None:
         for counter in counters:
             _decrement(counter)

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from accounts.models import AccessChange, EntryPoint
 from accounts.selectors import user_access
 from accounts.services import AccessRefused, user_access_set
-from disputes import services as case_services
+from disputes.workflow.transitions import case_transition
 from disputes.workflow.errors import ActionForbidden
 from disputes.workflow.names import Role, State
 
@@ -90,8 +90,8 @@ def test_seed_demo_grants_the_demo_roles_through_the_service(db, django_capture_
 
 
 def test_after_her_refused_escalation_erin_still_cannot_approve_a_refund(client, erin, alice, bob, case):
-    case_services.case_transition(case=case, name="start_verification", actor=alice)
-    case_services.case_transition(case=case, name="propose_refund", actor=alice, amount="10.00")
+    case_transition(case=case, name="start_verification", actor=alice)
+    case_transition(case=case, name="propose_refund", actor=alice, amount="10.00")
     erin.is_staff = True
     erin.save(update_fields=["is_staff"])
     client.force_login(erin)
@@ -102,7 +102,7 @@ def test_after_her_refused_escalation_erin_still_cannot_approve_a_refund(client,
     erin = fresh(erin)
     assert not erin.is_superuser and not erin.has_perm("disputes.supervise_case")
     with pytest.raises(ActionForbidden):
-        case_services.case_transition(case=case, name="approve_refund", actor=erin)
+        case_transition(case=case, name="approve_refund", actor=erin)
     case.refresh_from_db()
     assert case.state == State.REFUND_PENDING
     assert fresh(bob).has_perm("disputes.supervise_case")

@@ -2,7 +2,7 @@
 import pytest
 
 from disputes.models import Case, CaseEvent
-from disputes.services import tracking_code_matches
+from disputes.workflow.tracking import tracking_code_matches
 from disputes.workflow.names import Channel, EventKind, State
 
 from .conftest import CASES, assert_problem, case_body

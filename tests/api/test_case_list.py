@@ -4,7 +4,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from disputes import services
+from disputes.workflow.casework import case_assign
+from disputes.workflow.transitions import case_transition
 from disputes.models import Case
 from disputes.workflow.names import State
 
@@ -23,8 +24,8 @@ def three(file_case, alice, bob):
     a = file_case(phone="+8613800000001", card_last4="1111", merchant_id="103287654110281")
     b = file_case(phone="+8613800000002", card_last4="2222", merchant_id="")
     c = file_case(phone="+8613800000003", card_last4="3333", merchant_id="103287654110999")
-    services.case_transition(case=b, name="start_verification", actor=alice)
-    services.case_assign(case=b, actor=bob, assignee=alice)
+    case_transition(case=b, name="start_verification", actor=alice)
+    case_assign(case=b, actor=bob, assignee=alice)
     Case.objects.filter(pk=c.pk).update(sla_due_at=timezone.now() - timedelta(minutes=1))
     Case.objects.filter(pk=a.pk).update(created_at=timezone.now() - timedelta(days=3))
     return a, b, c
@@ -56,7 +57,7 @@ def test_each_filter(api, dave, three, query, expected):
 
 def test_an_ended_case_past_its_deadline_is_not_overdue(api, dave, three):
     a, _b, c = three
-    services.case_transition(case=Case.objects.get(pk=c.pk), name="withdraw", actor=dave)
+    case_transition(case=Case.objects.get(pk=c.pk), name="withdraw", actor=dave)
     assert references(api(dave).get(f"{CASES}?overdue=true")) == set()
 
 
@@ -87,7 +88,7 @@ def test_a_list_page_costs_a_fixed_number_of_queries(api, dave, alice, bob, file
     for i in range(30):
         case = file_case(phone=f"+86139000000{i:02d}", card_last4=f"{i:04d}")
         if i % 3 == 0:
-            services.case_assign(case=case, actor=bob, assignee=alice)
+            case_assign(case=case, actor=bob, assignee=alice)
     client = api(dave)
     # token + user + permissions (2) + the page; the same for 5 rows as for 25
     with django_assert_max_num_queries(6):

@@ -1,7 +1,8 @@
 """GET a case and its events: what the caller may do next, the version as ETag."""
 import pytest
 
-from disputes import services
+from disputes.workflow.casework import case_add_note
+from disputes.workflow.transitions import case_transition
 from disputes.models import Case
 
 from .conftest import CASES, assert_problem
@@ -26,8 +27,8 @@ def test_an_unknown_reference_is_404(api, dave):
 
 def test_the_events_are_the_cases_trail_oldest_first(api, dave, alice, filed):
     case = Case.objects.get(reference=filed["reference"])
-    services.case_transition(case=case, name="start_verification", actor=alice, note="checking")
-    services.case_add_note(case=case, actor=dave, body="客户来电询问进度")
+    case_transition(case=case, name="start_verification", actor=alice, note="checking")
+    case_add_note(case=case, actor=dave, body="客户来电询问进度")
 
     response = api(dave).get(f"{CASES}{filed['reference']}/events/")
 
@@ -46,7 +47,7 @@ def test_events_of_an_unknown_case_are_404(api, dave):
 def test_an_events_page_costs_a_fixed_number_of_queries(api, dave, alice, filed, django_assert_max_num_queries):
     case = Case.objects.get(reference=filed["reference"])
     for i in range(20):
-        services.case_add_note(case=case, actor=alice, body=f"note {i}")
+        case_add_note(case=case, actor=alice, body=f"note {i}")
     client = api(dave)
     with django_assert_max_num_queries(7):
         response = client.get(f"{CASES}{filed['reference']}/events/?page_size=50")

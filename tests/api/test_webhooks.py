@@ -8,7 +8,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from disputes import services
+from disputes.workflow.casework import case_add_note
+from disputes.workflow.filing import case_file
+from disputes.workflow.transitions import case_transition
 from disputes.delivery import webhooks
 from disputes.workflow.actors import CUSTOMER
 from disputes.models import Case, WebhookDelivery, WebhookDeliveryStatus
@@ -59,9 +61,9 @@ def test_the_admin_form_enforces_https_too(client, erin, settings):
 @pytest.mark.django_db
 def test_filing_and_each_transition_write_one_delivery_per_active_endpoint(endpoint, alice, dave):
     webhooks.webhook_endpoint_register(name="off", url="https://off.example/h", active=False)
-    filed = services.case_file(actor=dave, channel=Channel.API, **filing_data_for_service())
-    case = services.case_transition(case=filed.case, name="start_verification", actor=alice)
-    services.case_add_note(case=case, actor=alice, body="not a state change")
+    filed = case_file(actor=dave, channel=Channel.API, **filing_data_for_service())
+    case = case_transition(case=filed.case, name="start_verification", actor=alice)
+    case_add_note(case=case, actor=alice, body="not a state change")
 
     deliveries = WebhookDelivery.objects.order_by("id")
     assert [d.payload["type"] for d in deliveries] == ["case.filed", "case.transition"]
@@ -76,7 +78,7 @@ def test_filing_and_each_transition_write_one_delivery_per_active_endpoint(endpo
 @pytest.mark.django_db
 def test_a_change_that_rolls_back_leaves_no_delivery(endpoint, alice, case):
     with pytest.raises(RuntimeError), transaction.atomic():
-        services.case_transition(case=case, name="start_verification", actor=alice)
+        case_transition(case=case, name="start_verification", actor=alice)
         raise RuntimeError("the rest of the request failed")
     assert not WebhookDelivery.objects.filter(payload__type="case.transition").exists()
 
@@ -173,7 +175,7 @@ def test_a_failing_receiver_is_retried_with_back_off_until_it_answers(settings):
     with Receiver(fail_first=2) as receiver, celery_worker_on_redis():
         webhooks.webhook_endpoint_register(name="call center", url=receiver.url, secret=SECRET)
         settings.DEBUG = False
-        services.case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data_for_service())
+        case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data_for_service())
 
         received = receiver.wait_for(3)
         deadline = time.monotonic() + 10

@@ -17,7 +17,8 @@ from django.utils import timezone, translation
 from hypothesis import example, given, settings as hsettings, strategies as st
 from rest_framework.test import APIClient
 
-from disputes import services
+from disputes.workflow.filing import case_file
+from disputes.workflow.transitions import case_transition
 from disputes.workflow.actors import CUSTOMER
 from disputes.models import Case
 from disputes.workflow.names import Channel
@@ -194,7 +195,7 @@ def test_the_admin_and_every_model_form_refuse_it(text):
 @pytest.mark.parametrize("text", WRONGLY_WRITTEN)
 def test_the_filing_service_refuses_it(text):
     with pytest.raises(ValidationError) as refused:
-        services.case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data(amount=text))
+        case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data(amount=text))
     assert list(refused.value.message_dict) == ["amount"]
     assert not Case.objects.exists()
 
@@ -204,7 +205,7 @@ def test_a_refund_proposal_refuses_it(alice, filed_case_in_verification):
     case = filed_case_in_verification
     for text in WRONGLY_WRITTEN:
         with pytest.raises(ValidationError) as refused:
-            services.case_transition(case=case, name="propose_refund", actor=alice, amount=text)
+            case_transition(case=case, name="propose_refund", actor=alice, amount=text)
         assert list(refused.value.message_dict) == ["amount"]
     case.refresh_from_db()
     assert case.state == "verifying" and case.refund_amount is None
@@ -212,4 +213,4 @@ def test_a_refund_proposal_refuses_it(alice, filed_case_in_verification):
 
 @pytest.fixture
 def filed_case_in_verification(file_case, alice):
-    return services.case_transition(case=file_case(), name="start_verification", actor=alice)
+    return case_transition(case=file_case(), name="start_verification", actor=alice)

@@ -7,7 +7,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from customers.models import Customer
-from disputes import services
+from disputes.workflow.casework import case_add_note
+from disputes.workflow.filing import case_file
+from disputes.workflow.transitions import case_transition
 from disputes.workflow.actors import CUSTOMER
 from disputes.models import Case, Notification, NoteVisibility
 from disputes.workflow.names import Channel
@@ -21,14 +23,14 @@ VICTIM_PHONE = "+8613800138000"
 @pytest.fixture
 def victim_case(dave):
     """The victim called the bank: the call center filed their complaint."""
-    return services.case_file(actor=dave, channel=Channel.API, **filing_data(
+    return case_file(actor=dave, channel=Channel.API, **filing_data(
         customer_name="李四", phone=VICTIM_PHONE, email="victim@example.com")).case
 
 
 def _stranger_files(**overrides):
     data = filing_data(customer_name="Mallory", phone="138 0013 8000", email="stranger@evil.example")
     data.update(overrides)
-    return services.case_file(actor=CUSTOMER, channel=Channel.WEB, **data).case
+    return case_file(actor=CUSTOMER, channel=Channel.WEB, **data).case
 
 
 def test_a_public_filing_with_a_known_phone_neither_changes_nor_joins_the_customer(victim_case):
@@ -45,7 +47,7 @@ def test_a_public_filing_with_a_known_phone_neither_changes_nor_joins_the_custom
 
 
 def test_a_public_filing_does_not_give_a_customer_without_e_mail_the_strangers_address(dave):
-    victim_case = services.case_file(actor=dave, channel=Channel.API,
+    victim_case = case_file(actor=dave, channel=Channel.API,
                                      **filing_data(phone=VICTIM_PHONE, email="")).case
     _stranger_files()
 
@@ -57,8 +59,8 @@ def test_the_victims_updates_never_reach_the_stranger(victim_case, alice):
     _stranger_files()
     Notification.objects.all().delete()
 
-    services.case_transition(case=victim_case, name="start_verification", actor=alice)
-    services.case_add_note(case=victim_case, actor=alice, body="我们已联系商户。", visibility=NoteVisibility.CUSTOMER)
+    case_transition(case=victim_case, name="start_verification", actor=alice)
+    case_add_note(case=victim_case, actor=alice, body="我们已联系商户。", visibility=NoteVisibility.CUSTOMER)
 
     recipients = set(Notification.objects.filter(case=victim_case).values_list("recipient", flat=True))
     assert recipients == {"victim@example.com"}
@@ -87,15 +89,15 @@ def test_two_public_filings_from_one_phone_share_nothing():
 def test_a_call_center_filing_joins_the_verified_customer_never_an_unverified_one(victim_case, dave):
     public = _stranger_files(phone="+8613900139000")
 
-    staff = services.case_file(actor=dave, channel=Channel.API, **filing_data(phone="+8613900139000")).case
-    again = services.case_file(actor=dave, channel=Channel.API, **filing_data(phone=VICTIM_PHONE)).case
+    staff = case_file(actor=dave, channel=Channel.API, **filing_data(phone="+8613900139000")).case
+    again = case_file(actor=dave, channel=Channel.API, **filing_data(phone=VICTIM_PHONE)).case
 
     assert staff.customer_id != public.customer_id and staff.customer.verified
     assert again.customer_id == victim_case.customer_id
 
 
 def test_a_staff_filing_does_not_overwrite_the_verified_customers_details(victim_case, dave):
-    services.case_file(actor=dave, channel=Channel.API,
+    case_file(actor=dave, channel=Channel.API,
                        **filing_data(customer_name="Somebody Else", phone=VICTIM_PHONE, email="other@example.com"))
 
     victim = Customer.objects.get(pk=victim_case.customer_id)

@@ -10,7 +10,10 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from rest_framework.authtoken.models import Token
 
-from disputes import demo, services
+from disputes import demo
+from disputes.workflow.casework import case_add_note, case_assign
+from disputes.workflow.filing import case_file
+from disputes.workflow.transitions import case_transition
 from disputes.delivery import webhooks
 from disputes.admin import CASE_PAGE_EVENTS
 from disputes.workflow.actors import CUSTOMER
@@ -49,7 +52,7 @@ def demo_data(db, django_capture_on_commit_callbacks, settings):
         webhooks.webhook_endpoint_register(name="call center", url="https://callcenter.example/hooks")
         demo.demo_users_ensure()
         demo.demo_data_create()
-        case = services.case_file(actor=CUSTOMER, channel="web", customer_name="张三", phone="+8613800138000",
+        case = case_file(actor=CUSTOMER, channel="web", customer_name="张三", phone="+8613800138000",
                                   email="zhang@example.com", card_last4="1234", amount="128.50", currency="CNY",
                                   transaction_at=Case.objects.first().transaction_at).case
     Attachment.objects.create(case=case, file=f"cases/{case.reference}/0123456789abcdef", original_name="slip.jpg",
@@ -130,7 +133,7 @@ def test_the_case_page_links_to_all_its_events(case, admin_client, file_case):
 
 def test_the_case_page_lists_only_the_latest_events(case, admin_client, alice):
     for n in range(CASE_PAGE_EVENTS + 5):
-        services.case_add_note(case=case, actor=alice, body=f"note {n}")
+        case_add_note(case=case, actor=alice, body=f"note {n}")
     response = admin_client.get(admin_url(Case, "change", case.pk))
     [events] = [f for f in response.context["inline_admin_formsets"] if f.opts.model is CaseEvent]
     shown = [form.instance for form in events.formset]
@@ -197,8 +200,8 @@ def test_a_step_the_role_may_not_take_shows_an_error_and_changes_nothing(case, c
 
 
 def test_approving_ones_own_refund_shows_an_error_and_changes_nothing(case, bob_client, staff_bob):
-    services.case_transition(case=case, name="start_verification", actor=staff_bob)
-    services.case_transition(case=case, name="propose_refund", actor=staff_bob, amount="10.00")
+    case_transition(case=case, name="start_verification", actor=staff_bob)
+    case_transition(case=case, name="propose_refund", actor=staff_bob, amount="10.00")
     response = transition(bob_client, case, "approve_refund")
     assert_unchanged(case, response, "supervisor other than the one who proposed it")
 
@@ -210,7 +213,7 @@ def test_a_step_not_open_from_the_state_shows_an_error_and_changes_nothing(case,
 
 def test_a_step_from_a_stale_page_shows_an_error_and_changes_nothing(case, bob_client, alice):
     page_version = case.version
-    services.case_assign(case=case, actor=alice, assignee=alice)
+    case_assign(case=case, actor=alice, assignee=alice)
     case.refresh_from_db()
     response = transition(bob_client, case, "start_verification", version=page_version)
     assert_unchanged(case, response, "changed by someone else")
@@ -258,9 +261,9 @@ def test_a_case_event_cannot_be_changed_or_deleted(case, admin_client):
 def case_records(case, alice, django_capture_on_commit_callbacks):
     """One of each record a case's services write: a note, a refund, an e-mail; and an attachment."""
     with django_capture_on_commit_callbacks(execute=False):
-        services.case_add_note(case=case, actor=alice, body="已联系商户")
-        services.case_transition(case=case, name="start_verification", actor=alice)
-        services.case_transition(case=case, name="propose_refund", actor=alice, amount="10.00")
+        case_add_note(case=case, actor=alice, body="已联系商户")
+        case_transition(case=case, name="start_verification", actor=alice)
+        case_transition(case=case, name="propose_refund", actor=alice, amount="10.00")
     Attachment.objects.create(case=case, file=f"cases/{case.reference}/0123456789abcdef", original_name="slip.jpg",
                               content_type="image/jpeg", size=1024, sha256="0123456789abcdef" * 4)
 
@@ -276,7 +279,7 @@ def test_the_records_written_by_services_are_read_only(case_records, admin_clien
 
 
 def test_the_event_list_names_states_and_steps_in_words(case, admin_client, alice):
-    services.case_transition(case=case, name="start_verification", actor=alice)
+    case_transition(case=case, name="start_verification", actor=alice)
     response = admin_client.get(admin_url(CaseEvent, "changelist"))
     content = response.content.decode()
     assert "Start verification" in content and "verifying" in content

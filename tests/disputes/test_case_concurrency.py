@@ -4,7 +4,7 @@ import threading
 import pytest
 from django.db import connection
 
-from disputes import services
+from disputes.workflow.transitions import case_transition
 from disputes.workflow.errors import StaleCase
 from disputes.models import Case, CaseEvent
 from disputes.workflow.names import EventKind, State
@@ -23,7 +23,7 @@ def _race(case_pk: int, attempts: list[tuple[str, object, dict]]) -> list[object
         try:
             stale_copy = Case.objects.get(pk=case_pk)
             barrier.wait(timeout=10)
-            services.case_transition(case=stale_copy, name=name, actor=actor, **inputs)
+            case_transition(case=stale_copy, name=name, actor=actor, **inputs)
             results[index] = "ok"
         except Exception as exc:  # noqa: BLE001 - the test inspects it
             results[index] = exc

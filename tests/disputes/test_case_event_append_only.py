@@ -32,7 +32,7 @@ def test_delete_of_a_case_event_fails_at_the_database(case):
 
 
 def test_new_events_can_still_be_appended(case, alice):
-    from disputes import services
+    from disputes.workflow.casework import case_add_note
 
-    services.case_add_note(case=case, actor=alice, body="Called the customer.")
+    case_add_note(case=case, actor=alice, body="Called the customer.")
     assert CaseEvent.objects.filter(case=case).count() == 2

@@ -4,7 +4,9 @@ import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
 
-from disputes import services
+from disputes.delivery.notifications import notification_deliver
+from disputes.workflow.filing import case_file
+from disputes.workflow.tracking import tracking_code_matches
 from disputes.workflow.actors import CUSTOMER
 from disputes.workflow.errors import ActionForbidden
 from disputes.models import Case, CaseEvent, Notification
@@ -14,14 +16,14 @@ from tests.conftest import filing_data
 
 def test_a_customer_files_on_the_web_and_gets_a_reference_and_tracking_code(db, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
-        filed = services.case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data())
+        filed = case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data())
     case = Case.objects.get(pk=filed.case.pk)
     assert case.state == State.SUBMITTED
     assert case.reference.startswith("DD")
     assert len(filed.tracking_code) == 10
     assert filed.tracking_code not in case.tracking_code_hash
-    assert services.tracking_code_matches(case, filed.tracking_code.lower())
-    assert not services.tracking_code_matches(case, "WRONGCODE1")
+    assert tracking_code_matches(case, filed.tracking_code.lower())
+    assert not tracking_code_matches(case, "WRONGCODE1")
     assert case.amount == Decimal("128.50") and case.currency == "CNY"
     assert case.card.last4 == "1234"
     assert case.final_due_at > case.created_at
@@ -37,12 +39,12 @@ def test_the_confirmation_email_is_sent_after_commit_once(db, django_capture_on_
     app.conf.task_always_eager = True
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            filed = services.case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data())
+            filed = case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data())
     finally:
         app.conf.task_always_eager = False
     assert len(mail.outbox) == 1
     assert filed.case.reference in mail.outbox[0].subject
-    assert services.notification_deliver(notification_id=Notification.objects.get().pk) is False
+    assert notification_deliver(notification_id=Notification.objects.get().pk) is False
     assert len(mail.outbox) == 1
 
 
@@ -71,7 +73,7 @@ def test_a_second_complaint_taken_by_the_call_center_reuses_the_customer_and_car
 )
 def test_bad_input_is_refused_with_a_field_error_and_nothing_is_written(db, field, value):
     with pytest.raises(ValidationError) as excinfo:
-        services.case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data(**{field: value}))
+        case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data(**{field: value}))
     assert field in excinfo.value.message_dict
     assert not Case.objects.exists()
     assert not CaseEvent.objects.exists()
@@ -79,17 +81,17 @@ def test_bad_input_is_refused_with_a_field_error_and_nothing_is_written(db, fiel
 
 def test_a_float_amount_is_refused(db):
     with pytest.raises(ValidationError) as excinfo:
-        services.case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data(amount=128.5))
+        case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data(amount=128.5))
     assert "amount" in excinfo.value.message_dict
 
 
 def test_staff_filing_needs_the_file_permission(db, alice, dave, erin):
-    assert services.case_file(actor=alice, channel=Channel.STAFF, **filing_data()).case.channel == Channel.STAFF
-    assert services.case_file(actor=dave, channel=Channel.API, **filing_data()).case.channel == Channel.API
+    assert case_file(actor=alice, channel=Channel.STAFF, **filing_data()).case.channel == Channel.STAFF
+    assert case_file(actor=dave, channel=Channel.API, **filing_data()).case.channel == Channel.API
     with pytest.raises(ActionForbidden):
-        services.case_file(actor=erin, channel=Channel.STAFF, **filing_data())
+        case_file(actor=erin, channel=Channel.STAFF, **filing_data())
     with pytest.raises(ActionForbidden):
-        services.case_file(actor=alice, channel=Channel.WEB, **filing_data())
+        case_file(actor=alice, channel=Channel.WEB, **filing_data())
 
 
 @pytest.mark.parametrize("typed", ["+86 138-0013-8000", "138 0013 8000", "(+86) 138.0013.8000", "0086 13800138000"])
@@ -102,17 +104,17 @@ def test_a_phone_is_stored_in_its_international_form_and_finds_the_same_customer
 
 def test_a_failed_send_keeps_the_notification_pending_with_its_attempt_and_error(db, settings):
     settings.EMAIL_BACKEND = "tests.disputes.failing_mail.DownEmailBackend"
-    services.case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data())
+    case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data())
     notification = Notification.objects.get()
     with pytest.raises(ConnectionRefusedError):
-        services.notification_deliver(notification_id=notification.pk)
+        notification_deliver(notification_id=notification.pk)
     notification.refresh_from_db()
     assert (notification.status, notification.attempts, notification.sent_at) == ("pending", 1, None)
     assert notification.last_error == "ConnectionRefusedError: mail server refused the connection"
     assert not CaseEvent.objects.filter(kind=EventKind.NOTIFICATION).exists()
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    assert services.notification_deliver(notification_id=notification.pk) is True
+    assert notification_deliver(notification_id=notification.pk) is True
     notification.refresh_from_db()
     assert (notification.status, notification.attempts) == ("sent", 2)
     assert len(mail.outbox) == 1

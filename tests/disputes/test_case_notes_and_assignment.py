@@ -2,7 +2,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 import pytest
 
-from disputes import services
+from disputes.workflow.casework import case_add_note, case_assign, case_attach
 from disputes.workflow.actors import CUSTOMER
 from disputes.workflow.errors import ActionForbidden
 from disputes.models import Attachment, Case, CaseEvent, CaseNote, Notification
@@ -10,7 +10,7 @@ from disputes.workflow.names import EventKind
 
 
 def test_an_agent_adds_an_internal_note_with_its_event(case, alice):
-    note = services.case_add_note(case=case, actor=alice, body="  Called the merchant.  ")
+    note = case_add_note(case=case, actor=alice, body="  Called the merchant.  ")
     assert (note.body, note.visibility, note.author) == ("Called the merchant.", "internal", alice)
     event = CaseEvent.objects.filter(case=case, kind=EventKind.NOTE).get()
     assert (event.message, event.actor_label) == ("Called the merchant.", "alice")
@@ -19,7 +19,7 @@ def test_an_agent_adds_an_internal_note_with_its_event(case, alice):
 
 def test_a_customer_visible_note_is_emailed_to_the_customer(case, dave):
     before = Notification.objects.count()
-    services.case_add_note(case=case, actor=dave, body="We have asked the merchant.", visibility="customer")
+    case_add_note(case=case, actor=dave, body="We have asked the merchant.", visibility="customer")
     assert Notification.objects.count() == before + 1
     assert "We have asked the merchant." in Notification.objects.latest("id").body
 
@@ -27,26 +27,26 @@ def test_a_customer_visible_note_is_emailed_to_the_customer(case, dave):
 @pytest.mark.parametrize("body", ["", "   ", "x" * 5001])
 def test_an_empty_or_too_long_note_is_refused(case, alice, body):
     with pytest.raises(ValidationError):
-        services.case_add_note(case=case, actor=alice, body=body)
+        case_add_note(case=case, actor=alice, body=body)
     assert not CaseNote.objects.exists()
 
 
 def test_roles_without_the_note_permission_cannot_add_notes(case, erin, mallory):
     for actor in (erin, mallory):
         with pytest.raises(ActionForbidden):
-            services.case_add_note(case=case, actor=actor, body="hello")
+            case_add_note(case=case, actor=actor, body="hello")
     assert not CaseNote.objects.exists()
 
 
 def test_a_customer_note_is_always_customer_visible(case):
-    note = services.case_add_note(case=case, actor=CUSTOMER, body="Here is my receipt number.", visibility="internal")
+    note = case_add_note(case=case, actor=CUSTOMER, body="Here is my receipt number.", visibility="internal")
     assert note.visibility == "customer" and note.author is None and note.author_label == "customer"
 
 
 def test_an_agent_takes_a_case_and_releases_it(case, alice):
-    services.case_assign(case=case, actor=alice, assignee=alice)
+    case_assign(case=case, actor=alice, assignee=alice)
     assert Case.objects.get(pk=case.pk).assignee == alice
-    services.case_assign(case=case, actor=alice, assignee=None)
+    case_assign(case=case, actor=alice, assignee=None)
     assert Case.objects.get(pk=case.pk).assignee is None
     events = CaseEvent.objects.filter(case=case, kind=EventKind.ASSIGNMENT).order_by("id")
     assert [e.payload for e in events] == [{"from": None, "to": "alice"}, {"from": "alice", "to": None}]
@@ -54,25 +54,25 @@ def test_an_agent_takes_a_case_and_releases_it(case, alice):
 
 def test_only_a_supervisor_assigns_to_someone_else(case, alice, bob, carol, dave):
     with pytest.raises(ActionForbidden):
-        services.case_assign(case=case, actor=alice, assignee=bob)
-    services.case_assign(case=case, actor=bob, assignee=alice)
+        case_assign(case=case, actor=alice, assignee=bob)
+    case_assign(case=case, actor=bob, assignee=alice)
     with pytest.raises(ActionForbidden):
-        services.case_assign(case=Case.objects.get(pk=case.pk), actor=dave, assignee=dave)
+        case_assign(case=Case.objects.get(pk=case.pk), actor=dave, assignee=dave)
     with pytest.raises(ValidationError):
-        services.case_assign(case=Case.objects.get(pk=case.pk), actor=carol, assignee=dave)
+        case_assign(case=Case.objects.get(pk=case.pk), actor=carol, assignee=dave)
     assert Case.objects.get(pk=case.pk).assignee == alice
 
 
 def test_an_agent_cannot_take_a_case_from_a_colleague(case, alice, bob, carol):
-    services.case_assign(case=case, actor=bob, assignee=carol)
+    case_assign(case=case, actor=bob, assignee=carol)
     with pytest.raises(ActionForbidden):
-        services.case_assign(case=Case.objects.get(pk=case.pk), actor=alice, assignee=None)
+        case_assign(case=Case.objects.get(pk=case.pk), actor=alice, assignee=None)
 
 
 def test_an_attachment_is_stored_under_its_hash_with_an_event(case, alice, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     upload = SimpleUploadedFile("../../etc/passwd 6222021234567890128.pdf", b"%PDF-1.4 receipt")
-    attachment = services.case_attach(case=case, actor=alice, upload=upload, content_type="application/pdf")
+    attachment = case_attach(case=case, actor=alice, upload=upload, content_type="application/pdf")
     assert attachment.file.name.startswith(f"cases/{case.reference}/") and ".." not in attachment.file.name
     assert attachment.original_name == "passwd ***************0128.pdf"
     assert attachment.file.read() == b"%PDF-1.4 receipt"
@@ -83,7 +83,7 @@ def test_an_attachment_of_the_wrong_type_or_too_large_is_refused(case, alice, se
     settings.MEDIA_ROOT = tmp_path
     settings.DISPUTE_ATTACHMENT_MAX_BYTES = 10
     with pytest.raises(ValidationError):
-        services.case_attach(case=case, actor=alice, upload=SimpleUploadedFile("a.exe", b"MZ"), content_type="application/x-msdownload")
+        case_attach(case=case, actor=alice, upload=SimpleUploadedFile("a.exe", b"MZ"), content_type="application/x-msdownload")
     with pytest.raises(ValidationError):
-        services.case_attach(case=case, actor=alice, upload=SimpleUploadedFile("a.pdf", b"x" * 11), content_type="application/pdf")
+        case_attach(case=case, actor=alice, upload=SimpleUploadedFile("a.pdf", b"x" * 11), content_type="application/pdf")
     assert not Attachment.objects.exists()

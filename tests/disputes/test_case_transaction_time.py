@@ -12,7 +12,7 @@ from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
 from customers.models import Customer
-from disputes import services
+from disputes.workflow.filing import case_file
 from disputes.workflow.actors import CUSTOMER
 from disputes.models import Case, CaseEvent
 from disputes.workflow.names import Channel
@@ -62,20 +62,20 @@ def test_the_api_refuses_an_absurd_payment_time_and_stores_nothing(dave, value):
 ])
 def test_the_earliest_payment_time_is_2000_01_01_utc(at, accepted):
     if accepted:
-        services.case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data(transaction_at=at))
+        case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data(transaction_at=at))
         assert Case.objects.get().transaction_at == at
     else:
         with pytest.raises(ValidationError) as caught:
-            services.case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data(transaction_at=at))
+            case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data(transaction_at=at))
         assert list(caught.value.message_dict) == ["transaction_at"]
         _nothing_stored()
 
 
 def test_ten_minutes_of_clock_skew_are_allowed_eleven_are_not():
-    services.case_file(actor=CUSTOMER, channel=Channel.WEB,
+    case_file(actor=CUSTOMER, channel=Channel.WEB,
                        **filing_data(transaction_at=timezone.now() + timedelta(minutes=9)))
     with pytest.raises(ValidationError) as caught, translation.override("en"):
-        services.case_file(actor=CUSTOMER, channel=Channel.WEB,
+        case_file(actor=CUSTOMER, channel=Channel.WEB,
                            **filing_data(transaction_at=timezone.now() + timedelta(minutes=11)))
     assert caught.value.message_dict["transaction_at"] == ["The payment time cannot be in the future."]
     assert Case.objects.count() == 1

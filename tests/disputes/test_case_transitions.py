@@ -8,7 +8,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from disputes import services
+from disputes.refunds import refund_execute
+from disputes.workflow.casework import case_assign
+from disputes.workflow.transitions import allowed_transitions, case_transition
 from disputes.workflow.actors import CUSTOMER
 from disputes.workflow.errors import ActionForbidden, StaleCase, TransitionNotAvailable, TransitionUnknown
 from disputes.models import TRANSITION_NAMES, Case, CaseEvent, Refund, RefundStatus
@@ -66,8 +68,8 @@ def test_an_allowed_role_takes_the_transition_and_one_event_is_written(case, cas
     version = case.version
     events_before = CaseEvent.objects.filter(case=case).count()
 
-    assert name in services.allowed_transitions(case, cast[who])
-    services.case_transition(case=case, name=name, actor=cast[who], note="done", **inputs)
+    assert name in allowed_transitions(case, cast[who])
+    case_transition(case=case, name=name, actor=cast[who], note="done", **inputs)
 
     stored = Case.objects.get(pk=case.pk)
     assert stored.state == target
@@ -85,9 +87,9 @@ def test_a_forbidden_role_is_refused_and_nothing_changes(case, cast, name, who):
     case = _case_in(source, case, cast)
     events_before = CaseEvent.objects.filter(case=case).count()
 
-    assert name not in services.allowed_transitions(case, cast[who])
+    assert name not in allowed_transitions(case, cast[who])
     with pytest.raises(ActionForbidden):
-        services.case_transition(case=case, name=name, actor=cast[who], **inputs)
+        case_transition(case=case, name=name, actor=cast[who], **inputs)
 
     stored = Case.objects.get(pk=case.pk)
     assert (stored.state, stored.version) == (source, case.version)
@@ -101,9 +103,9 @@ def test_a_wrong_source_state_is_a_conflict_and_nothing_changes(case, cast, name
     events_before = CaseEvent.objects.filter(case=case).count()
     actor = cast[allowed[0]]
 
-    assert name not in services.allowed_transitions(case, actor)
+    assert name not in allowed_transitions(case, actor)
     with pytest.raises(TransitionNotAvailable):
-        services.case_transition(case=case, name=name, actor=actor, **inputs)
+        case_transition(case=case, name=name, actor=actor, **inputs)
 
     assert Case.objects.get(pk=case.pk).state == wrong
     assert CaseEvent.objects.filter(case=case).count() == events_before
@@ -111,9 +113,9 @@ def test_a_wrong_source_state_is_a_conflict_and_nothing_changes(case, cast, name
 
 def test_an_unknown_transition_name_is_refused(case, alice):
     with pytest.raises(TransitionUnknown):
-        services.case_transition(case=case, name="delete_everything", actor=alice)
+        case_transition(case=case, name="delete_everything", actor=alice)
     with pytest.raises(TransitionUnknown):
-        services.case_transition(case=case, name="_do_update", actor=alice)
+        case_transition(case=case, name="_do_update", actor=alice)
 
 
 def test_the_state_field_cannot_be_written_directly(case):
@@ -128,14 +130,14 @@ def test_the_state_field_cannot_be_written_directly(case):
 def test_it_refuses_to_reject_without_a_reason(case, cast, reason):
     case = bring_to(case, State.VERIFYING, cast)
     with pytest.raises(ValidationError) as excinfo:
-        services.case_transition(case=case, name="reject", actor=cast["alice"], reason=reason)
+        case_transition(case=case, name="reject", actor=cast["alice"], reason=reason)
     assert "reason" in excinfo.value.message_dict
     assert Case.objects.get(pk=case.pk).state == State.VERIFYING
 
 
 def test_the_rejection_reason_is_kept_in_the_case_and_the_event(case, cast):
     case = bring_to(case, State.VERIFYING, cast)
-    services.case_transition(case=case, name="reject", actor=cast["alice"], reason="The debit was reversed on 21/11.")
+    case_transition(case=case, name="reject", actor=cast["alice"], reason="The debit was reversed on 21/11.")
     stored = Case.objects.get(pk=case.pk)
     assert stored.rejection_reason == "The debit was reversed on 21/11."
     assert CaseEvent.objects.filter(case=case).latest("id").payload["reason"] == "The debit was reversed on 21/11."
@@ -145,7 +147,7 @@ def test_the_rejection_reason_is_kept_in_the_case_and_the_event(case, cast):
 def test_it_refuses_a_refund_that_is_not_positive_or_above_the_disputed_amount(case, cast, amount):
     case = bring_to(case, State.VERIFYING, cast)  # disputed amount 128.50
     with pytest.raises(ValidationError) as excinfo:
-        services.case_transition(case=case, name="propose_refund", actor=cast["alice"], amount=amount)
+        case_transition(case=case, name="propose_refund", actor=cast["alice"], amount=amount)
     assert "amount" in excinfo.value.message_dict
     stored = Case.objects.get(pk=case.pk)
     assert (stored.state, stored.refund_amount) == (State.VERIFYING, None)
@@ -154,7 +156,7 @@ def test_it_refuses_a_refund_that_is_not_positive_or_above_the_disputed_amount(c
 
 def test_a_refund_of_the_whole_disputed_amount_is_allowed(case, cast):
     case = bring_to(case, State.VERIFYING, cast)
-    services.case_transition(case=case, name="propose_refund", actor=cast["alice"], amount="128.50")
+    case_transition(case=case, name="propose_refund", actor=cast["alice"], amount="128.50")
     refund = Refund.objects.get(case=case)
     assert (refund.amount, refund.status, refund.proposed_by) == (Decimal("128.50"), RefundStatus.PROPOSED, cast["alice"])
 
@@ -162,12 +164,12 @@ def test_a_refund_of_the_whole_disputed_amount_is_allowed(case, cast):
 def test_a_supervisor_cannot_approve_their_own_refund_proposal(case, cast):
     case = bring_to(case, State.VERIFYING, cast)
     bob = cast["bob"]
-    services.case_transition(case=case, name="propose_refund", actor=bob, amount="20.00")
-    assert "approve_refund" not in services.allowed_transitions(case, bob)
+    case_transition(case=case, name="propose_refund", actor=bob, amount="20.00")
+    assert "approve_refund" not in allowed_transitions(case, bob)
     with pytest.raises(ActionForbidden):
-        services.case_transition(case=case, name="approve_refund", actor=bob)
+        case_transition(case=case, name="approve_refund", actor=bob)
     assert Case.objects.get(pk=case.pk).state == State.REFUND_PENDING
-    services.case_transition(case=case, name="approve_refund", actor=cast["carol"])
+    case_transition(case=case, name="approve_refund", actor=cast["carol"])
     refund = Refund.objects.get(case=case)
     assert (refund.status, refund.decided_by) == (RefundStatus.APPROVED, cast["carol"])
 
@@ -175,8 +177,8 @@ def test_a_supervisor_cannot_approve_their_own_refund_proposal(case, cast):
 def test_an_approved_refund_is_paid_once(case, cast):
     case = bring_to(case, State.REFUNDED, cast)
     refund = Refund.objects.get(case=case)
-    assert services.refund_execute(refund_id=refund.pk) is True
-    assert services.refund_execute(refund_id=refund.pk) is False
+    assert refund_execute(refund_id=refund.pk) is True
+    assert refund_execute(refund_id=refund.pk) is False
     refund.refresh_from_db()
     assert refund.status == RefundStatus.EXECUTED and refund.execution_reference
     assert CaseEvent.objects.filter(case=case, kind=EventKind.REFUND).count() == 1
@@ -185,21 +187,21 @@ def test_an_approved_refund_is_paid_once(case, cast):
 @pytest.mark.parametrize("stage", [State.VERIFYING, State.MERCHANT_CONTACT, State.PROCESSOR_INQUIRY])
 def test_customer_info_received_returns_to_the_stage_it_left(case, cast, stage):
     case = bring_to(case, stage, cast)
-    services.case_transition(case=case, name="request_customer_info", actor=cast["alice"])
-    services.case_transition(case=case, name="customer_info_received", actor=CUSTOMER)
+    case_transition(case=case, name="request_customer_info", actor=cast["alice"])
+    case_transition(case=case, name="customer_info_received", actor=CUSTOMER)
     assert Case.objects.get(pk=case.pk).state == stage
 
 
 @pytest.mark.parametrize("stage", [State.VERIFYING, State.MERCHANT_CONTACT, State.PROCESSOR_INQUIRY])
 def test_a_declined_refund_returns_to_the_stage_it_came_from(case, cast, stage):
     case = bring_to(case, stage, cast)
-    services.case_transition(case=case, name="propose_refund", actor=cast["alice"], amount="10.00")
-    services.case_transition(case=case, name="decline_refund", actor=cast["bob"], note="Merchant will refund.")
+    case_transition(case=case, name="propose_refund", actor=cast["alice"], amount="10.00")
+    case_transition(case=case, name="decline_refund", actor=cast["bob"], note="Merchant will refund.")
     stored = Case.objects.get(pk=case.pk)
     assert (stored.state, stored.refund_amount) == (stage, None)
     assert Refund.objects.get(case=case).status == RefundStatus.DECLINED
     # a new proposal is possible after a decline
-    services.case_transition(case=stored, name="propose_refund", actor=cast["alice"], amount="12.00")
+    case_transition(case=stored, name="propose_refund", actor=cast["alice"], amount="12.00")
     assert Refund.objects.filter(case=case).count() == 2
 
 
@@ -208,18 +210,18 @@ def test_reopen_is_refused_outside_the_reopen_window(case, cast, settings):
     settings.DISPUTE_REOPEN_WINDOW = timedelta(days=30)
     Case.objects.filter(pk=case.pk).update(ended_at=timezone.now() - timedelta(days=31))
     case = Case.objects.get(pk=case.pk)
-    assert "reopen" not in services.allowed_transitions(case, cast["bob"])
+    assert "reopen" not in allowed_transitions(case, cast["bob"])
     with pytest.raises(TransitionNotAvailable):
-        services.case_transition(case=case, name="reopen", actor=cast["bob"])
+        case_transition(case=case, name="reopen", actor=cast["bob"])
     settings.DISPUTE_REOPEN_WINDOW = timedelta(days=40)
-    services.case_transition(case=case, name="reopen", actor=cast["bob"])
+    case_transition(case=case, name="reopen", actor=cast["bob"])
     stored = Case.objects.get(pk=case.pk)
     assert (stored.state, stored.ended_at, stored.rejection_reason) == (State.VERIFYING, None, "")
 
 
 def test_a_closed_case_can_be_reopened_within_the_window(case, cast):
     case = bring_to(case, State.CLOSED, cast)
-    services.case_transition(case=case, name="reopen", actor=cast["bob"])
+    case_transition(case=case, name="reopen", actor=cast["bob"])
     assert Case.objects.get(pk=case.pk).state == State.VERIFYING
 
 
@@ -235,10 +237,10 @@ def test_a_transition_on_a_stale_copy_fails_cleanly(case, cast):
     case = bring_to(case, State.VERIFYING, cast)
     first = Case.objects.get(pk=case.pk)
     second = Case.objects.get(pk=case.pk)
-    services.case_transition(case=first, name="confirm_debit", actor=cast["alice"])
+    case_transition(case=first, name="confirm_debit", actor=cast["alice"])
     events_before = CaseEvent.objects.filter(case=case).count()
     with pytest.raises(StaleCase):
-        services.case_transition(case=second, name="reject", actor=cast["alice"], reason="dup")
+        case_transition(case=second, name="reject", actor=cast["alice"], reason="dup")
     assert Case.objects.get(pk=case.pk).state == State.MERCHANT_CONTACT
     assert CaseEvent.objects.filter(case=case).count() == events_before
 
@@ -246,22 +248,22 @@ def test_a_transition_on_a_stale_copy_fails_cleanly(case, cast):
 def test_an_assignment_on_a_stale_copy_fails_cleanly(case, cast):
     first = Case.objects.get(pk=case.pk)
     second = Case.objects.get(pk=case.pk)
-    services.case_assign(case=first, actor=cast["bob"], assignee=cast["alice"])
+    case_assign(case=first, actor=cast["bob"], assignee=cast["alice"])
     with pytest.raises(StaleCase):
-        services.case_assign(case=second, actor=cast["bob"], assignee=cast["bob"])
+        case_assign(case=second, actor=cast["bob"], assignee=cast["bob"])
     assert Case.objects.get(pk=case.pk).assignee == cast["alice"]
 
 
 def test_an_expected_version_that_is_not_current_is_refused(case, cast):
     with pytest.raises(StaleCase):
-        services.case_transition(case=case, name="start_verification", actor=cast["alice"], expected_version=case.version + 1)
-    services.case_transition(case=case, name="start_verification", actor=cast["alice"], expected_version=case.version)
+        case_transition(case=case, name="start_verification", actor=cast["alice"], expected_version=case.version + 1)
+    case_transition(case=case, name="start_verification", actor=cast["alice"], expected_version=case.version)
 
 
 def test_after_a_refused_step_the_callers_copy_shows_the_database_state(case, cast):
     case = bring_to(case, State.VERIFYING, cast)
     stale = Case.objects.get(pk=case.pk)
-    services.case_transition(case=case, name="confirm_debit", actor=cast["alice"])
+    case_transition(case=case, name="confirm_debit", actor=cast["alice"])
     with pytest.raises(StaleCase):
-        services.case_transition(case=stale, name="reject", actor=cast["alice"], reason="dup")
+        case_transition(case=stale, name="reject", actor=cast["alice"], reason="dup")
     assert (stale.state, stale.rejection_reason, stale.version) == (State.MERCHANT_CONTACT, "", case.version)

@@ -7,7 +7,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from disputes import services
+from disputes.workflow.casework import case_add_note
+from disputes.workflow.filing import case_file
+from disputes.workflow.tracking import tracking_code_matches
 from disputes.workflow.actors import CUSTOMER
 from disputes.models import Case, CaseEvent, CaseNote, NoteVisibility
 from disputes.workflow.names import Channel, EventKind, State
@@ -41,7 +43,7 @@ def cast(alice, bob, system):
 
 @pytest.fixture
 def filed(db):
-    return services.case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data())
+    return case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data())
 
 
 def track(client, reference, code, **extra):
@@ -102,7 +104,7 @@ def test_the_tracking_code_is_shown_once_and_never_in_a_url(client):
     html = page.content.decode()
     reference, code = filed_codes_from(html)
     assert reference == case.reference
-    assert services.tracking_code_matches(case, code)
+    assert tracking_code_matches(case, code)
     assert code not in response["Location"]
     assert "no-store" in page["Cache-Control"]
 
@@ -175,7 +177,7 @@ def test_a_service_error_on_a_field_the_form_accepted_lands_on_that_field(client
 
 def test_tracking_shows_the_case_in_customer_words_with_its_state_name(client, filed):
     case = filed.case
-    services.case_add_note(case=case, actor=CUSTOMER, body="收据照片已拍。")
+    case_add_note(case=case, actor=CUSTOMER, body="收据照片已拍。")
 
     response = track(client, case.reference.lower(), filed.tracking_code)
     assert response.status_code == 302
@@ -194,8 +196,8 @@ def test_tracking_shows_the_case_in_customer_words_with_its_state_name(client, f
 
 def test_only_customer_visible_notes_are_shown(client, filed, alice):
     case = filed.case
-    services.case_add_note(case=case, actor=alice, body="内部：商户电话无人接。")
-    services.case_add_note(case=case, actor=alice, body="请提供小票照片。", visibility=NoteVisibility.CUSTOMER)
+    case_add_note(case=case, actor=alice, body="内部：商户电话无人接。")
+    case_add_note(case=case, actor=alice, body="请提供小票照片。", visibility=NoteVisibility.CUSTOMER)
 
     track(client, case.reference, filed.tracking_code)
     html = client.get("/complaints/track/").content.decode()

@@ -10,7 +10,7 @@ import pytest
 import redis
 from django.test import Client
 
-from disputes import services
+from disputes.workflow.filing import case_file
 from disputes.workflow import tracking
 from disputes.workflow.actors import CUSTOMER
 from disputes.web.public import TRACKED_SESSION_KEY
@@ -26,12 +26,12 @@ REDIS_URL = "redis://127.0.0.1:6379/15"
 
 @pytest.fixture
 def filed():
-    return services.case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data())
+    return case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data())
 
 
 @pytest.fixture
 def other_filed():
-    return services.case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data(rrn="100000000348"))
+    return case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data(rrn="100000000348"))
 
 
 def track(reference: str, code: str, *, address: str = HOME, language: str = "en", client: Client | None = None):

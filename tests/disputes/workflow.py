@@ -1,7 +1,7 @@
 """Bring a case to any state of the workflow, through the services only."""
 from decimal import Decimal
 
-from disputes import services
+from disputes.workflow.transitions import case_transition
 from disputes.workflow.actors import CUSTOMER
 from disputes.workflow.names import State
 
@@ -33,6 +33,6 @@ def bring_to(case, state: str, cast: dict):
     """Take ``case`` along PATHS[state]; ``cast`` maps actor keys to users."""
     for name, who, inputs in PATHS[state]:
         actor = CUSTOMER if who == "customer" else cast[who]
-        case = services.case_transition(case=case, name=name, actor=actor, **inputs)
+        case = case_transition(case=case, name=name, actor=actor, **inputs)
     assert case.state == state
     return case

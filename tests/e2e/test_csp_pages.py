@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from disputes import services
+from disputes.workflow.filing import case_file
 from disputes.workflow.actors import CUSTOMER
 from disputes.workflow.names import Channel
 from tests.conftest import filing_data
@@ -101,7 +101,7 @@ def test_the_refusal_pages_show_with_no_violation(live_server, page, violations,
 
 
 def test_the_staff_login_and_queue_work_with_no_violation(live_server, page, violations, alice):
-    services.case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data())
+    case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data())
 
     assert_csp_header(page.goto(live_server.url + "/accounts/login/"))
     page.fill("input[name=username]", "alice")
@@ -115,7 +115,7 @@ def test_the_staff_login_and_queue_work_with_no_violation(live_server, page, vio
 
 
 def test_the_admin_login_and_a_change_list_work_with_no_violation(live_server, page, violations, admin_user):
-    services.case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data())
+    case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data())
 
     assert_csp_header(page.goto(live_server.url + "/admin/login/"))
     page.fill("input[name=username]", "admin")

@@ -5,7 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from disputes import services
+from disputes.workflow.casework import case_add_note
+from disputes.workflow.transitions import case_transition
 from disputes.models import Case, NoteVisibility
 from disputes.workflow.names import State
 
@@ -58,9 +59,9 @@ def test_a_customer_files_a_complaint_and_tracks_it(live_server, page):
 def test_the_customer_answers_a_request_for_information_and_the_case_goes_on(live_server, page, alice):
     reference, _code = file_and_track(live_server, page)
     case = Case.objects.get(reference=reference)
-    case = services.case_transition(case=case, name="start_verification", actor=alice)
-    case = services.case_transition(case=case, name="request_customer_info", actor=alice)
-    services.case_add_note(case=case, actor=alice, body="请上传或描述POS小票。", visibility=NoteVisibility.CUSTOMER)
+    case = case_transition(case=case, name="start_verification", actor=alice)
+    case = case_transition(case=case, name="request_customer_info", actor=alice)
+    case_add_note(case=case, actor=alice, body="请上传或描述POS小票。", visibility=NoteVisibility.CUSTOMER)
 
     page.reload()
     assert page.locator("#case-state").get_attribute("data-state") == "awaiting_customer"

@@ -7,7 +7,7 @@ import pytest
 import redis
 
 from config.celery import app as celery_app
-from disputes import services
+from disputes.workflow.transitions import case_transition
 from disputes.models import Notification
 
 from .processes import Processes, free_port, wait_for
@@ -57,7 +57,7 @@ def test_filing_and_transitions_succeed_without_redis_and_their_emails_follow_wh
 
         started = time.monotonic()
         case = file_case(email=CUSTOMER_EMAIL)
-        case = services.case_transition(case=case, name="start_verification", actor=alice)
+        case = case_transition(case=case, name="start_verification", actor=alice)
         assert time.monotonic() - started < 10  # a missing broker never blocks the request for long
         assert case.state == "verifying"
         pending = list(Notification.objects.filter(case=case).values_list("pk", flat=True))

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 
-from disputes import services
+from disputes.workflow.transitions import case_transition
 from disputes.models import Case, CaseEvent, SlaSettings, StagePolicy
 from disputes.sla import clocks as sla
 from disputes.sla.clocks import ClockStatus, case_clocks, overdue_q
@@ -41,7 +41,7 @@ def test_each_stage_starts_its_own_clock(clock, case, cast):
     assert case.sla_due_at == at("2026-11-25 11:00")  # 2 business days
     assert case.sla_entry == 2
     clock.set("2026-11-25 09:00")
-    case = services.case_transition(case=case, name="confirm_debit", actor=cast["alice"])
+    case = case_transition(case=case, name="confirm_debit", actor=cast["alice"])
     assert case.sla_due_at == at("2026-11-27 17:30")  # 3 business days from an opening: the third day's close
     assert case.sla_entry == 3
 
@@ -68,7 +68,7 @@ def test_waiting_for_the_customer_pauses_both_clocks_and_resumes_with_the_time_u
     case = bring_to(case, State.VERIFYING, cast)  # due Wednesday 11:00: 17 business hours
     final_due = case.final_due_at
     clock.set("2026-11-23 15:00")  # 4 business hours used
-    case = services.case_transition(case=case, name="request_customer_info", actor=cast["alice"])
+    case = case_transition(case=case, name="request_customer_info", actor=cast["alice"])
     assert case.sla_due_at is None and case.sla_alert_at is None and case.final_alert_at is None
     clocks = case_clocks(case, now=at("2026-12-20 10:00"))
     assert clocks.status == ClockStatus.PAUSED
@@ -80,7 +80,7 @@ def test_waiting_for_the_customer_pauses_both_clocks_and_resumes_with_the_time_u
     assert not CaseEvent.objects.filter(case=case, kind__in=[EventKind.SLA_REMINDER, EventKind.SLA_BREACH]).exists()
 
     clock.set("2026-11-26 10:00")  # Thursday: the customer answers
-    case = services.case_transition(case=case, name="customer_info_received", actor=cast["customer"])
+    case = case_transition(case=case, name="customer_info_received", actor=cast["customer"])
     assert case.state == State.VERIFYING
     # 13 business hours left: 7.5 on Thursday, 5.5 on Friday.
     assert case.sla_due_at == at("2026-11-27 14:30")
@@ -145,9 +145,9 @@ def test_a_pause_keeps_the_working_time_left_when_the_deadline_counts_working_da
     case = bring_to(case, State.VERIFYING, cast)
     clock.set("2026-11-23 15:00")
     left = calendar.between(clock.now, case.final_due_at)
-    case = services.case_transition(case=case, name="request_customer_info", actor=cast["alice"])
+    case = case_transition(case=case, name="request_customer_info", actor=cast["alice"])
     assert case.final_remaining == left
     clock.set("2026-11-28 12:00")  # a Saturday: the clock restarts on Monday morning
-    case = services.case_transition(case=case, name="customer_info_received", actor=cast["customer"])
+    case = case_transition(case=case, name="customer_info_received", actor=cast["customer"])
     assert calendar.between(clock.now, case.final_due_at) == left
     assert case.final_due_at == calendar.add(at("2026-11-30 09:00"), left)

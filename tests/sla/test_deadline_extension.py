@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.utils import translation
 
-from disputes import services
+from disputes.workflow.transitions import case_transition
 from disputes.workflow.errors import ActionForbidden, StaleCase, TransitionNotAvailable
 from disputes.models import CaseEvent, Notification, SlaAlert, SlaSettings
 from disputes.sla.sweep import case_extend_deadline
@@ -90,7 +90,7 @@ def test_extensions_while_paused_lengthen_the_time_left(clock, case, cast):
     case = case_extend_deadline(case=case, actor=cast["bob"], reason="Complex.")
     assert case.final_remaining == left + timedelta(days=15)
     clock.set("2026-11-30 11:00")
-    case = services.case_transition(case=case, name="customer_info_received", actor=cast["customer"])
+    case = case_transition(case=case, name="customer_info_received", actor=cast["customer"])
     assert case.final_due_at == at("2026-11-30 11:00") + left + timedelta(days=15)
 
 

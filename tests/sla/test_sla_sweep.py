@@ -7,7 +7,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, close_old_connections, connection, transaction
 
-from disputes import services
+from disputes.workflow.casework import case_assign
+from disputes.workflow.transitions import case_transition
 from disputes.models import CaseEvent, Notification, SlaAlert, SlaSettings, StagePolicy
 from disputes.sla.sweep import sla_sweep
 from disputes.workflow.names import EventKind, State
@@ -79,9 +80,9 @@ def test_a_pause_does_not_raise_a_stage_entrys_alerts_again(clock, case, cast):
     sweep("2026-11-25 09:00")
     assert alerts(case)[-1] == ("sla_reminder", "stage")
     clock.set("2026-11-25 09:30")
-    case = services.case_transition(case=case, name="request_customer_info", actor=cast["alice"])
+    case = case_transition(case=case, name="request_customer_info", actor=cast["alice"])
     clock.set("2026-11-25 10:00")
-    case = services.case_transition(case=case, name="customer_info_received", actor=cast["customer"])
+    case = case_transition(case=case, name="customer_info_received", actor=cast["customer"])
     assert case.sla_alert_at < case.sla_due_at  # would remind again, but the reminder of this entry exists
     sweep("2026-11-25 10:30")
     assert alerts(case) == [("sla_reminder", "stage")]
@@ -92,7 +93,7 @@ def test_reminders_go_to_the_assignee_and_breaches_to_supervisors_and_listed_add
     policy = StagePolicy.objects.get(state=State.SUBMITTED)
     policy.notify_emails = "duty@bank.example, ops@bank.example"
     policy.save()
-    services.case_assign(case=case, actor=cast["alice"], assignee=cast["alice"])
+    case_assign(case=case, actor=cast["alice"], assignee=cast["alice"])
     before = set(Notification.objects.values_list("pk", flat=True))
     sweep("2026-11-23 16:30")
     reminder_mail = Notification.objects.exclude(pk__in=before)

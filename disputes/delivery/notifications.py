@@ -1,0 +1,61 @@
+"""E-mails to the customer: written as ``Notification`` rows in the transaction
+of the change, sent once by a Celery task after commit."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from disputes.delivery import outbox
+from disputes.delivery.outbox import enqueue_after_commit
+from disputes.models import Case, Notification, NotificationStatus
+from disputes.workflow.events import record_event
+from disputes.workflow.names import EventKind
+
+def notify_customer(case: Case, subject: str, lines: list[str]) -> None:
+    customer = case.customer
+    if not customer.email:
+        return
+    body = "\n\n".join([*lines, _("Reference: %(reference)s") % {"reference": case.reference},
+                        _("Follow your case at %(url)s") % {"url": f"{settings.DISPUTE_PUBLIC_BASE_URL}/complaints/track/"}])
+    notification = Notification.objects.create(
+        case=case, recipient=customer.email, subject=f"[{case.reference}] {subject}", body=body
+    )
+    enqueue_after_commit(outbox.DELIVER_NOTIFICATION, notification.pk)
+
+
+def notification_deliver(*, notification_id: int) -> bool:
+    """Send one pending notification, at most once. Returns whether it was sent now.
+
+    A failed send leaves it pending, with the attempt and the error recorded,
+    and raises so that the task retries with back-off."""
+    from django.core.mail import send_mail
+
+    try:
+        with transaction.atomic():
+            notification = (
+                Notification.objects.select_for_update(skip_locked=True)
+                .filter(pk=notification_id, status=NotificationStatus.PENDING)
+                .first()
+            )
+            if notification is None:
+                return False
+            notification.attempts += 1
+            send_mail(notification.subject, notification.body, None, [notification.recipient])
+            notification.status = NotificationStatus.SENT
+            notification.sent_at = timezone.now()
+            notification.save(update_fields=["status", "attempts", "sent_at"])
+            if notification.case_id:
+                from disputes.workflow.actors import system_user
+
+                record_event(notification.case, kind=EventKind.NOTIFICATION, actor=system_user(),
+                             message=notification.subject,
+                             payload={"notification_id": notification.pk, "channel": "email"})
+    except Exception as exc:
+        Notification.objects.filter(pk=notification_id, status=NotificationStatus.PENDING).update(
+            attempts=F("attempts") + 1, last_error=f"{type(exc).__name__}: {exc}"[:1000]
+        )
+        raise
+    return True

@@ -1,0 +1,110 @@
+"""Work on a case besides its steps: notes, assignment, attachments."""
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from disputes.delivery.notifications import notify_customer
+from disputes.models import Attachment, Case, CaseNote, NoteVisibility
+from disputes.workflow.actors import CustomerActor, actor_label, actor_user, require_permission
+from disputes.workflow.errors import ActionForbidden, StaleCase
+from disputes.workflow.events import record_event
+from disputes.workflow.names import EventKind, NOTE_MAX_LENGTH, Role
+from disputes.workflow.transitions import case_restored_on_failure
+
+def case_add_note(*, case: Case, actor, body: str, visibility: str = NoteVisibility.INTERNAL) -> CaseNote:
+    """Add a note; a customer-visible note is also e-mailed to the customer."""
+    if isinstance(actor, CustomerActor):
+        visibility = NoteVisibility.CUSTOMER
+    else:
+        require_permission(actor, "disputes.note_case")
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError({"body": _("The note is empty.")})
+    if len(body) > NOTE_MAX_LENGTH:
+        raise ValidationError({"body": _("A note has at most %(n)s characters.") % {"n": NOTE_MAX_LENGTH}})
+    if visibility not in NoteVisibility.values:
+        raise ValidationError({"visibility": _("Choose internal or visible to the customer.")})
+    with transaction.atomic():
+        note = CaseNote.objects.create(
+            case=case, author=actor_user(actor), author_label=actor_label(actor), body=body, visibility=visibility
+        )
+        record_event(case, kind=EventKind.NOTE, actor=actor, message=note.body,
+                      payload={"note_id": note.pk, "visibility": visibility})
+        if visibility == NoteVisibility.CUSTOMER and not isinstance(actor, CustomerActor):
+            with translation.override(case.customer.preferred_language):
+                notify_customer(case, _("A message about your complaint"), [note.body])
+    return note
+
+
+def case_assign(*, case: Case, actor, assignee, expected_version: int | None = None) -> Case:
+    """Give the case to ``assignee`` (or nobody). Agents may take a case for
+    themselves or release it; supervisors may give it to any agent."""
+    require_permission(actor, "disputes.assign_case")
+    if assignee is not None:
+        if not assignee.is_active or not assignee.groups.filter(name__in=[Role.AGENT, Role.SUPERVISOR]).exists():
+            raise ValidationError({"assignee": _("Cases can only be assigned to active agents or supervisors.")})
+    if not actor.has_perm("disputes.supervise_case"):
+        taking_it = assignee == actor
+        releasing_own = assignee is None and case.assignee_id == actor.pk
+        if not (taking_it or releasing_own):
+            raise ActionForbidden(_("Only a supervisor may assign a case to someone else."))
+    if expected_version is not None and expected_version != case.version:
+        raise StaleCase()
+    with case_restored_on_failure(case), transaction.atomic():
+        previous = case.assignee
+        case.assignee = assignee
+        case.version += 1
+        case.save()
+        record_event(
+            case, kind=EventKind.ASSIGNMENT, actor=actor,
+            payload={"from": previous.get_username() if previous else None,
+                     "to": assignee.get_username() if assignee else None},
+        )
+    return case
+
+
+# --- attachments ---------------------------------------------------------------------
+
+ATTACHMENT_CONTENT_TYPES = {
+    "application/pdf": ".pdf",
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "text/csv": ".csv",
+    "text/plain": ".txt",
+}
+
+
+def case_attach(*, case: Case, actor, upload, content_type: str) -> Attachment:
+    """Keep a file (a receipt photo, a POS slip, a merchant's statement) on the case.
+
+    Only PDF, images and text up to DISPUTE_ATTACHMENT_MAX_BYTES; the file is
+    stored under a name derived from its hash, never the name the client sent.
+    """
+    require_permission(actor, "disputes.note_case")
+    if content_type not in ATTACHMENT_CONTENT_TYPES:
+        raise ValidationError({"file": _("Attach a PDF, JPEG, PNG, CSV or text file.")})
+    data = upload.read(settings.DISPUTE_ATTACHMENT_MAX_BYTES + 1)
+    if len(data) > settings.DISPUTE_ATTACHMENT_MAX_BYTES:
+        raise ValidationError({"file": _("The file is larger than %(mb)s MB.")
+                               % {"mb": settings.DISPUTE_ATTACHMENT_MAX_BYTES // (1024 * 1024)}})
+    if not data:
+        raise ValidationError({"file": _("The file is empty.")})
+    digest = hashlib.sha256(data).hexdigest()
+    original_name = (getattr(upload, "name", "") or "attachment")[-200:]
+    with transaction.atomic():
+        attachment = Attachment(
+            case=case, original_name=original_name, content_type=content_type, size=len(data),
+            sha256=digest, uploaded_by=actor_user(actor),
+        )
+        attachment.file.save(digest[:16] + ATTACHMENT_CONTENT_TYPES[content_type], ContentFile(data), save=False)
+        attachment.save()
+        record_event(case, kind=EventKind.NOTE, actor=actor, message=_("Attached %(name)s") % {"name": attachment.original_name},
+                      payload={"attachment_id": attachment.pk, "sha256": digest, "size": len(data)})
+    return attachment

@@ -1,0 +1,181 @@
+"""Filing a complaint, from any channel (docs/design.md, "Customers and contact details")."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from core.money import parse_amount
+from customers.models import Card, CardScheme, Customer, Language, normalize_phone
+from merchants.models import Merchant, Terminal
+
+from disputes.delivery.notifications import notify_customer
+from disputes.models import Case
+from disputes.sla import clocks as sla
+from disputes.workflow.actors import CustomerActor, require_permission
+from disputes.workflow.errors import ActionForbidden
+from disputes.workflow.events import record_event
+from disputes.workflow.names import Channel, EventKind
+from disputes.workflow.tracking import TRACKING_CODE_LENGTH, new_reference, random_code, tracking_code_hash
+
+def _customer_for_filing(*, channel: str, name: str, phone: str, email: str, preferred_language: str) -> Customer:
+    """Whose complaint this is (docs/design.md, "Customers and contact details").
+
+    On the public form nobody proved who they are: the complaint gets a new,
+    unverified customer record with exactly the details typed, and never reads
+    or changes an existing record, so knowing a customer's phone number gives
+    neither their name, nor their cases, nor their e-mails. The call center and
+    the branch identify the caller first: their filings join the verified
+    customer with that phone (made on the first such filing), and may give it an
+    e-mail address only where it has none. Staff join records with
+    ``customer_merge``."""
+    details = dict(name=(name or "").strip(), phone=phone, email=email or "", preferred_language=preferred_language)
+    if channel == Channel.WEB:
+        return Customer(**details, verified=False)
+    customer = Customer.objects.filter(phone=phone, verified=True).first()
+    if customer is None:
+        return Customer(**details, verified=True)
+    if email and not customer.email:
+        customer.email = email
+    return customer
+
+
+@dataclass(frozen=True)
+class FiledCase:
+    case: Case
+    tracking_code: str  # shown once to whoever filed; only its HMAC is stored
+
+
+
+def case_file(
+    *,
+    actor,
+    channel: str,
+    customer_name: str,
+    phone: str,
+    card_last4: str,
+    amount: Decimal | str,
+    currency: str,
+    transaction_at: datetime,
+    email: str = "",
+    preferred_language: str = Language.ZH_HANS,
+    card_scheme: str = CardScheme.UNIONPAY,
+    card_bin: str = "",
+    merchant_name: str = "",
+    merchant_id: str = "",
+    terminal_id: str = "",
+    rrn: str = "",
+    stan: str = "",
+    auth_code: str = "",
+    description: str = "",
+) -> FiledCase:
+    """File a complaint from any channel. Raises ValidationError on bad input
+    (with per-field messages) and ActionForbidden when the actor may not file."""
+    if channel not in Channel.values:
+        raise ValidationError({"channel": _("Unknown channel.")})
+    if channel == Channel.WEB:
+        if not isinstance(actor, CustomerActor):
+            raise ActionForbidden()
+    elif channel == Channel.AUTO:
+        require_permission(actor, "disputes.act_as_system")
+    else:
+        require_permission(actor, "disputes.file_case")
+
+    errors: dict[str, list[str]] = {}
+    currency = (currency or settings.DISPUTE_DEFAULT_CURRENCY).upper()
+    try:
+        amount = parse_amount(amount, currency)
+    except ValidationError as exc:
+        errors["currency" if exc.code == "currency" else "amount"] = exc.messages
+    if transaction_at is None:
+        errors["transaction_at"] = [_("Enter the date and time of the payment.")]
+    # Its bounds are the model field's validator (core.slip.validate_transaction_time).
+
+    now = timezone.now()
+    with transaction.atomic():
+        phone = normalize_phone(phone)
+        customer = _customer_for_filing(channel=channel, name=customer_name, phone=phone, email=email,
+                                        preferred_language=preferred_language)
+        card = Card(customer=customer, scheme=card_scheme, last4=card_last4, bin6=card_bin)
+        case = Case(
+            reference=new_reference(now),
+            channel=channel,
+            customer=customer,
+            card=card,
+            amount=amount if "amount" not in errors else Decimal("0.01"),
+            currency=currency if "currency" not in errors else settings.DISPUTE_DEFAULT_CURRENCY,
+            transaction_at=transaction_at or now,
+            merchant_name=(merchant_name or "").strip(),
+            merchant_id=merchant_id or "",
+            terminal_id=(terminal_id or "").upper(),
+            rrn=rrn or "",
+            stan=stan or "",
+            auth_code=(auth_code or "").upper(),
+            description=(description or "").strip(),
+            created_at=now,
+            stage_entered_at=now,
+        )
+        for obj, exclude, rename in (
+            (customer, ["id"], {"name": "customer_name"}),
+            (card, ["customer"], {"last4": "card_last4", "scheme": "card_scheme", "bin6": "card_bin"}),
+            (case, ["customer", "card", "reference", "tracking_code_hash", "amount", "currency", "state"], {}),
+        ):
+            try:
+                obj.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+            except ValidationError as exc:
+                for field, messages in exc.message_dict.items():
+                    errors.setdefault(rename.get(field, field), []).extend(messages)
+        if errors:
+            raise ValidationError(errors)
+
+        if customer.pk is None:
+            # Two first staff filings for one phone at once: the loser reuses the winner's
+            # verified row. (Unverified rows are never shared, so they never collide.)
+            try:
+                with transaction.atomic():
+                    customer.save(force_insert=True)
+            except IntegrityError:
+                customer = Customer.objects.get(phone=phone, verified=True)
+        else:
+            customer.save()
+        card, _created = Card.objects.get_or_create(
+            customer=customer, scheme=card.scheme, last4=card.last4, bin6=card.bin6
+        )
+        case.card = card
+        case.customer = customer
+        case.resolved_merchant = Merchant.objects.filter(merchant_id=case.merchant_id).first() if case.merchant_id else None
+        if case.terminal_id:
+            terminals = Terminal.objects.filter(terminal_id=case.terminal_id)
+            if case.resolved_merchant:
+                terminals = terminals.filter(merchant=case.resolved_merchant)
+            case.resolved_terminal = terminals.first()
+        sla.case_clocks_start(case, now=now)
+        tracking_code = random_code(TRACKING_CODE_LENGTH)
+        case.tracking_code_hash = tracking_code_hash(tracking_code)
+        for _attempt in range(5):
+            try:
+                with transaction.atomic():
+                    case.save(force_insert=True)
+                break
+            except IntegrityError:
+                if Case.objects.filter(reference=case.reference).exists():
+                    case.reference = new_reference(now)
+                    continue
+                raise
+        record_event(case, kind=EventKind.FILED, actor=actor, to_state=case.state, payload={"channel": channel})
+        with translation.override(customer.preferred_language):
+            notify_customer(
+                case,
+                _("We have received your complaint"),
+                [_("Dear %(name)s,") % {"name": customer.name},
+                 _("We have received your complaint about a payment of %(amount)s %(currency)s. We will answer by %(due)s.")
+                 % {"amount": case.amount, "currency": case.currency,
+                    "due": timezone.localtime(case.final_due_at).strftime("%Y-%m-%d")}],
+            )
+    return FiledCase(case=case, tracking_code=tracking_code)
