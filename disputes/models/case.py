@@ -1,0 +1,340 @@
+"""The case and its lifecycle.
+
+The lifecycle is declared once, on ``Case``: a protected django-fsm-2 field and
+one ``@transition`` method per step of docs/design.md ("Transitions"), with pure
+conditions and a permission. The methods only change fields of the case;
+everything else (the event, the version, e-mails, refunds) is done by
+``disputes.workflow.transitions``, the only caller.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import GET_STATE, ConcurrentTransition, ConcurrentTransitionMixin, FSMField, transition
+
+from core.cardguard import ScrubbedCharField, ScrubbedTextField
+from core.money import AmountField, CurrencyField
+from core.slip import (
+    PosSlipFields,
+    EARLIEST_TRANSACTION_TIME,
+    validate_transaction_time,
+)
+
+from disputes.workflow.errors import StaleCase
+from disputes.workflow.names import (
+    CASE_PERMISSIONS,
+    ENDED_STATES,
+    OPEN_STATES,
+    WORKING_STAGES,
+    Channel,
+    Priority,
+    RootCause,
+    State,
+)
+
+
+# --- permissions: callables of (case, user) -----------------------------------
+# ``user`` is a django User, or a ``disputes.actors`` stand-in for the customer;
+# both answer ``has_perm``. Active superusers hold every permission.
+
+
+def _any_permission(*codenames: str):
+    perms = [f"disputes.{codename}" for codename in codenames]
+
+    def check(case: Case, user) -> bool:
+        return any(user.has_perm(perm) for perm in perms)
+
+    check.__name__ = "any_of_" + "_or_".join(codenames)
+    return check
+
+
+can_work = _any_permission("work_case")
+can_work_or_system = _any_permission("work_case", "act_as_system")
+can_reply = _any_permission("work_case", "reply_as_customer")
+can_withdraw = _any_permission("withdraw_case")
+can_supervise = _any_permission("supervise_case")
+
+
+def can_approve_refund(case: Case, user) -> bool:
+    """A supervisor, and not the one who proposed this refund (four eyes)."""
+    return user.has_perm("disputes.supervise_case") and case.refund_proposed_by_id != user.pk
+
+
+# --- conditions: pure functions of the case ----------------------------------
+
+
+def has_rejection_reason(case: Case) -> bool:
+    return bool((case.rejection_reason or "").strip())
+
+
+def refund_amount_within_dispute(case: Case) -> bool:
+    return case.refund_amount is not None and 0 < case.refund_amount <= case.amount
+
+
+def within_reopen_window(case: Case) -> bool:
+    ended_at = case.ended_at
+    return ended_at is not None and timezone.now() - ended_at <= settings.DISPUTE_REOPEN_WINDOW
+
+
+def _resume_stage(case: Case, *args, **kwargs) -> str:
+    return case.resume_state
+
+
+class Case(ConcurrentTransitionMixin, PosSlipFields, models.Model):
+    reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
+    tracking_code_hash = models.CharField(_("tracking code (HMAC)"), max_length=64, editable=False)
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    state = FSMField(_("state"), default=State.SUBMITTED, choices=State.choices, protected=True)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="cases", verbose_name=_("customer"))
+    card = models.ForeignKey("customers.Card", on_delete=models.PROTECT, related_name="cases", verbose_name=_("card"))
+
+    # The transaction as the customer reported it.
+    amount = AmountField(_("disputed amount"))
+    currency = CurrencyField(_("currency"))
+    transaction_at = models.DateTimeField(_("transaction time"), validators=[validate_transaction_time])
+    merchant_name = ScrubbedCharField(_("merchant name"), max_length=200, blank=True)
+    description = ScrubbedTextField(_("description"), blank=True)
+
+    # What the bank resolved them to.
+    resolved_merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, null=True, blank=True, related_name="cases", verbose_name=_("merchant"))
+    resolved_terminal = models.ForeignKey("merchants.Terminal", on_delete=models.PROTECT, null=True, blank=True, related_name="cases", verbose_name=_("terminal"))
+    processor = models.ForeignKey("merchants.PaymentProcessor", on_delete=models.PROTECT, null=True, blank=True, related_name="cases", verbose_name=_("payment processor"))
+    ledger_entry = models.ForeignKey("transactions.LedgerEntry", on_delete=models.PROTECT, null=True, blank=True, related_name="cases", verbose_name=_("matched ledger entry"))
+    settlement_record = models.ForeignKey("transactions.SettlementRecord", on_delete=models.PROTECT, null=True, blank=True, related_name="cases", verbose_name=_("matched settlement record"))
+
+    # Work.
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="assigned_cases", verbose_name=_("assignee"))
+    priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices, default=Priority.NORMAL)
+    root_cause = models.CharField(_("root cause"), max_length=20, choices=RootCause.choices, blank=True)
+    resolution = ScrubbedTextField(_("resolution"), blank=True)
+    rejection_reason = ScrubbedTextField(_("rejection reason"), blank=True)
+    refund_amount = AmountField(_("refund amount"), null=True, blank=True)
+    refund_proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("refund proposed by"))
+    resume_state = models.CharField(_("stage to return to"), max_length=20, choices=State.choices, blank=True)
+
+    # Clocks.
+    created_at = models.DateTimeField(_("filed at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    stage_entered_at = models.DateTimeField(_("stage entered at"), default=timezone.now)
+    sla_due_at = models.DateTimeField(_("stage due at"), null=True, blank=True)
+    final_due_at = models.DateTimeField(_("final answer due at"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # SLA clocks (disputes/sla.py): the stage entry the stage clock belongs to, the
+    # business time it used before a pause, when the clocks were paused, the overall
+    # deadline left at the pause, the extensions granted, and when the sweep must
+    # next look at each clock (a reminder, then the breach; NULL when nothing is left).
+    sla_entry = models.PositiveIntegerField(_("stage entry number"), default=0, editable=False)
+    sla_used = models.DurationField(_("stage time used before a pause"), default=timedelta(0), editable=False)
+    sla_paused_at = models.DateTimeField(_("clocks paused at"), null=True, blank=True, editable=False)
+    final_remaining = models.DurationField(_("overall time left at the pause"), null=True, blank=True, editable=False)
+    deadline_extensions = models.PositiveSmallIntegerField(_("deadline extensions"), default=0, editable=False)
+    sla_alert_at = models.DateTimeField(_("stage clock next alert at"), null=True, blank=True, editable=False)
+    final_alert_at = models.DateTimeField(_("overall clock next alert at"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        ordering = ["-created_at", "-id"]
+        permissions = CASE_PERMISSIONS
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="case_amount_positive"),
+            models.CheckConstraint(
+                condition=models.Q(refund_amount__isnull=True) | models.Q(refund_amount__gt=0, refund_amount__lte=models.F("amount")),
+                name="case_refund_within_amount",
+            ),
+            models.CheckConstraint(condition=models.Q(state__in=[s.value for s in State]), name="case_state_known"),
+            models.CheckConstraint(condition=models.Q(transaction_at__gte=EARLIEST_TRANSACTION_TIME),
+                                   name="case_transaction_at_plausible"),
+        ]
+        indexes = [
+            models.Index(fields=["state", "sla_due_at"], name="case_state_sla_due_idx"),
+            models.Index(fields=["state", "final_due_at"], name="case_state_final_due_idx"),
+            models.Index(fields=["assignee", "state"], name="case_assignee_state_idx"),
+            models.Index(fields=["-created_at", "-id"], name="case_created_idx"),
+            models.Index(fields=["merchant_id"], name="case_merchant_id_idx"),
+            models.Index(fields=["rrn"], name="case_rrn_idx"),
+            # The SLA sweep's queries (disputes/sla_actions.py).
+            models.Index(fields=["sla_alert_at"], condition=models.Q(sla_alert_at__isnull=False), name="case_sla_alert_idx"),
+            models.Index(fields=["final_alert_at"], condition=models.Q(final_alert_at__isnull=False), name="case_final_alert_idx"),
+            models.Index(fields=["state", "ended_at"], name="case_state_ended_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    # --- optimistic locking on top of django-fsm's state check ---------------
+
+    def _update_initial_state(self) -> None:
+        super()._update_initial_state()
+        self._loaded_version = self.version
+
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None) -> None:
+        """Reload from the database, the protected state included.
+
+        django-fsm-2's own ``refresh_from_db`` lifts the state field's protection
+        on the *field*, shared by every thread of the process, and puts it back
+        afterwards: two threads reloading at once re-protect the field under each
+        other's feet ("Direct state modification is not allowed", a 500 for the
+        losers of a race). Here the protection is left alone: the state is taken
+        out of this instance only, which the descriptor then lets be set again.
+        """
+        if fields is None:
+            deferred = self.get_deferred_fields()
+            fields = [f.attname for f in self._meta.concrete_fields if f.attname not in deferred]
+        fields = list(fields)
+        state_name = type(self).state.field.attname
+        previous_state = self.__dict__.pop(state_name, None) if state_name in fields else None
+        try:
+            models.Model.refresh_from_db(self, using=using, fields=fields, from_queryset=from_queryset)
+        finally:
+            if state_name in fields and state_name not in self.__dict__ and previous_state is not None:
+                self.__dict__[state_name] = previous_state
+        self._update_initial_state()
+
+    def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update):
+        guarded = base_qs.filter(version=self._loaded_version)
+        try:
+            updated = super()._do_update(guarded, using, pk_val, values, update_fields, forced_update)
+        except ConcurrentTransition as exc:
+            raise StaleCase() from exc
+        if not updated and base_qs.filter(pk=pk_val).exists():
+            raise StaleCase()
+        return updated
+
+    # --- reading -------------------------------------------------------------
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    @property
+    def is_ended(self) -> bool:
+        return self.state in ENDED_STATES
+
+    # --- the workflow (docs/design.md); bodies touch only this row -----------
+
+    @transition(field=state, source=State.SUBMITTED, target=State.VERIFYING, permission=can_work)
+    def start_verification(self) -> None:
+        pass
+
+    @transition(field=state, source=WORKING_STAGES, target=State.AWAITING_CUSTOMER, permission=can_work)
+    def request_customer_info(self) -> None:
+        self.resume_state = self.state
+
+    @transition(
+        field=state,
+        source=State.AWAITING_CUSTOMER,
+        target=GET_STATE(_resume_stage, states=WORKING_STAGES),
+        permission=can_reply,
+    )
+    def customer_info_received(self) -> None:
+        pass
+
+    @transition(field=state, source=State.VERIFYING, target=State.MERCHANT_CONTACT, permission=can_work)
+    def confirm_debit(self) -> None:
+        pass
+
+    @transition(field=state, source=State.VERIFYING, target=State.RESOLVED, permission=can_work_or_system)
+    def reversal_found(self) -> None:
+        pass
+
+    @transition(field=state, source=State.MERCHANT_CONTACT, target=State.RESOLVED, permission=can_work_or_system)
+    def merchant_refunded(self) -> None:
+        pass
+
+    @transition(field=state, source=State.MERCHANT_CONTACT, target=State.PROCESSOR_INQUIRY, permission=can_work_or_system)
+    def escalate_to_processor(self) -> None:
+        pass
+
+    @transition(field=state, source=State.PROCESSOR_INQUIRY, target=State.MERCHANT_CONTACT, permission=can_work)
+    def back_to_merchant(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=WORKING_STAGES,
+        target=State.REFUND_PENDING,
+        conditions=[refund_amount_within_dispute],
+        permission=can_work,
+    )
+    def propose_refund(self) -> None:
+        self.resume_state = self.state
+
+    @transition(
+        field=state,
+        source=State.REFUND_PENDING,
+        target=State.REFUNDED,
+        conditions=[refund_amount_within_dispute],
+        permission=can_approve_refund,
+    )
+    def approve_refund(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=State.REFUND_PENDING,
+        target=GET_STATE(_resume_stage, states=WORKING_STAGES),
+        permission=can_supervise,
+    )
+    def decline_refund(self) -> None:
+        self.refund_amount = None
+        self.refund_proposed_by = None
+
+    @transition(
+        field=state,
+        source=WORKING_STAGES,
+        target=State.REJECTED,
+        conditions=[has_rejection_reason],
+        permission=can_work,
+    )
+    def reject(self) -> None:
+        pass
+
+    @transition(field=state, source=OPEN_STATES, target=State.WITHDRAWN, permission=can_withdraw)
+    def withdraw(self) -> None:
+        pass
+
+    @transition(field=state, source=ENDED_STATES, target=State.CLOSED, permission=can_work_or_system)
+    def close(self) -> None:
+        self.closed_at = timezone.now()
+
+    @transition(
+        field=state,
+        source=[State.REJECTED, State.CLOSED],
+        target=State.VERIFYING,
+        conditions=[within_reopen_window],
+        permission=can_supervise,
+    )
+    def reopen(self) -> None:
+        self.ended_at = None
+        self.closed_at = None
+        self.rejection_reason = ""
+        self.refund_amount = None
+        self.refund_proposed_by = None
+
+
+# Transition names in the order of the "Transitions" table of docs/design.md.
+TRANSITION_NAMES: tuple[str, ...] = (
+    "start_verification",
+    "request_customer_info",
+    "customer_info_received",
+    "confirm_debit",
+    "reversal_found",
+    "merchant_refunded",
+    "escalate_to_processor",
+    "back_to_merchant",
+    "propose_refund",
+    "approve_refund",
+    "decline_refund",
+    "reject",
+    "withdraw",
+    "close",
+    "reopen",
+)

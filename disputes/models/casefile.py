@@ -1,0 +1,126 @@
+"""The case file: its audit trail (events), notes, attachments and refunds."""
+from __future__ import annotations
+
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core.cardguard import ScrubbedCharField, ScrubbedJSONField, ScrubbedTextField
+from core.money import AmountField, CurrencyField
+
+from disputes.workflow.names import TRANSITION_LABELS, EventKind, State
+from disputes.models.case import Case
+
+
+class CaseEvent(models.Model):
+    """One line of a case's audit trail. Append-only: the database refuses
+    UPDATE and DELETE on this table (trigger in migration 0002)."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events", verbose_name=_("case"))
+    kind = models.CharField(_("kind"), max_length=20, choices=EventKind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("actor"))
+    actor_label = models.CharField(_("actor"), max_length=150, help_text=_("Who acted, as shown in the trail: a username, 'customer' or 'system'."))
+    transition = models.CharField(_("transition"), max_length=32, blank=True, choices=list(TRANSITION_LABELS.items()))
+    from_state = models.CharField(_("from"), max_length=20, blank=True, choices=State.choices)
+    to_state = models.CharField(_("to"), max_length=20, blank=True, choices=State.choices)
+    message = ScrubbedTextField(_("message"), blank=True)
+    payload = ScrubbedJSONField(_("payload"), default=dict, blank=True)
+    case_version = models.PositiveIntegerField(_("case version"))
+    created_at = models.DateTimeField(_("at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("case event")
+        verbose_name_plural = _("case events")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["case", "created_at", "id"], name="caseevent_case_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind} {self.transition}".strip()
+
+
+class NoteVisibility(models.TextChoices):
+    INTERNAL = "internal", _("internal")
+    CUSTOMER = "customer", _("visible to the customer")
+
+
+class CaseNote(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="notes", verbose_name=_("case"))
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("author"))
+    author_label = models.CharField(_("author"), max_length=150)
+    body = ScrubbedTextField(_("note"))
+    visibility = models.CharField(_("visibility"), max_length=8, choices=NoteVisibility.choices, default=NoteVisibility.INTERNAL)
+    created_at = models.DateTimeField(_("at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("note")
+        verbose_name_plural = _("notes")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.body[:40]}"
+
+
+def _attachment_path(instance: Attachment, filename: str) -> str:
+    # ``filename`` is built by the service from the content hash, never the client's name.
+    return f"cases/{instance.case.reference}/{filename}"
+
+
+class Attachment(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="attachments", verbose_name=_("case"))
+    file = models.FileField(_("file"), upload_to=_attachment_path)
+    original_name = ScrubbedCharField(_("file name"), max_length=200)
+    content_type = models.CharField(_("content type"), max_length=100)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("uploaded by"))
+    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class RefundStatus(models.TextChoices):
+    PROPOSED = "proposed", _("proposed")
+    DECLINED = "declined", _("declined")
+    APPROVED = "approved", _("approved, being paid")
+    EXECUTED = "executed", _("paid")
+
+
+class Refund(models.Model):
+    """A refund proposed on a case; approved by a second person; then paid once."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("case"))
+    amount = AmountField(_("amount"))
+    currency = CurrencyField(_("currency"))
+    status = models.CharField(_("status"), max_length=8, choices=RefundStatus.choices, default=RefundStatus.PROPOSED)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("proposed by"))
+    proposed_at = models.DateTimeField(_("proposed at"), default=timezone.now)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("decided by"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    executed_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    execution_reference = models.CharField(_("payment reference"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        ordering = ["proposed_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_amount_positive"),
+            models.CheckConstraint(
+                condition=~models.Q(decided_by=models.F("proposed_by")), name="refund_four_eyes"
+            ),
+            models.UniqueConstraint(
+                fields=["case"], condition=models.Q(status__in=["proposed", "approved", "executed"]),
+                name="refund_one_live_per_case",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.amount} {self.currency} {self.status}"

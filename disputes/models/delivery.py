@@ -1,0 +1,114 @@
+"""What leaves the system: e-mails to customers (the outbox rows) and the
+call center's webhook endpoints and deliveries (docs/api.md)."""
+from __future__ import annotations
+
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core.cardguard import ScrubbedCharField, ScrubbedTextField
+
+from disputes.models.case import Case
+from disputes.models.casefile import CaseEvent
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending", _("pending")
+    SENT = "sent", _("sent")
+    FAILED = "failed", _("failed")
+
+
+class Notification(models.Model):
+    """An e-mail to send: written in the same transaction as the change that
+    causes it (the outbox), sent by a Celery task after commit, and re-sent by
+    the periodic sweep if that task never ran. Sent at most once."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, null=True, blank=True, related_name="notifications", verbose_name=_("case"))
+    recipient = models.EmailField(_("recipient"))
+    subject = ScrubbedCharField(_("subject"), max_length=200)
+    body = ScrubbedTextField(_("body"))
+    status = models.CharField(_("status"), max_length=8, choices=NotificationStatus.choices, default=NotificationStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = ScrubbedTextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["created_at"], condition=models.Q(status="pending"), name="notification_pending_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient}: {self.subject}"
+
+
+def validate_webhook_url(url: str) -> None:
+    """Webhooks carry personal data: HTTPS only, unless DEBUG (local testing)."""
+    from django.core.exceptions import ValidationError
+
+    if not settings.DEBUG and not url.lower().startswith("https://"):
+        raise ValidationError(_("The endpoint must use HTTPS."), code="https_required")
+
+
+class WebhookEndpoint(models.Model):
+    """Where the call center's software wants to hear of every case state change."""
+
+    name = ScrubbedCharField(_("name"), max_length=100)
+    url = models.URLField(_("URL"), max_length=500, validators=[validate_webhook_url])
+    secret = models.CharField(
+        _("signing secret"), max_length=128,
+        help_text=_("Shared with the receiver, who checks the HMAC-SHA256 signature of every delivery with it."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.url})"
+
+
+class WebhookDeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("pending")
+    DELIVERED = "delivered", _("delivered")
+    FAILED = "failed", _("failed, gave up")
+
+
+class WebhookDelivery(models.Model):
+    """One state change to send to one endpoint: written in the transaction of
+    the change (the outbox), sent by Celery after commit, retried with back-off.
+    ``attempt_log`` keeps every attempt (when, HTTP status or error)."""
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.PROTECT, related_name="deliveries", verbose_name=_("endpoint"))
+    event = models.ForeignKey(CaseEvent, on_delete=models.PROTECT, related_name="webhook_deliveries", verbose_name=_("case event"))
+    payload = models.JSONField(_("body"))
+    status = models.CharField(_("status"), max_length=9, choices=WebhookDeliveryStatus.choices, default=WebhookDeliveryStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
+    last_status_code = models.PositiveSmallIntegerField(_("last HTTP status"), null=True, blank=True)
+    last_error = ScrubbedTextField(_("last error"), blank=True)
+    attempt_log = models.JSONField(_("attempts log"), default=list, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "event"], name="webhook_delivery_once_per_event"),
+        ]
+        indexes = [
+            models.Index(fields=["next_attempt_at"], condition=models.Q(status="pending"), name="webhook_delivery_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint_id} event {self.event_id} {self.status}"
