@@ -26,12 +26,13 @@ from core.admin import BigTableAdmin
 
 from disputes.workflow.casework import case_assign
 from disputes.workflow.names import NOTE_MAX_LENGTH
-from disputes.workflow.transitions import allowed_transitions, case_transition
+from disputes.workflow.transitions import allowed_transitions
+from disputes.workflow.steps import case_transition
 from disputes.sla import clocks as sla
 from disputes.sla.admin import CaseClocksAdminMixin
 from disputes.workflow.errors import CaseError, StaleCase
-from disputes.models import TRANSITION_NAMES, Attachment, Case, CaseEvent, CaseNote, Notification, Refund, SlaAlert
-from disputes.workflow.names import TRANSITION_LABELS, State
+from disputes.models import TRANSITION_LABELS, TRANSITION_NAMES, Attachment, Case, CaseEvent, CaseNote, Notification, Refund, SlaAlert
+from disputes.workflow.names import State
 
 # What each workflow step is called on a button.
 # How many events the case page shows; the event list has them all.

@@ -41,7 +41,7 @@ from transactions.models import LedgerEntry, LedgerKind, SettlementRecord, Settl
 from disputes.refunds import refund_execute
 from disputes.workflow.casework import case_add_note, case_assign
 from disputes.workflow.filing import case_file
-from disputes.workflow.transitions import case_transition
+from disputes.workflow.steps import case_transition
 from disputes.workflow.actors import CUSTOMER, system_user
 from disputes.models import Case, NoteVisibility, Refund, RefundStatus
 from disputes.workflow.names import Channel, Role

@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from disputes import selectors
 from disputes.workflow.casework import case_add_note
 from disputes.workflow.filing import case_file
-from disputes.workflow.transitions import case_transition
+from disputes.workflow.steps import case_transition
 from disputes.api.errors import PreconditionFailed
 from disputes.api.filters import CaseFilter
 from disputes.api.idempotency import idempotent

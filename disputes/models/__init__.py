@@ -7,7 +7,7 @@
 - ``delivery``: e-mail notifications, webhook endpoints and deliveries;
 - ``api``: the REST API's idempotency keys.
 """
-from disputes.models.case import TRANSITION_NAMES, Case
+from disputes.models.case import TRANSITION_LABELS, TRANSITION_NAMES, Case
 from disputes.models.casefile import (
     Attachment,
     CaseEvent,
@@ -42,7 +42,7 @@ from disputes.models.delivery import (
 from disputes.models.api import IdempotencyKey
 
 __all__ = [
-    "TRANSITION_NAMES", "Case", "Attachment", "CaseEvent", "CaseNote", "NoteVisibility", "Refund", "RefundStatus",
+    "TRANSITION_LABELS", "TRANSITION_NAMES", "Case", "Attachment", "CaseEvent", "CaseNote", "NoteVisibility", "Refund", "RefundStatus",
     "FIRST_EXTENSION_TO_DAYS", "CalendarOverride", "DeadlineCounting", "Recipients", "SlaAlert", "SlaAlertKind",
     "SlaClock", "SlaSettings", "StagePolicy", "TargetUnit", "default_final_days", "default_first_extension_to_days",
     "Notification", "NotificationStatus", "WebhookDelivery", "WebhookDeliveryStatus", "WebhookEndpoint",

@@ -220,11 +220,23 @@ class Case(ConcurrentTransitionMixin, PosSlipFields, models.Model):
 
     # --- the workflow (docs/design.md); bodies touch only this row -----------
 
-    @transition(field=state, source=State.SUBMITTED, target=State.VERIFYING, permission=can_work)
+    @transition(
+        field=state,
+        source=State.SUBMITTED,
+        target=State.VERIFYING,
+        permission=can_work,
+        custom={"label": _("Start verification")},
+    )
     def start_verification(self) -> None:
         pass
 
-    @transition(field=state, source=WORKING_STAGES, target=State.AWAITING_CUSTOMER, permission=can_work)
+    @transition(
+        field=state,
+        source=WORKING_STAGES,
+        target=State.AWAITING_CUSTOMER,
+        permission=can_work,
+        custom={"label": _("Ask the customer for information")},
+    )
     def request_customer_info(self) -> None:
         self.resume_state = self.state
 
@@ -233,27 +245,58 @@ class Case(ConcurrentTransitionMixin, PosSlipFields, models.Model):
         source=State.AWAITING_CUSTOMER,
         target=GET_STATE(_resume_stage, states=WORKING_STAGES),
         permission=can_reply,
+        custom={"label": _("Customer information received")},
     )
     def customer_info_received(self) -> None:
         pass
 
-    @transition(field=state, source=State.VERIFYING, target=State.MERCHANT_CONTACT, permission=can_work)
+    @transition(
+        field=state,
+        source=State.VERIFYING,
+        target=State.MERCHANT_CONTACT,
+        permission=can_work,
+        custom={"label": _("Debit confirmed: contact the merchant")},
+    )
     def confirm_debit(self) -> None:
         pass
 
-    @transition(field=state, source=State.VERIFYING, target=State.RESOLVED, permission=can_work_or_system)
+    @transition(
+        field=state,
+        source=State.VERIFYING,
+        target=State.RESOLVED,
+        permission=can_work_or_system,
+        custom={"label": _("Reversal found")},
+    )
     def reversal_found(self) -> None:
         pass
 
-    @transition(field=state, source=State.MERCHANT_CONTACT, target=State.RESOLVED, permission=can_work_or_system)
+    @transition(
+        field=state,
+        source=State.MERCHANT_CONTACT,
+        target=State.RESOLVED,
+        permission=can_work_or_system,
+        custom={"label": _("Merchant refunded")},
+    )
     def merchant_refunded(self) -> None:
         pass
 
-    @transition(field=state, source=State.MERCHANT_CONTACT, target=State.PROCESSOR_INQUIRY, permission=can_work_or_system)
+    @transition(
+        field=state,
+        source=State.MERCHANT_CONTACT,
+        target=State.PROCESSOR_INQUIRY,
+        permission=can_work_or_system,
+        custom={"label": _("Escalate to the payment processor")},
+    )
     def escalate_to_processor(self) -> None:
         pass
 
-    @transition(field=state, source=State.PROCESSOR_INQUIRY, target=State.MERCHANT_CONTACT, permission=can_work)
+    @transition(
+        field=state,
+        source=State.PROCESSOR_INQUIRY,
+        target=State.MERCHANT_CONTACT,
+        permission=can_work,
+        custom={"label": _("Back to the merchant")},
+    )
     def back_to_merchant(self) -> None:
         pass
 
@@ -263,6 +306,7 @@ class Case(ConcurrentTransitionMixin, PosSlipFields, models.Model):
         target=State.REFUND_PENDING,
         conditions=[refund_amount_within_dispute],
         permission=can_work,
+        custom={"label": _("Propose a refund")},
     )
     def propose_refund(self) -> None:
         self.resume_state = self.state
@@ -273,6 +317,7 @@ class Case(ConcurrentTransitionMixin, PosSlipFields, models.Model):
         target=State.REFUNDED,
         conditions=[refund_amount_within_dispute],
         permission=can_approve_refund,
+        custom={"label": _("Approve the refund")},
     )
     def approve_refund(self) -> None:
         pass
@@ -282,6 +327,7 @@ class Case(ConcurrentTransitionMixin, PosSlipFields, models.Model):
         source=State.REFUND_PENDING,
         target=GET_STATE(_resume_stage, states=WORKING_STAGES),
         permission=can_supervise,
+        custom={"label": _("Decline the refund")},
     )
     def decline_refund(self) -> None:
         self.refund_amount = None
@@ -293,15 +339,28 @@ class Case(ConcurrentTransitionMixin, PosSlipFields, models.Model):
         target=State.REJECTED,
         conditions=[has_rejection_reason],
         permission=can_work,
+        custom={"label": _("Reject")},
     )
     def reject(self) -> None:
         pass
 
-    @transition(field=state, source=OPEN_STATES, target=State.WITHDRAWN, permission=can_withdraw)
+    @transition(
+        field=state,
+        source=OPEN_STATES,
+        target=State.WITHDRAWN,
+        permission=can_withdraw,
+        custom={"label": _("Withdraw")},
+    )
     def withdraw(self) -> None:
         pass
 
-    @transition(field=state, source=ENDED_STATES, target=State.CLOSED, permission=can_work_or_system)
+    @transition(
+        field=state,
+        source=ENDED_STATES,
+        target=State.CLOSED,
+        permission=can_work_or_system,
+        custom={"label": _("Close")},
+    )
     def close(self) -> None:
         self.closed_at = timezone.now()
 
@@ -311,6 +370,7 @@ class Case(ConcurrentTransitionMixin, PosSlipFields, models.Model):
         target=State.VERIFYING,
         conditions=[within_reopen_window],
         permission=can_supervise,
+        custom={"label": _("Reopen")},
     )
     def reopen(self) -> None:
         self.ended_at = None
@@ -320,21 +380,12 @@ class Case(ConcurrentTransitionMixin, PosSlipFields, models.Model):
         self.refund_proposed_by = None
 
 
-# Transition names in the order of the "Transitions" table of docs/design.md.
-TRANSITION_NAMES: tuple[str, ...] = (
-    "start_verification",
-    "request_customer_info",
-    "customer_info_received",
-    "confirm_debit",
-    "reversal_found",
-    "merchant_refunded",
-    "escalate_to_processor",
-    "back_to_merchant",
-    "propose_refund",
-    "approve_refund",
-    "decline_refund",
-    "reject",
-    "withdraw",
-    "close",
-    "reopen",
+# The steps, read off the state machine, in the order they are declared above
+# (the order of the "Transitions" table of docs/design.md), and their labels.
+TRANSITION_NAMES: tuple[str, ...] = tuple(
+    name for name, member in vars(Case).items() if hasattr(member, "_django_fsm")
 )
+TRANSITION_LABELS: dict[str, str] = {
+    name: next(iter(getattr(Case, name)._django_fsm.transitions.values())).custom["label"]
+    for name in TRANSITION_NAMES
+}

@@ -10,8 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from core.cardguard import ScrubbedCharField, ScrubbedJSONField, ScrubbedTextField
 from core.money import AmountField, CurrencyField
 
-from disputes.workflow.names import TRANSITION_LABELS, EventKind, State
-from disputes.models.case import Case
+from disputes.workflow.names import EventKind, State
+from disputes.models.case import TRANSITION_LABELS, Case
 
 
 class CaseEvent(models.Model):

@@ -16,7 +16,7 @@ from django.utils.translation import gettext, gettext_lazy as _
 from disputes.sla import clocks as sla
 from disputes.workflow.errors import CaseError
 from disputes.models import CalendarOverride, Case, SlaSettings, StagePolicy
-from disputes.sla.sweep import case_extend_deadline
+from disputes.sla.extensions import case_extend_deadline
 
 
 class ExtendDeadlineForm(forms.Form):

@@ -11,28 +11,26 @@ the quiet period.
 """
 from __future__ import annotations
 
+from disputes.workflow.events import new_event, record_events
+
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from disputes.delivery.notifications import notify_customer
-from disputes.workflow.events import record_event
-from disputes.workflow.names import NOTE_MAX_LENGTH
-from disputes.workflow.transitions import case_transition
+from disputes.workflow.steps import case_transition
 from disputes.sla import clocks as sla
 from disputes.workflow.actors import system_user
-from disputes.workflow.errors import ActionForbidden, CaseError, StaleCase, TransitionNotAvailable
+from disputes.workflow.errors import CaseError, StaleCase, TransitionNotAvailable
 from disputes.delivery import outbox
 from disputes.delivery.outbox import enqueue_after_commit
-from disputes.models import Case, CaseEvent, Notification, SlaAlert, SlaAlertKind, SlaClock
+from disputes.models import Case, Notification, SlaAlert, SlaAlertKind, SlaClock
 from disputes.workflow.names import ENDED_STATES, EventKind, Role, State
 
 logger = logging.getLogger(__name__)
@@ -152,9 +150,9 @@ def _record_alerts(inserted: list[tuple], *, clock: str, result: SweepResult) ->
                 event_kind = EventKind.SLA_BREACH
                 message = _("Breach: %(what)s was due at %(due)s.") % {"what": what, "due": due_text}
                 result.breaches += 1
-            events.append(CaseEvent(
-                case=case, kind=event_kind, actor=system, actor_label=system.get_username(), message=message,
-                payload={"clock": clock, "stage": stage, "due_at": due.isoformat()}, case_version=case.version,
+            events.append(new_event(
+                case, kind=event_kind, actor=system, message=message,
+                payload={"clock": clock, "stage": stage, "due_at": due.isoformat()},
             ))
             recipients: list[str] = []
             if recipients_conf.notify_assignee and case.assignee and case.assignee.email:
@@ -175,7 +173,7 @@ def _record_alerts(inserted: list[tuple], *, clock: str, result: SweepResult) ->
                     body="\n\n".join([message, _("Case %(reference)s, now %(state)s.")
                                       % {"reference": case.reference, "state": State(case.state).label}]),
                 ))
-    CaseEvent.objects.bulk_create(events)
+    record_events(events)
     created = Notification.objects.bulk_create(notifications)
     result.notifications += len(created)
     if created:
@@ -213,60 +211,3 @@ def _take_step(cases: list[Case], name: str, note: str, done: list[str]) -> None
             logger.exception("SLA automatic step %s failed on %s", name, case.reference)
             continue
         done.append(case.reference)
-
-
-# --- deadline extensions -----------------------------------------------------------------
-
-
-def case_extend_deadline(*, case: Case, actor, reason: str, expected_version: int | None = None) -> Case:
-    """Extend the overall deadline (a supervisor, with a reason): first up to the
-    extended length for complex cases (30 days), then once more by a further 30
-    days with internal approval — a supervisor other than the one who granted the
-    first. Recorded as a ``deadline_extended`` event; the customer is told why."""
-    if not actor.has_perm("disputes.supervise_case"):
-        raise ActionForbidden(_("Only a supervisor may extend the deadline."))
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": _("Give the reason for extending the deadline.")})
-    if len(reason) > NOTE_MAX_LENGTH:
-        raise ValidationError({"reason": _("A reason has at most %(n)s characters.") % {"n": NOTE_MAX_LENGTH}})
-    if expected_version is not None and expected_version != case.version:
-        raise StaleCase()
-    if not case.is_open or case.final_due_at is None:
-        raise TransitionNotAvailable(_("Only the deadline of an open case can be extended."))
-    if case.deadline_extensions >= 2:
-        raise TransitionNotAvailable(_("The deadline has already been extended twice."))
-    extension = case.deadline_extensions + 1
-    if extension == 2:
-        first = case.events.filter(kind=EventKind.DEADLINE_EXTENDED).order_by("-id").first()
-        if first is not None and first.actor_id == actor.pk:
-            raise ActionForbidden(_("The second extension must be approved by another supervisor."))
-
-    from core.cardguard import mask_card_numbers
-
-    reason = mask_card_numbers(reason)
-    with transaction.atomic():
-        before = case.final_due_at
-        now = timezone.now()
-        after = sla.extended_final_due_at(case, extension=extension)
-        if case.state == State.AWAITING_CUSTOMER and case.final_remaining is not None:
-            # Paused: lengthen what is left; the deadline is set again on resume.
-            case.final_remaining += sla.extension_length(extension)
-        else:
-            case.final_alert_at = sla.final_alert_at(after, now)
-        case.final_due_at = after
-        case.deadline_extensions = extension
-        case.version += 1
-        case.save()
-        record_event(
-            case, kind=EventKind.DEADLINE_EXTENDED, actor=actor, message=reason,
-            payload={"extension": extension, "from": before.isoformat(), "to": after.isoformat(), "reason": reason},
-        )
-        with translation.override(case.customer.preferred_language):
-            due_text = timezone.localtime(after, sla.business_calendar().tz).strftime("%Y-%m-%d")
-            notify_customer(
-                case, _("We need more time for your complaint"),
-                [_("We need more time to answer your complaint. We will answer by %(due)s.") % {"due": due_text},
-                 _("The reason: %(reason)s") % {"reason": reason}],
-            )
-    return case

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import RequestDataTooBig, ValidationError
-from django.db import connection, transaction
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -17,9 +17,9 @@ from config.celery import app as celery_app
 from core.cardguard import mask_card_numbers
 
 from disputes import selectors
-from disputes.workflow.casework import case_add_note
 from disputes.workflow.filing import case_file
-from disputes.workflow.transitions import allowed_transitions, case_transition
+from disputes.workflow.transitions import allowed_transitions
+from disputes.workflow.steps import case_customer_reply, case_transition
 from disputes.workflow import tracking
 from disputes.workflow.actors import CUSTOMER
 from disputes.api.errors import discard_unread_body, problem_response, request_error
@@ -202,8 +202,7 @@ def _show_errors(request: HttpRequest, exc: Exception) -> None:
 
 @require_POST
 def complaint_reply(request: HttpRequest) -> HttpResponse:
-    """The customer answers a request for information: the note and the return
-    to the working stage succeed or fail together."""
+    """The customer answers a request for information (``case_customer_reply``)."""
     case = _tracked_case(request)
     if case is None:
         messages.error(request, _("Look up your complaint with its reference and tracking code first."))
@@ -215,9 +214,7 @@ def complaint_reply(request: HttpRequest) -> HttpResponse:
                 messages.error(request, text)
         return redirect("complaint-track")
     try:
-        with transaction.atomic():
-            case_add_note(case=case, actor=CUSTOMER, body=form.cleaned_data["message"])
-            case_transition(case=case, name="customer_info_received", actor=CUSTOMER)
+        case_customer_reply(case=case, actor=CUSTOMER, message=form.cleaned_data["message"])
     except (CaseError, ValidationError) as exc:
         _show_errors(request, exc)
     else:

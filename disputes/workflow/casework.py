@@ -13,10 +13,10 @@ from django.utils.translation import gettext as _
 from disputes.delivery.notifications import notify_customer
 from disputes.models import Attachment, Case, CaseNote, NoteVisibility
 from disputes.workflow.actors import CustomerActor, actor_label, actor_user, require_permission
-from disputes.workflow.errors import ActionForbidden, StaleCase
+from disputes.workflow.errors import ActionForbidden
 from disputes.workflow.events import record_event
 from disputes.workflow.names import EventKind, NOTE_MAX_LENGTH, Role
-from disputes.workflow.transitions import case_restored_on_failure
+from disputes.workflow.transitions import case_change, case_save
 
 def case_add_note(*, case: Case, actor, body: str, visibility: str = NoteVisibility.INTERNAL) -> CaseNote:
     """Add a note; a customer-visible note is also e-mailed to the customer."""
@@ -55,13 +55,10 @@ def case_assign(*, case: Case, actor, assignee, expected_version: int | None = N
         releasing_own = assignee is None and case.assignee_id == actor.pk
         if not (taking_it or releasing_own):
             raise ActionForbidden(_("Only a supervisor may assign a case to someone else."))
-    if expected_version is not None and expected_version != case.version:
-        raise StaleCase()
-    with case_restored_on_failure(case), transaction.atomic():
+    with case_change(case, expected_version=expected_version):
         previous = case.assignee
         case.assignee = assignee
-        case.version += 1
-        case.save()
+        case_save(case)
         record_event(
             case, kind=EventKind.ASSIGNMENT, actor=actor,
             payload={"from": previous.get_username() if previous else None,

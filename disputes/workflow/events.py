@@ -12,7 +12,9 @@ from disputes.delivery.webhooks import webhook_deliveries_for_event
 from disputes.models import Case, CaseEvent
 from disputes.workflow.actors import actor_label, actor_user
 
-def record_event(
+
+
+def new_event(
     case: Case,
     *,
     kind: str,
@@ -23,7 +25,8 @@ def record_event(
     to_state: str = "",
     payload: dict | None = None,
 ) -> CaseEvent:
-    event = CaseEvent.objects.create(
+    """An event of ``case`` at its current version, not saved yet (see ``record_events``)."""
+    return CaseEvent(
         case=case,
         kind=kind,
         actor=actor_user(actor),
@@ -35,5 +38,17 @@ def record_event(
         payload=payload or {},
         case_version=case.version,
     )
-    webhook_deliveries_for_event(event)  # state changes reach the call center's webhook (outbox)
-    return event
+
+
+def record_events(events: list[CaseEvent]) -> list[CaseEvent]:
+    """Write events made by ``new_event``, in one statement; state changes among
+    them reach the call center's webhooks (through the outbox)."""
+    saved = CaseEvent.objects.bulk_create(events)
+    for event in saved:
+        webhook_deliveries_for_event(event)
+    return saved
+
+
+def record_event(case: Case, *, kind: str, actor, **fields) -> CaseEvent:
+    """Write one event of ``case`` (the fields of ``new_event``)."""
+    return record_events([new_event(case, kind=kind, actor=actor, **fields)])[0]

@@ -50,24 +50,6 @@ CUSTOMER_WORDING = {
 }
 
 
-# How each transition is named on buttons and in lists (staff pages, admin, API docs).
-TRANSITION_LABELS = {
-    "start_verification": _("Start verification"),
-    "request_customer_info": _("Ask the customer for information"),
-    "customer_info_received": _("Customer information received"),
-    "confirm_debit": _("Debit confirmed: contact the merchant"),
-    "reversal_found": _("Reversal found"),
-    "merchant_refunded": _("Merchant refunded"),
-    "escalate_to_processor": _("Escalate to the payment processor"),
-    "back_to_merchant": _("Back to the merchant"),
-    "propose_refund": _("Propose a refund"),
-    "approve_refund": _("Approve the refund"),
-    "decline_refund": _("Decline the refund"),
-    "reject": _("Reject"),
-    "withdraw": _("Withdraw"),
-    "close": _("Close"),
-    "reopen": _("Reopen"),
-}
 
 
 class Channel(models.TextChoices):

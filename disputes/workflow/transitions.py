@@ -1,8 +1,23 @@
-"""The workflow core: every step of a case goes through here.
+"""The workflow core: every step of a case, and every other change of a case
+row, goes through here.
+
+``take_step`` owns what all steps share, in this order: the step exists
+(404), the actor's role may take it (403), the copy is not stale (412), the
+case's state allows it (409), the note is short enough, the step's own rules
+(``prepare``, supplied by its service in ``workflow.steps``), the state
+machine's conditions, then, in one transaction: the FSM call, the SLA clocks,
+the version, the save (refused for a stale copy), what the step writes beside
+the case (``after``), the ``transition`` event, and the customer's e-mail. On
+any failure nothing is written and the caller's copy is reloaded.
+
+``case_change`` is the same optimistic lock for changes that are not steps
+(assignment, deadline extensions).
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -10,51 +25,59 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from core.cardguard import mask_card_numbers
 from core.money import parse_amount
 
-from disputes.delivery import outbox
 from disputes.delivery.notifications import notify_customer
-from disputes.delivery.outbox import enqueue_after_commit
-from disputes.models import Case, Refund, RefundStatus, TRANSITION_NAMES
+from disputes.models import TRANSITION_LABELS, TRANSITION_NAMES, Case
 from disputes.sla import clocks as sla
-from disputes.workflow.actors import actor_user
 from disputes.workflow.errors import ActionForbidden, StaleCase, TransitionNotAvailable, TransitionUnknown
 from disputes.workflow.events import record_event
-from disputes.workflow.names import CUSTOMER_WORDING, ENDED_STATES, EventKind, NOTE_MAX_LENGTH, State, TRANSITION_LABELS
+from disputes.workflow.names import (
+    CUSTOMER_WORDING,
+    ENDED_STATES,
+    NOTE_MAX_LENGTH,
+    EventKind,
+    State,
+)
 
-def _transition_method(name: str):
+# A step's own rules: check its input, set the case's fields, fill the event's payload.
+Prepare = Callable[[Case, dict], None]
+# What a step writes beside the case, in the same transaction, after the save.
+After = Callable[[Case, dict, datetime], None]
+
+
+def _fsm_meta(name: str):
     if name not in TRANSITION_NAMES:
         raise TransitionUnknown()
-    return getattr(Case, name)
+    return getattr(Case, name)._django_fsm
 
 
-def _may_take(case: Case, name: str, actor) -> bool:
-    """Whether the actor's role allows the transition at all (state aside)."""
-    meta = _transition_method(name)._django_fsm
-    return any(t.has_perm(case, actor) for t in meta.transitions.values())
+def may_take(case: Case, name: str, actor) -> bool:
+    """Whether the actor's role allows the step at all (state aside)."""
+    return any(t.has_perm(case, actor) for t in _fsm_meta(name).transitions.values())
+
+
+# Steps whose conditions depend on input they ask for (reject's reason, the
+# refund amount): offered whenever role and state allow them.
+INPUT_DRIVEN_STEPS = frozenset({"reject", "propose_refund"})
 
 
 def allowed_transitions(case: Case, actor) -> list[str]:
-    """The transitions this actor may take on the case now, in workflow order.
-
-    Transitions whose conditions depend on input (reject's reason, the refund
-    amount) are listed: the input is asked for when they are taken."""
-    input_driven = {"reject", "propose_refund"}
+    """The steps this actor may take on the case now, in workflow order."""
     names = []
     for name in TRANSITION_NAMES:
-        meta = getattr(Case, name)._django_fsm
+        meta = _fsm_meta(name)
         transition_ = meta.get_transition(case.state)
         if transition_ is None or not transition_.has_perm(case, actor):
             continue
-        if name not in input_driven and not meta.conditions_met(case, case.state):
+        if name not in INPUT_DRIVEN_STEPS and not meta.conditions_met(case, case.state):
             continue
         names.append(name)
     return names
 
 
 @contextmanager
-def case_restored_on_failure(case: Case):
+def case_restored_on_failure(case: Case) -> Iterator[None]:
     """On any failure, put the caller's copy of the case back as the database
     has it, so nobody goes on with a half-changed object."""
     try:
@@ -65,103 +88,31 @@ def case_restored_on_failure(case: Case):
         raise
 
 
-def case_transition(
-    *,
-    case: Case,
-    name: str,
-    actor,
-    note: str = "",
-    reason: str = "",
-    amount: Decimal | str | None = None,
-    expected_version: int | None = None,
-) -> Case:
-    """Take the workflow step ``name`` on ``case``.
-
-    Raises TransitionUnknown (no such step), ActionForbidden (the actor's role
-    may not, or the four-eyes rule), TransitionNotAvailable (not from this
-    state, or outside the reopen window), ValidationError (missing reason,
-    refund amount not in (0, disputed amount]) and StaleCase (the case changed
-    since it was read, or ``expected_version`` is not the current one). On any
-    of these nothing is written and ``case`` is reloaded from the database.
-    """
+@contextmanager
+def case_change(case: Case, *, expected_version: int | None = None) -> Iterator[None]:
+    """The optimistic lock of every change of a case row: refuses a copy older
+    than ``expected_version`` (StaleCase), runs the body in a transaction, and
+    reloads the caller's copy on any failure. The body changes the case and
+    calls ``case_save`` (which refuses a copy someone else changed meanwhile)
+    before writing its event."""
     with case_restored_on_failure(case):
-        return _take_transition(case, name, actor, note, reason, amount, expected_version)
+        if expected_version is not None and expected_version != case.version:
+            raise StaleCase()
+        with transaction.atomic():
+            yield
 
 
-def _take_transition(case, name, actor, note, reason, amount, expected_version) -> Case:
-    method = _transition_method(name)
-    if not _may_take(case, name, actor):
-        raise ActionForbidden(
-            _("A refund must be approved by a supervisor other than the one who proposed it.")
-            if name == "approve_refund" and actor.has_perm("disputes.supervise_case")
-            else None
-        )
-    if expected_version is not None and expected_version != case.version:
-        raise StaleCase()
-    meta = method._django_fsm
-    if not meta.has_transition(case.state):
-        raise TransitionNotAvailable(
-            _("“%(step)s” is not possible while the case is %(state)s.")
-            % {"step": TRANSITION_LABELS[name], "state": State(case.state).label}
-        )
+def case_save(case: Case) -> None:
+    """Save a change of the case under its next version (inside ``case_change``)."""
+    case.version += 1
+    case.save()
+
+
+def clean_note(note: str, *, field: str = "note") -> str:
     note = (note or "").strip()
     if len(note) > NOTE_MAX_LENGTH:
-        raise ValidationError({"note": _("A note has at most %(n)s characters.") % {"n": NOTE_MAX_LENGTH}})
-    payload: dict = {}
-    if name == "reject":
-        reason = (reason or "").strip()
-        if not reason:
-            raise ValidationError({"reason": _("Give the reason for rejecting the complaint.")})
-        case.rejection_reason = mask_card_numbers(reason)
-        payload["reason"] = case.rejection_reason
-    if name == "propose_refund":
-        if amount in (None, ""):
-            raise ValidationError({"amount": _("Enter the amount to refund.")})
-        refund_amount = parse_amount_for_field(amount, case.currency, field="amount")
-        if refund_amount > case.amount:
-            raise ValidationError({"amount": _("A refund cannot exceed the disputed amount of %(amount)s %(currency)s.")
-                                   % {"amount": case.amount, "currency": case.currency}})
-        case.refund_amount = refund_amount
-        case.refund_proposed_by = actor_user(actor)
-        payload["amount"] = str(refund_amount)
-        payload["currency"] = case.currency
-    if not meta.conditions_met(case, case.state):
-        raise TransitionNotAvailable(
-            _("The reopen window of this case has passed.") if name == "reopen" else None
-        )
-
-    with transaction.atomic():
-        source = case.state
-        now = timezone.now()
-        getattr(case, name)()
-        target = case.state
-        sla.case_clocks_move(case, source=source, target=target, now=now)  # pause, resume or restart the clocks
-        if target != source:
-            case.stage_entered_at = now
-        if target in ENDED_STATES:
-            case.ended_at = now
-        case.version += 1
-        case.save()
-        if name == "propose_refund":
-            Refund.objects.create(case=case, amount=case.refund_amount, currency=case.currency, proposed_by=actor_user(actor))
-        elif name in ("approve_refund", "decline_refund"):
-            refund = Refund.objects.select_for_update().get(case=case, status=RefundStatus.PROPOSED)
-            refund.status = RefundStatus.APPROVED if name == "approve_refund" else RefundStatus.DECLINED
-            refund.decided_by = actor_user(actor)
-            refund.decided_at = now
-            refund.save(update_fields=["status", "decided_by", "decided_at"])
-            payload.update(amount=str(refund.amount), currency=refund.currency, refund_id=refund.pk)
-            if name == "approve_refund":
-                enqueue_after_commit(outbox.EXECUTE_REFUND, refund.pk)
-        record_event(
-            case, kind=EventKind.TRANSITION, actor=actor, transition=name,
-            from_state=source, to_state=target, message=note, payload=payload,
-        )
-        if target != source and target != State.CLOSED:
-            with translation.override(case.customer.preferred_language):
-                notify_customer(case, _("Your complaint: %(state)s") % {"state": State(target).label},
-                                 [str(CUSTOMER_WORDING[target])])
-    return case
+        raise ValidationError({field: _("A note has at most %(n)s characters.") % {"n": NOTE_MAX_LENGTH}})
+    return note
 
 
 def parse_amount_for_field(value, currency: str, *, field: str) -> Decimal:
@@ -169,3 +120,63 @@ def parse_amount_for_field(value, currency: str, *, field: str) -> Decimal:
         return parse_amount(value, currency)
     except ValidationError as exc:
         raise ValidationError({field: exc.messages}) from None
+
+
+def take_step(
+    *,
+    case: Case,
+    name: str,
+    actor,
+    note: str = "",
+    expected_version: int | None = None,
+    prepare: Prepare | None = None,
+    after: After | None = None,
+    forbidden_message: str | None = None,
+    conditions_message: str | None = None,
+) -> Case:
+    """Take the workflow step ``name`` (see the module's docstring).
+
+    Raises TransitionUnknown, ActionForbidden (with ``forbidden_message`` when
+    the step's service has a better word for it), StaleCase,
+    TransitionNotAvailable (with ``conditions_message`` when the state machine's
+    conditions refuse) and ValidationError."""
+    with case_restored_on_failure(case):
+        meta = _fsm_meta(name)
+        if not may_take(case, name, actor):
+            raise ActionForbidden(forbidden_message)
+        if expected_version is not None and expected_version != case.version:
+            raise StaleCase()
+        if not meta.has_transition(case.state):
+            raise TransitionNotAvailable(
+                _("“%(step)s” is not possible while the case is %(state)s.")
+                % {"step": TRANSITION_LABELS[name], "state": State(case.state).label}
+            )
+        note = clean_note(note)
+        payload: dict = {}
+        if prepare is not None:
+            prepare(case, payload)
+        if not meta.conditions_met(case, case.state):
+            raise TransitionNotAvailable(conditions_message)
+
+        with transaction.atomic():
+            source = case.state
+            now = timezone.now()
+            getattr(case, name)()
+            target = case.state
+            sla.case_clocks_move(case, source=source, target=target, now=now)  # pause, resume or restart the clocks
+            if target != source:
+                case.stage_entered_at = now
+            if target in ENDED_STATES:
+                case.ended_at = now
+            case_save(case)
+            if after is not None:
+                after(case, payload, now)
+            record_event(
+                case, kind=EventKind.TRANSITION, actor=actor, transition=name,
+                from_state=source, to_state=target, message=note, payload=payload,
+            )
+            if target != source and target != State.CLOSED:
+                with translation.override(case.customer.preferred_language):
+                    notify_customer(case, _("Your complaint: %(state)s") % {"state": State(target).label},
+                                    [str(CUSTOMER_WORDING[target])])
+    return case

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from accounts.models import AccessChange, EntryPoint
 from accounts.selectors import user_access
 from accounts.services import AccessRefused, user_access_set
-from disputes.workflow.transitions import case_transition
+from disputes.workflow.steps import case_transition
 from disputes.workflow.errors import ActionForbidden
 from disputes.workflow.names import Role, State
 

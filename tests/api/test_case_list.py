@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 
 from disputes.workflow.casework import case_assign
-from disputes.workflow.transitions import case_transition
+from disputes.workflow.steps import case_transition
 from disputes.models import Case
 from disputes.workflow.names import State
 

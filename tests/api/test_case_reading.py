@@ -2,7 +2,7 @@
 import pytest
 
 from disputes.workflow.casework import case_add_note
-from disputes.workflow.transitions import case_transition
+from disputes.workflow.steps import case_transition
 from disputes.models import Case
 
 from .conftest import CASES, assert_problem

@@ -10,7 +10,7 @@ from django.db import transaction
 
 from disputes.workflow.casework import case_add_note
 from disputes.workflow.filing import case_file
-from disputes.workflow.transitions import case_transition
+from disputes.workflow.steps import case_transition
 from disputes.delivery import webhooks
 from disputes.workflow.actors import CUSTOMER
 from disputes.models import Case, WebhookDelivery, WebhookDeliveryStatus

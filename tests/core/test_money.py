@@ -18,7 +18,7 @@ from hypothesis import example, given, settings as hsettings, strategies as st
 from rest_framework.test import APIClient
 
 from disputes.workflow.filing import case_file
-from disputes.workflow.transitions import case_transition
+from disputes.workflow.steps import case_transition
 from disputes.workflow.actors import CUSTOMER
 from disputes.models import Case
 from disputes.workflow.names import Channel

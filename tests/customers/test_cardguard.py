@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from core.cardguard import ScrubbedCharField, ScrubbedJSONField, ScrubbedTextField, luhn_valid, mask_card_numbers
 from disputes.workflow.casework import case_add_note
 from disputes.workflow.filing import case_file
-from disputes.workflow.transitions import case_transition
+from disputes.workflow.steps import case_transition
 from disputes.workflow.actors import CUSTOMER
 from disputes.models import Case, CaseEvent, CaseNote
 from disputes.workflow.names import Channel

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from customers.models import Customer
 from disputes.workflow.casework import case_add_note
 from disputes.workflow.filing import case_file
-from disputes.workflow.transitions import case_transition
+from disputes.workflow.steps import case_transition
 from disputes.workflow.actors import CUSTOMER
 from disputes.models import Case, Notification, NoteVisibility
 from disputes.workflow.names import Channel

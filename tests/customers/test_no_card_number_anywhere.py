@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from rest_framework.test import APIClient
 
 from disputes.workflow.casework import case_add_note
-from disputes.workflow.transitions import case_transition
+from disputes.workflow.steps import case_transition
 from disputes.models import Case
 from tests.api.conftest import case_body
 

@@ -13,7 +13,7 @@ from rest_framework.authtoken.models import Token
 from disputes import demo
 from disputes.workflow.casework import case_add_note, case_assign
 from disputes.workflow.filing import case_file
-from disputes.workflow.transitions import case_transition
+from disputes.workflow.steps import case_transition
 from disputes.delivery import webhooks
 from disputes.admin import CASE_PAGE_EVENTS
 from disputes.workflow.actors import CUSTOMER

@@ -4,7 +4,7 @@ import threading
 import pytest
 from django.db import connection
 
-from disputes.workflow.transitions import case_transition
+from disputes.workflow.steps import case_transition
 from disputes.workflow.errors import StaleCase
 from disputes.models import Case, CaseEvent
 from disputes.workflow.names import EventKind, State

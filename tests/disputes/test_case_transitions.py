@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from disputes.refunds import refund_execute
 from disputes.workflow.casework import case_assign
-from disputes.workflow.transitions import allowed_transitions, case_transition
+from disputes.workflow.transitions import allowed_transitions
+from disputes.workflow.steps import case_transition
 from disputes.workflow.actors import CUSTOMER
 from disputes.workflow.errors import ActionForbidden, StaleCase, TransitionNotAvailable, TransitionUnknown
 from disputes.models import TRANSITION_NAMES, Case, CaseEvent, Refund, RefundStatus

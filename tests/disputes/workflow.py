@@ -1,7 +1,7 @@
 """Bring a case to any state of the workflow, through the services only."""
 from decimal import Decimal
 
-from disputes.workflow.transitions import case_transition
+from disputes.workflow.steps import case_transition
 from disputes.workflow.actors import CUSTOMER
 from disputes.workflow.names import State
 

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from disputes.workflow.casework import case_add_note
-from disputes.workflow.transitions import case_transition
+from disputes.workflow.steps import case_transition
 from disputes.models import Case, NoteVisibility
 from disputes.workflow.names import State
 

@@ -7,7 +7,7 @@ import pytest
 import redis
 
 from config.celery import app as celery_app
-from disputes.workflow.transitions import case_transition
+from disputes.workflow.steps import case_transition
 from disputes.models import Notification
 
 from .processes import Processes, free_port, wait_for

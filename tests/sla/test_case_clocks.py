@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 
-from disputes.workflow.transitions import case_transition
+from disputes.workflow.steps import case_transition
 from disputes.models import Case, CaseEvent, SlaSettings, StagePolicy
 from disputes.sla import clocks as sla
 from disputes.sla.clocks import ClockStatus, case_clocks, overdue_q

@@ -8,10 +8,10 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.utils import translation
 
-from disputes.workflow.transitions import case_transition
+from disputes.workflow.steps import case_transition
 from disputes.workflow.errors import ActionForbidden, StaleCase, TransitionNotAvailable
 from disputes.models import CaseEvent, Notification, SlaAlert, SlaSettings
-from disputes.sla.sweep import case_extend_deadline
+from disputes.sla.extensions import case_extend_deadline
 from disputes.workflow.names import EventKind, State
 from tests.disputes.workflow import bring_to
 

@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError, close_old_connections, connection, transaction
 
 from disputes.workflow.casework import case_assign
-from disputes.workflow.transitions import case_transition
+from disputes.workflow.steps import case_transition
 from disputes.models import CaseEvent, Notification, SlaAlert, SlaSettings, StagePolicy
 from disputes.sla.sweep import sla_sweep
 from disputes.workflow.names import EventKind, State

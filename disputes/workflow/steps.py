@@ -1,0 +1,148 @@
+"""One service per workflow step that has rules of its own, over the shared
+core (``workflow.transitions.take_step``), and ``case_transition``: a step
+taken by its name (the API, the admin and the staff pages get the name from
+the URL), which hands the step to its service or, for a step with no rules
+of its own, straight to the core.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from core.cardguard import mask_card_numbers
+
+from disputes.delivery import outbox
+from disputes.delivery.outbox import enqueue_after_commit
+from disputes.models import Case, Refund, RefundStatus
+from disputes.workflow.actors import CustomerActor, actor_user
+from disputes.workflow.casework import case_add_note
+from disputes.workflow.transitions import parse_amount_for_field, take_step
+
+
+def case_reject(*, case: Case, actor, reason: str, note: str = "", expected_version: int | None = None) -> Case:
+    """Reject the complaint; the reason is required and kept on the case."""
+
+    def prepare(case: Case, payload: dict) -> None:
+        text = (reason or "").strip()
+        if not text:
+            raise ValidationError({"reason": _("Give the reason for rejecting the complaint.")})
+        case.rejection_reason = mask_card_numbers(text)
+        payload["reason"] = case.rejection_reason
+
+    return take_step(case=case, name="reject", actor=actor, note=note, expected_version=expected_version,
+                     prepare=prepare)
+
+
+def case_propose_refund(*, case: Case, actor, amount: Decimal | str | None, note: str = "",
+                        expected_version: int | None = None) -> Case:
+    """Propose a refund of ``amount`` (above zero, at most the disputed amount),
+    for a supervisor other than the proposer to approve."""
+
+    def prepare(case: Case, payload: dict) -> None:
+        if amount in (None, ""):
+            raise ValidationError({"amount": _("Enter the amount to refund.")})
+        refund_amount = parse_amount_for_field(amount, case.currency, field="amount")
+        if refund_amount > case.amount:
+            raise ValidationError({"amount": _("A refund cannot exceed the disputed amount of %(amount)s %(currency)s.")
+                                   % {"amount": case.amount, "currency": case.currency}})
+        case.refund_amount = refund_amount
+        case.refund_proposed_by = actor_user(actor)
+        payload.update(amount=str(refund_amount), currency=case.currency)
+
+    def after(case: Case, payload: dict, now: datetime) -> None:
+        Refund.objects.create(case=case, amount=case.refund_amount, currency=case.currency,
+                              proposed_by=actor_user(actor))
+
+    return take_step(case=case, name="propose_refund", actor=actor, note=note, expected_version=expected_version,
+                     prepare=prepare, after=after)
+
+
+def _decide_refund(case: Case, actor, status: str, payload: dict, now: datetime) -> Refund:
+    refund = Refund.objects.select_for_update().get(case=case, status=RefundStatus.PROPOSED)
+    refund.status = status
+    refund.decided_by = actor_user(actor)
+    refund.decided_at = now
+    refund.save(update_fields=["status", "decided_by", "decided_at"])
+    payload.update(amount=str(refund.amount), currency=refund.currency, refund_id=refund.pk)
+    return refund
+
+
+def case_approve_refund(*, case: Case, actor, note: str = "", expected_version: int | None = None) -> Case:
+    """Approve the proposed refund (a supervisor who did not propose it); its
+    payment is queued after commit."""
+
+    def after(case: Case, payload: dict, now: datetime) -> None:
+        refund = _decide_refund(case, actor, RefundStatus.APPROVED, payload, now)
+        enqueue_after_commit(outbox.EXECUTE_REFUND, refund.pk)
+
+    four_eyes = (_("A refund must be approved by a supervisor other than the one who proposed it.")
+                 if actor.has_perm("disputes.supervise_case") else None)
+    return take_step(case=case, name="approve_refund", actor=actor, note=note, expected_version=expected_version,
+                     after=after, forbidden_message=four_eyes)
+
+
+def case_decline_refund(*, case: Case, actor, note: str = "", expected_version: int | None = None) -> Case:
+    """Decline the proposed refund; the case returns to the stage it came from."""
+
+    def after(case: Case, payload: dict, now: datetime) -> None:
+        _decide_refund(case, actor, RefundStatus.DECLINED, payload, now)
+
+    return take_step(case=case, name="decline_refund", actor=actor, note=note, expected_version=expected_version,
+                     after=after)
+
+
+def case_reopen(*, case: Case, actor, note: str = "", expected_version: int | None = None) -> Case:
+    """Reopen a rejected or closed case (a supervisor, within the reopen window)."""
+    return take_step(case=case, name="reopen", actor=actor, note=note, expected_version=expected_version,
+                     conditions_message=_("The reopen window of this case has passed."))
+
+
+def case_customer_reply(*, case: Case, actor: CustomerActor, message: str) -> Case:
+    """The customer answers a request for information on the tracking page: their
+    answer (a note the customer wrote) and the return to the working stage
+    succeed or fail together."""
+    with transaction.atomic():
+        case_add_note(case=case, actor=actor, body=message)
+        return take_step(case=case, name="customer_info_received", actor=actor)
+
+
+def case_transition(
+    *,
+    case: Case,
+    name: str,
+    actor,
+    note: str = "",
+    reason: str = "",
+    amount: Decimal | str | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    """Take the workflow step ``name`` on ``case``, through its service.
+
+    Raises TransitionUnknown (no such step), ActionForbidden (the actor's role
+    may not, or the four-eyes rule), TransitionNotAvailable (not from this
+    state, or outside the reopen window), ValidationError (missing reason,
+    refund amount not in (0, disputed amount]) and StaleCase (the case changed
+    since it was read, or ``expected_version`` is not the current one). On any
+    of these nothing is written and ``case`` is reloaded from the database.
+    """
+    common = dict(case=case, actor=actor, note=note, expected_version=expected_version)
+    service = STEP_SERVICES.get(name)
+    if service is None:
+        return take_step(**common, name=name)
+    given = {"reason": reason, "amount": amount}
+    return service(**common, **{field: given[field] for field in STEP_INPUTS.get(name, ())})
+
+
+# The steps with a service of their own, and what each asks for beyond a note.
+STEP_SERVICES = {
+    "reject": case_reject,
+    "propose_refund": case_propose_refund,
+    "approve_refund": case_approve_refund,
+    "decline_refund": case_decline_refund,
+    "reopen": case_reopen,
+}
+STEP_INPUTS = {"reject": ("reason",), "propose_refund": ("amount",)}
