@@ -9,8 +9,8 @@ class DisputesConfig(AppConfig):
 
     def ready(self) -> None:
         from disputes import tasks  # noqa: F401 - tasks: registered in every process, for the outbox to queue by name
-        from disputes.sla import clocks as sla
         from disputes.models import CalendarOverride, SlaSettings, StagePolicy
+        from disputes.sla import clocks as sla
         from disputes.workflow.roles import sync_roles_after_migrate
 
         # After every migrate or flush, the role groups and the system user exist.

@@ -6,14 +6,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from disputes.models import Refund, RefundStatus
+from disputes.workflow.actors import system_user
 from disputes.workflow.events import record_event
 from disputes.workflow.names import EventKind
+
 
 def refund_execute(*, refund_id: int) -> bool:
     """Pay an approved refund, once. The payment reference is derived from the
     refund id, so the bank's payment system can de-duplicate a retry."""
-    from disputes.workflow.actors import system_user
-
     with transaction.atomic():
         refund = Refund.objects.select_for_update().filter(pk=refund_id, status=RefundStatus.APPROVED).first()
         if refund is None:

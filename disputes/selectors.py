@@ -11,11 +11,10 @@ from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
 from customers.models import Customer, normalize_phone, validate_phone
-from merchants.models import Merchant
-
-from disputes.sla import clocks as sla
 from disputes.models import Case, CaseEvent, CaseNote, NoteVisibility
+from disputes.sla import clocks as sla
 from disputes.workflow.names import OPEN_STATES
+from merchants.models import Merchant
 
 
 def user_may_view_cases(user) -> bool:

@@ -2,13 +2,12 @@
 from celery import shared_task
 from django.conf import settings
 
+from disputes.api import idempotency
+from disputes.delivery import outbox, webhooks
 from disputes.delivery.notifications import notification_deliver
 from disputes.delivery.outbox import outbox_pending
 from disputes.refunds import refund_execute
-from disputes.api import idempotency
 from disputes.sla import sweep as sla_actions
-from disputes.delivery import webhooks
-from disputes.delivery import outbox
 
 
 @shared_task(

@@ -2,13 +2,12 @@
 from datetime import timezone as dt_timezone
 
 import django_filters
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
-from django.utils.translation import gettext_lazy as _
 
 from customers.models import normalize_phone
-
 from disputes import selectors
 from disputes.models import Case
 from disputes.workflow.names import State

@@ -35,7 +35,6 @@ from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
 from core.cardguard import mask_in_json, scrub_free_text
-
 from disputes.api.errors import IdempotencyConflict, IdempotencyKeyReused
 from disputes.models import IdempotencyKey
 

@@ -10,17 +10,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from customers.models import CardScheme, Customer, Language
-from merchants.models import Merchant, Terminal
 from core import slip
 from core.money import CURRENCY_MINOR_UNITS, parse_decimal_amount
-
-from disputes.models import TRANSITION_NAMES
-from disputes.workflow.names import NOTE_MAX_LENGTH
-from disputes.workflow.transitions import allowed_transitions
+from customers.models import CardScheme, Customer, Language
+from disputes.models import TRANSITION_NAMES, Case, CaseEvent, CaseNote, NoteVisibility
 from disputes.sla import clocks as sla
-from disputes.models import Case, CaseEvent, CaseNote, NoteVisibility
-from disputes.workflow.names import Channel, EventKind, Priority, RootCause, State
+from disputes.workflow.names import NOTE_MAX_LENGTH, Channel, EventKind, Priority, RootCause, State
+from disputes.workflow.transitions import allowed_transitions
+from merchants.models import Merchant, Terminal
 
 TRANSITION_CHOICES = [(name, name) for name in TRANSITION_NAMES]
 

@@ -18,13 +18,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from disputes import selectors
-from disputes.workflow.casework import case_add_note
-from disputes.workflow.filing import case_file
-from disputes.workflow.steps import case_transition
 from disputes.api.errors import PreconditionFailed
 from disputes.api.filters import CaseFilter
 from disputes.api.idempotency import idempotent
-from disputes.models import Case, TRANSITION_NAMES
 from disputes.api.serializers import (
     CaseCreatedSerializer,
     CaseCreateSerializer,
@@ -38,7 +34,11 @@ from disputes.api.serializers import (
     ProblemSerializer,
     TransitionSerializer,
 )
+from disputes.models import TRANSITION_NAMES, Case
+from disputes.workflow.casework import case_add_note
+from disputes.workflow.filing import case_file
 from disputes.workflow.names import Channel
+from disputes.workflow.steps import case_transition
 
 # --- shared pieces ------------------------------------------------------------------
 

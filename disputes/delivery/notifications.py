@@ -11,8 +11,10 @@ from django.utils.translation import gettext as _
 from disputes.delivery import outbox
 from disputes.delivery.outbox import enqueue_after_commit
 from disputes.models import Case, Notification, NotificationStatus
+from disputes.workflow.actors import system_user
 from disputes.workflow.events import record_event
 from disputes.workflow.names import EventKind
+
 
 def notify_customer(case: Case, subject: str, lines: list[str]) -> None:
     customer = case.customer
@@ -48,8 +50,6 @@ def notification_deliver(*, notification_id: int) -> bool:
             notification.sent_at = timezone.now()
             notification.save(update_fields=["status", "attempts", "sent_at"])
             if notification.case_id:
-                from disputes.workflow.actors import system_user
-
                 record_event(notification.case, kind=EventKind.NOTIFICATION, actor=system_user(),
                              message=notification.subject,
                              payload={"notification_id": notification.pk, "channel": "email"})

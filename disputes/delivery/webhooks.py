@@ -28,9 +28,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from disputes.models import CaseEvent, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
 from disputes.delivery import outbox
 from disputes.delivery.outbox import enqueue_after_commit
+from disputes.models import CaseEvent, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
 from disputes.workflow.names import EventKind
 
 logger = logging.getLogger(__name__)

@@ -7,6 +7,7 @@
 - ``delivery``: e-mail notifications, webhook endpoints and deliveries;
 - ``api``: the REST API's idempotency keys.
 """
+from disputes.models.api import IdempotencyKey
 from disputes.models.case import TRANSITION_LABELS, TRANSITION_NAMES, Case
 from disputes.models.casefile import (
     Attachment,
@@ -16,6 +17,14 @@ from disputes.models.casefile import (
     Refund,
     RefundStatus,
     _attachment_path,
+)
+from disputes.models.delivery import (
+    Notification,
+    NotificationStatus,
+    WebhookDelivery,
+    WebhookDeliveryStatus,
+    WebhookEndpoint,
+    validate_webhook_url,
 )
 from disputes.models.sla import (
     FIRST_EXTENSION_TO_DAYS,
@@ -31,15 +40,6 @@ from disputes.models.sla import (
     default_final_days,
     default_first_extension_to_days,
 )
-from disputes.models.delivery import (
-    Notification,
-    NotificationStatus,
-    WebhookDelivery,
-    WebhookDeliveryStatus,
-    WebhookEndpoint,
-    validate_webhook_url,
-)
-from disputes.models.api import IdempotencyKey
 
 __all__ = [
     "TRANSITION_LABELS", "TRANSITION_NAMES", "Case", "Attachment", "CaseEvent", "CaseNote", "NoteVisibility", "Refund", "RefundStatus",

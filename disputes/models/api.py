@@ -1,14 +1,10 @@
 """The REST API's idempotency keys (docs/api.md)."""
 from __future__ import annotations
 
-
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-
-
-
 
 # --- the REST API: idempotency keys and webhooks (docs/api.md) ------------------
 

@@ -19,11 +19,10 @@ from django_fsm import GET_STATE, ConcurrentTransition, ConcurrentTransitionMixi
 from core.cardguard import ScrubbedCharField, ScrubbedTextField
 from core.money import AmountField, CurrencyField
 from core.slip import (
-    PosSlipFields,
     EARLIEST_TRANSACTION_TIME,
+    PosSlipFields,
     validate_transaction_time,
 )
-
 from disputes.workflow.errors import StaleCase
 from disputes.workflow.names import (
     CASE_PERMISSIONS,
@@ -35,7 +34,6 @@ from disputes.workflow.names import (
     RootCause,
     State,
 )
-
 
 # --- permissions: callables of (case, user) -----------------------------------
 # ``user`` is a django User, or a ``disputes.actors`` stand-in for the customer;

@@ -1,7 +1,6 @@
 """The case file: its audit trail (events), notes, attachments and refunds."""
 from __future__ import annotations
 
-
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -9,9 +8,8 @@ from django.utils.translation import gettext_lazy as _
 
 from core.cardguard import ScrubbedCharField, ScrubbedJSONField, ScrubbedTextField
 from core.money import AmountField, CurrencyField
-
-from disputes.workflow.names import EventKind, State
 from disputes.models.case import TRANSITION_LABELS, Case
+from disputes.workflow.names import EventKind, State
 
 
 class CaseEvent(models.Model):

@@ -2,14 +2,12 @@
 call center's webhook endpoints and deliveries (docs/api.md)."""
 from __future__ import annotations
 
-
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.cardguard import ScrubbedCharField, ScrubbedTextField
-
 from disputes.models.case import Case
 from disputes.models.casefile import CaseEvent
 

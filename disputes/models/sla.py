@@ -9,10 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.cardguard import ScrubbedCharField
-
-from disputes.workflow.names import OPEN_STATES, State
 from disputes.models.case import Case
-
+from disputes.workflow.names import OPEN_STATES, State
 
 # --- SLA: policies, calendar overrides, alerts (disputes/sla.py) ----------------
 

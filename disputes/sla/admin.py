@@ -11,12 +11,13 @@ from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
-from disputes.sla import clocks as sla
-from disputes.workflow.errors import CaseError
 from disputes.models import CalendarOverride, Case, SlaSettings, StagePolicy
+from disputes.sla import clocks as sla
 from disputes.sla.extensions import case_extend_deadline
+from disputes.workflow.errors import CaseError
 
 
 class ExtendDeadlineForm(forms.Form):

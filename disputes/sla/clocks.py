@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from django.db.models import Q
 from django.utils import timezone
 
+from disputes.models import CalendarOverride, SlaSettings, StagePolicy
 from disputes.sla.calendar import ZERO, BusinessCalendar
 from disputes.workflow.names import OPEN_STATES, State
 
@@ -63,8 +64,6 @@ def _cached(key: str, build):
 
 def sla_settings():
     """The SLA settings row, created with its defaults when missing."""
-    from disputes.models import SlaSettings
-
     def build():
         row, _created = SlaSettings.objects.get_or_create(pk=1)
         return row
@@ -81,8 +80,6 @@ class StageTarget:
 
 
 def stage_targets() -> dict[str, StageTarget]:
-    from disputes.models import StagePolicy
-
     def build():
         calendar = business_calendar()
         targets = {}
@@ -104,8 +101,6 @@ def stage_targets() -> dict[str, StageTarget]:
 
 def business_calendar() -> BusinessCalendar:
     """The business calendar of the SLA settings, with the admin's overrides."""
-    from disputes.models import CalendarOverride
-
     def overrides(year: int) -> dict:
         return dict(CalendarOverride.objects.filter(day__year=year).values_list("day", "is_working_day"))
 

@@ -6,14 +6,14 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from core.cardguard import mask_card_numbers
-
 from disputes.delivery.notifications import notify_customer
 from disputes.models import Case
 from disputes.sla import clocks as sla
 from disputes.workflow.errors import ActionForbidden, TransitionNotAvailable
 from disputes.workflow.events import record_event
-from disputes.workflow.names import EventKind, NOTE_MAX_LENGTH, State
+from disputes.workflow.names import NOTE_MAX_LENGTH, EventKind, State
 from disputes.workflow.transitions import case_change, case_save
+
 
 def case_extend_deadline(*, case: Case, actor, reason: str, expected_version: int | None = None) -> Case:
     """Extend the overall deadline (a supervisor, with a reason): first up to the

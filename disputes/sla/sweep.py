@@ -11,8 +11,6 @@ the quiet period.
 """
 from __future__ import annotations
 
-from disputes.workflow.events import new_event, record_events
-
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,14 +22,15 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from disputes.workflow.steps import case_transition
-from disputes.sla import clocks as sla
-from disputes.workflow.actors import system_user
-from disputes.workflow.errors import CaseError, StaleCase, TransitionNotAvailable
 from disputes.delivery import outbox
 from disputes.delivery.outbox import enqueue_after_commit
 from disputes.models import Case, Notification, SlaAlert, SlaAlertKind, SlaClock
+from disputes.sla import clocks as sla
+from disputes.workflow.actors import system_user
+from disputes.workflow.errors import CaseError, StaleCase, TransitionNotAvailable
+from disputes.workflow.events import new_event, record_events
 from disputes.workflow.names import ENDED_STATES, EventKind, Role, State
+from disputes.workflow.steps import case_transition
 
 logger = logging.getLogger(__name__)
 

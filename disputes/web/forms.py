@@ -13,7 +13,6 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from core.cardguard import scrub_free_text
-from customers.models import CardScheme
 from core.money import CURRENCY_CHOICES, AmountFormField
 from core.slip import (
     validate_auth_code,
@@ -23,7 +22,7 @@ from core.slip import (
     validate_stan,
     validate_terminal_id,
 )
-
+from customers.models import CardScheme
 from disputes.workflow.names import NOTE_MAX_LENGTH
 
 DATETIME_LOCAL_FORMAT = "%Y-%m-%dT%H:%M"

@@ -15,17 +15,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from config.celery import app as celery_app
 from core.cardguard import mask_card_numbers
-
 from disputes import selectors
-from disputes.workflow.filing import case_file
-from disputes.workflow.transitions import allowed_transitions
-from disputes.workflow.steps import case_customer_reply, case_transition
+from disputes.api.errors import discard_unread_body, problem_response, request_error
+from disputes.web.forms import ComplaintForm, ReplyForm, TrackForm, WithdrawForm
 from disputes.workflow import tracking
 from disputes.workflow.actors import CUSTOMER
-from disputes.api.errors import discard_unread_body, problem_response, request_error
 from disputes.workflow.errors import CaseError
-from disputes.web.forms import ComplaintForm, ReplyForm, TrackForm, WithdrawForm
+from disputes.workflow.filing import case_file
 from disputes.workflow.names import CUSTOMER_WORDING, Channel
+from disputes.workflow.steps import case_customer_reply, case_transition
+from disputes.workflow.transitions import allowed_transitions
 
 logger = logging.getLogger(__name__)
 

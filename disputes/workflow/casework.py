@@ -15,8 +15,9 @@ from disputes.models import Attachment, Case, CaseNote, NoteVisibility
 from disputes.workflow.actors import CustomerActor, actor_label, actor_user, require_permission
 from disputes.workflow.errors import ActionForbidden
 from disputes.workflow.events import record_event
-from disputes.workflow.names import EventKind, NOTE_MAX_LENGTH, Role
+from disputes.workflow.names import NOTE_MAX_LENGTH, EventKind, Role
 from disputes.workflow.transitions import case_change, case_save
+
 
 def case_add_note(*, case: Case, actor, body: str, visibility: str = NoteVisibility.INTERNAL) -> CaseNote:
     """Add a note; a customer-visible note is also e-mailed to the customer."""

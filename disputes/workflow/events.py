@@ -13,7 +13,6 @@ from disputes.models import Case, CaseEvent
 from disputes.workflow.actors import actor_label, actor_user
 
 
-
 def new_event(
     case: Case,
     *,

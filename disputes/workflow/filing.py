@@ -13,8 +13,6 @@ from django.utils.translation import gettext as _
 
 from core.money import parse_amount
 from customers.models import Card, CardScheme, Customer, Language, normalize_phone
-from merchants.models import Merchant, Terminal
-
 from disputes.delivery.notifications import notify_customer
 from disputes.models import Case
 from disputes.sla import clocks as sla
@@ -23,6 +21,8 @@ from disputes.workflow.errors import ActionForbidden
 from disputes.workflow.events import record_event
 from disputes.workflow.names import Channel, EventKind
 from disputes.workflow.tracking import TRACKING_CODE_LENGTH, new_reference, random_code, tracking_code_hash
+from merchants.models import Merchant, Terminal
+
 
 def _customer_for_filing(*, channel: str, name: str, phone: str, email: str, preferred_language: str) -> Customer:
     """Whose complaint this is (docs/design.md, "Customers and contact details").

@@ -14,7 +14,6 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from core.cardguard import mask_card_numbers
-
 from disputes.delivery import outbox
 from disputes.delivery.outbox import enqueue_after_commit
 from disputes.models import Case, Refund, RefundStatus

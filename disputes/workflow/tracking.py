@@ -20,8 +20,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import secrets
 import math
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime

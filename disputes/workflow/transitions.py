@@ -26,7 +26,6 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from core.money import parse_amount
-
 from disputes.delivery.notifications import notify_customer
 from disputes.models import TRANSITION_LABELS, TRANSITION_NAMES, Case
 from disputes.sla import clocks as sla

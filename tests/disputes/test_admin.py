@@ -15,7 +15,7 @@ from disputes.workflow.casework import case_add_note, case_assign
 from disputes.workflow.filing import case_file
 from disputes.workflow.steps import case_transition
 from disputes.delivery import webhooks
-from disputes.admin import CASE_PAGE_EVENTS
+from disputes.admin.base import CASE_PAGE_EVENTS
 from disputes.workflow.actors import CUSTOMER
 from disputes.models import Attachment, CalendarOverride, Case, CaseEvent, CaseNote, Notification, Refund, SlaAlert
 from disputes.sla.sweep import sla_sweep

@@ -4,7 +4,8 @@ The work is in ``disputes.demo``; this prints what it did, including the
 passwords of the users it created (they are shown once, never stored in clear).
 """
 from django.core.management.base import BaseCommand
-from django.utils.translation import gettext as _, gettext_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from disputes import demo
 

@@ -1,121 +1,28 @@
-"""Admin for cases and what hangs off them: a window on the data, not a back door.
-
-The admin never writes a case itself. ``Case.state`` is a protected FSM field
-and every other case field changes only with an event, so the case page is
-read-only; its workflow buttons post to ``<pk>/transition/``, which calls
-``workflow.transitions.case_transition`` like the staff pages and the API do, and the
-"assign" actions call ``workflow.casework.case_assign``. Events, notes, refunds,
-attachments and notifications are read-only here: the audit trail must stay
-whole, and their writes belong to the services. Cases are never added (filing
-is ``workflow.filing.case_file``) nor deleted (that would cut the audit trail).
-"""
+"""The case's admin: read-only, with the workflow steps and assignment as actions that call the services."""
 from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.translation import gettext, gettext_lazy as _, ngettext
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from customers.models import Card, Customer, normalize_phone
 from core.admin import BigTableAdmin
-
-from disputes.workflow.casework import case_assign
-from disputes.workflow.names import NOTE_MAX_LENGTH
-from disputes.workflow.transitions import allowed_transitions
-from disputes.workflow.steps import case_transition
+from customers.models import Card, Customer, normalize_phone
+from disputes.admin.base import CaseEventInline, RefundInline, WritesThroughServicesMixin, transition_label
+from disputes.models import TRANSITION_LABELS, TRANSITION_NAMES, Case
 from disputes.sla import clocks as sla
 from disputes.sla.admin import CaseClocksAdminMixin
+from disputes.workflow.casework import case_assign
 from disputes.workflow.errors import CaseError, StaleCase
-from disputes.models import TRANSITION_LABELS, TRANSITION_NAMES, Attachment, Case, CaseEvent, CaseNote, Notification, Refund, SlaAlert
-from disputes.workflow.names import State
-
-# What each workflow step is called on a button.
-# How many events the case page shows; the event list has them all.
-CASE_PAGE_EVENTS = 50
-
-
-def transition_label(name: str) -> str:
-    return str(TRANSITION_LABELS.get(name, name))
-
-
-# --- shared --------------------------------------------------------------------------
-
-
-class WritesThroughServicesMixin:
-    """No add, change or delete in the admin: every write to a case and its
-    records goes through the workflow services (the admin's actions call them)."""
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-
-class CaseRecordAdmin(WritesThroughServicesMixin, BigTableAdmin):
-    """Read-only admin for the rows a case's services write (events, notes, refunds...).
-
-    Whoever may view cases may view these: a role is granted ``view_case``,
-    not one permission per table of the case file.
-    """
-
-    list_select_related = ("case",)
-    search_fields = ("case__reference__exact",)
-    search_help_text = _("Exact case reference.")
-    sortable_by = ()
-    # Newest first on the primary key: the models' time orderings have no
-    # index of their own across cases (only per case).
-    ordering = ("-id",)
-
-    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
-        return super().has_view_permission(request, obj) or request.user.has_perm("disputes.view_case")
-
-
-class CaseRecordInline(WritesThroughServicesMixin, admin.TabularInline):
-    """A read-only list of one kind of case record on the case page."""
-
-    extra = 0
-    can_delete = False
-
-    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
-        return super().has_view_permission(request, obj) or request.user.has_perm("disputes.view_case")
-
-
-class LatestEventsFormSet(BaseInlineFormSet):
-    """Only the latest events: a long-running case may have hundreds."""
-
-    def get_queryset(self):
-        if not hasattr(self, "_latest"):
-            self._latest = super().get_queryset()[:CASE_PAGE_EVENTS]
-        return self._latest
-
-
-class CaseEventInline(CaseRecordInline):
-    model = CaseEvent
-    formset = LatestEventsFormSet
-    ordering = ("-created_at", "-id")
-    fields = ("created_at", "kind", "transition", "from_state", "to_state", "actor_label", "message", "payload")
-    readonly_fields = fields
-    verbose_name_plural = _("latest events (newest first)")
-
-
-class RefundInline(CaseRecordInline):
-    model = Refund
-    fields = ("proposed_at", "amount", "currency", "status", "proposed_by", "decided_by", "decided_at",
-              "executed_at", "execution_reference")
-    readonly_fields = fields
-
-    def get_queryset(self, request: HttpRequest):
-        return super().get_queryset(request).select_related("proposed_by", "decided_by")
-
+from disputes.workflow.names import NOTE_MAX_LENGTH, State
+from disputes.workflow.steps import case_transition
+from disputes.workflow.transitions import allowed_transitions
 
 # --- the case ---------------------------------------------------------------------------
 
@@ -335,79 +242,3 @@ class CaseAdmin(WritesThroughServicesMixin, CaseClocksAdminMixin, BigTableAdmin)
         if done:
             messages.success(request, ngettext("%(count)d case changed.", "%(count)d cases changed.", done)
                              % {"count": done})
-
-
-# --- what hangs off a case ---------------------------------------------------------------
-
-
-@admin.register(CaseEvent)
-class CaseEventAdmin(CaseRecordAdmin):
-    """The audit trail. The database refuses UPDATE and DELETE on it too."""
-
-    list_display = ("created_at", "case", "kind", "transition", "from_state", "to_state", "actor_label")
-    list_filter = ("kind",)
-    fields = ("case", "created_at", "kind", "transition", "from_state", "to_state", "actor", "actor_label",
-              "message", "payload", "case_version")
-
-    def get_queryset(self, request: HttpRequest):
-        return super().get_queryset(request).select_related("case", "actor")
-
-
-@admin.register(CaseNote)
-class CaseNoteAdmin(CaseRecordAdmin):
-    list_display = ("created_at", "case", "author_label", "visibility", "excerpt")
-    list_filter = ("visibility",)
-    fields = ("case", "created_at", "author", "author_label", "visibility", "body")
-
-    def get_queryset(self, request: HttpRequest):
-        return super().get_queryset(request).select_related("case", "author")
-
-    @admin.display(description=_("note"))
-    def excerpt(self, obj: CaseNote) -> str:
-        return obj.body if len(obj.body) <= 80 else obj.body[:79] + "…"
-
-
-@admin.register(Attachment)
-class AttachmentAdmin(CaseRecordAdmin):
-    list_display = ("uploaded_at", "case", "original_name", "content_type", "size", "uploaded_by")
-    list_select_related = ("case", "uploaded_by")
-    fields = ("case", "original_name", "file", "content_type", "size", "sha256", "uploaded_by", "uploaded_at")
-
-    def get_queryset(self, request: HttpRequest):
-        return super().get_queryset(request).select_related("case", "uploaded_by")
-
-
-@admin.register(Refund)
-class RefundAdmin(CaseRecordAdmin):
-    list_display = ("proposed_at", "case", "amount", "currency", "status", "proposed_by", "decided_by",
-                    "executed_at", "execution_reference")
-    list_filter = ("status",)
-    list_select_related = ("case", "proposed_by", "decided_by")
-    fields = ("case", "amount", "currency", "status", "proposed_by", "proposed_at", "decided_by", "decided_at",
-              "executed_at", "execution_reference")
-
-    def get_queryset(self, request: HttpRequest):
-        return super().get_queryset(request).select_related("case", "proposed_by", "decided_by")
-
-
-@admin.register(Notification)
-class NotificationAdmin(CaseRecordAdmin):
-    """The e-mail outbox; the periodic sweep re-sends what is pending."""
-
-    list_display = ("created_at", "case", "recipient", "subject", "status", "attempts", "sent_at")
-    list_filter = ("status",)
-    fields = ("case", "recipient", "subject", "body", "status", "attempts", "last_error", "created_at", "sent_at")
-
-    def get_queryset(self, request: HttpRequest):
-        return super().get_queryset(request).select_related("case")
-
-
-@admin.register(SlaAlert)
-class SlaAlertAdmin(CaseRecordAdmin):
-    """SLA reminders and breaches: part of the case file, read-only."""
-
-    list_display = ("created_at", "case", "clock", "kind", "stage", "due_at")
-    list_filter = ("clock", "kind", "stage")
-
-
-from disputes.delivery import admin as webhook_admin  # noqa: E402,F401 - the REST API's webhook endpoints and delivery log
