@@ -31,6 +31,9 @@ class LedgerKind(models.TextChoices):
     DEBIT = "debit", _("debit")
     REVERSAL = "reversal", _("reversal")
     REFUND = "refund", _("refund")
+    # An authorisation that was never posted as a debit: never an orphan, but it
+    # explains a balance that went down (docs/design.md, "Transaction records").
+    HOLD = "hold", _("authorisation hold")
 
 
 class LedgerEntry(models.Model):
