@@ -109,17 +109,16 @@ def matching(
     fields; debits also ``card_last4``, ``customer_ref``) and ``tx_match_pair``
     (``debit_id``, ``record_id``, ``match_pass``)."""
     with transaction.atomic():
+        # Created in this transaction, the tables vanish with it if anything fails;
+        # otherwise they are dropped here, for a caller whose transaction goes on.
         _drop()
-        try:
-            with connection.cursor() as cursor:
-                _load(cursor, as_of=as_of, debits=debits, records=records)
-                pairs_by_pass = {number: _run_pass(cursor, number) for number in PASSES}
-                cursor.execute(f"SELECT (SELECT count(*) FROM {DEBITS}), (SELECT count(*) FROM {RECORDS})")
-                debit_count, record_count = cursor.fetchone()
-            yield MatchSummary(as_of=as_of, debits=debit_count, records=record_count, pairs_by_pass=pairs_by_pass)
-        finally:
-            if not connection.needs_rollback:
-                _drop()
+        with connection.cursor() as cursor:
+            _load(cursor, as_of=as_of, debits=debits, records=records)
+            pairs_by_pass = {number: _run_pass(cursor, number) for number in PASSES}
+            cursor.execute(f"SELECT (SELECT count(*) FROM {DEBITS}), (SELECT count(*) FROM {RECORDS})")
+            debit_count, record_count = cursor.fetchone()
+        yield MatchSummary(as_of=as_of, debits=debit_count, records=record_count, pairs_by_pass=pairs_by_pass)
+        _drop()
 
 
 def match_pairs(
@@ -190,12 +189,15 @@ def _load(cursor, *, as_of: datetime, debits: QuerySet | None, records: QuerySet
         f" FROM {settlement} WHERE status = %s AND transacted_at <= %s{record_filter}",
         [*day_params, SettlementStatus.APPROVED, as_of_param, *record_params],
     )
+    text = f"text {key}" if key else "text"
+    on_commit = " ON COMMIT DROP" if _postgresql() else ""
     cursor.execute(
-        f"CREATE {temporary % EDGES} AS SELECT d.id AS debit_id, r.id AS record_id,"
-        f" abs(d.at_us - r.at_us) AS gap, d.entry_key, r.record_key"
-        f" FROM {DEBITS} d, {RECORDS} r WHERE 1 = 0")
+        f"CREATE TEMPORARY TABLE {EDGES} (debit_id bigint, record_id bigint, gap bigint,"
+        f" entry_key {text}, record_key {text}){on_commit}")
+    # The two unique keys are the rule itself: a debit pairs once, a record pairs once.
     cursor.execute(
-        f"CREATE {temporary % PAIRS} AS SELECT debit_id, record_id, 0 AS match_pass, 0 AS match_round FROM {EDGES} WHERE 1 = 0")
+        f"CREATE TEMPORARY TABLE {PAIRS} (debit_id bigint PRIMARY KEY, record_id bigint UNIQUE,"
+        f" match_pass integer, match_round integer){on_commit}")
     if _postgresql():
         # Temporary tables get no autovacuum: without statistics the planner guesses badly.
         cursor.execute(f"ANALYZE {DEBITS}")
@@ -233,6 +235,8 @@ def _run_pass(cursor, number: int) -> int:
         paired += new
         if not new:
             return paired
+        if _postgresql():
+            cursor.execute(f"ANALYZE {PAIRS}")
         cursor.execute(
             f"DELETE FROM {EDGES} WHERE"
             f" debit_id IN (SELECT debit_id FROM {PAIRS} WHERE match_pass = %s AND match_round = %s)"
