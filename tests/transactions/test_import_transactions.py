@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connection, transaction
 from django.utils import timezone, translation
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from tests.transactions.files import csv_text, ledger_row, run_import, settlement_row, write_file
 from transactions import importing
@@ -414,39 +416,94 @@ def test_the_progress_bar_draws_on_a_terminal_only(db, tmp_path):
 # --- the two checkers agree ------------------------------------------------------------------------
 
 
-def test_python_and_postgresql_find_the_same_problems(db):
-    """SQLite's import checks rows in Python, PostgreSQL's in SQL: the same rows, the same problems."""
-    values = {
-        "entry_id": ["L1", "", "L 1", "L" * 33, "Ｌ1"],
-        "customer_ref": ["", "C1", "C\t1", "C" * 33],
-        "card_last4": ["1234", "", "123", "12a4", "１２３４"],
-        "amount": ["10", "10.5", "10.55", "10.555", "0", "0.00", "1e3", "-1", "1000000000000", "999999999999.99",
-                   "", "00000000000001.00"],
-        "currency": ["CNY", "JPY", "XXX", ""],
-        "posted_at": ["2026-11-10T12:00:00+08:00", "2026-11-10T12:00:00Z", "2026-11-10T12:00:00", "2026-02-30T12:00:00Z",
-                      "1999-12-31T23:59:59Z", "0000-01-01T00:00:00Z", "2099-01-01T00:00:00Z", "", "2024-02-29T00:00:00-12:00"],
-        "kind": ["debit", "hold", "Debit", ""],
-        "rrn": ["", "100000000347", "10000000034", "10000000034x"],
-        "stan": ["", "508225", "5082250"],
-        "auth_code": ["", "A1b2C3", "A1b2C"],
-        "merchant_id": ["", "103287654110281", "10328765411028a"],
-        "terminal_id": ["", "AB12cd34", "AB12cd3-"],
-    }
-    columns = importing.FORMATS["ledger"].columns
+LEDGER_VALUES = {
+    "entry_id": ["L1", "", "L 1", "L" * 32, "L" * 33, "Ｌ1", "L\x011"],
+    "customer_ref": ["", "C1", "C\t1", "C" * 32, "C" * 33, "客户1"],
+    "card_last4": ["1234", "", "123", "12a4", "１２３４", "12345"],
+    "amount": ["10", "10.5", "10.55", "10.555", "0", "0.00", "0.01", "1e3", "-1", "1000000000000", "999999999999.99",
+               "", "00000000000001.00", ".5", "5.", "1,0"],
+    "currency": ["CNY", "JPY", "XXX", "", "cny"],
+    "posted_at": ["2026-11-10T12:00:00+08:00", "2026-11-10T12:00:00Z", "2026-11-10 12:00:00.123456-05:30",
+                  "2026-11-10T12:00:00", "2026-02-30T12:00:00Z", "2024-02-29T00:00:00Z", "2026-02-29T00:00:00Z",
+                  "2026-04-31T00:00:00Z", "2026-12-31T23:59:59+14:00", "2026-11-10T12:00:00+15:00",
+                  "2026-11-10T12:00:00.1234567Z", "1999-12-31T23:59:59Z", "2099-01-01T00:00:00Z", "2026-11-10T24:00:00Z",
+                  "2026-11-10T12:60:00Z", "2026-13-10T12:00:00Z", "2026-00-10T12:00:00Z", "", "2026-11-10t12:00:00z",
+                  "0000-01-01T00:00:00Z"],
+    "kind": ["debit", "hold", "Debit", ""],
+    "rrn": ["", "100000000347", "10000000034", "10000000034x"],
+    "stan": ["", "508225", "5082250", "50822a"],
+    "auth_code": ["", "A1b2C3", "A1b2C", "A1b2C!"],
+    "merchant_id": ["", "103287654110281", "10328765411028a"],
+    "terminal_id": ["", "AB12cd34", "AB12cd3-"],
+}
+
+
+@st.composite
+def nearly_good_rows(draw):
+    """A good row with one or two of its values taken from the list above (good or bad)."""
+    row = ledger_row("L0", rrn="100000000347", stan="508225", auth_code="A1b2C3")
+    for name in draw(st.lists(st.sampled_from(list(LEDGER_VALUES)), min_size=1, max_size=2, unique=True)):
+        row[name] = draw(st.sampled_from(LEDGER_VALUES[name]))
+    return row
+
+
+@hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(nearly_good_rows(), min_size=1, max_size=40))
+def test_the_sql_shortcut_passes_only_rows_the_full_check_finds_nothing_wrong_with(db, rows):
+    """PostgreSQL runs the full check only on rows the cheaper test does not pass:
+    a row it passes must have no problem at all, and a plain good row must pass it."""
+    rows = [*every_single_change(), *rows, ledger_row("GOOD1"), ledger_row("GOOD2", amount="0.5",
+                                                    posted_at="2026-11-10 12:00:00.5Z", rrn="100000000347")]
+    fmt = importing.FORMATS["ledger"]
+    good, good_params = importing._sql_certainly_good(fmt.rules)
+    checks, check_params = importing._sql_check(fmt.rules)
+    latest = timezone.now() + timedelta(minutes=10)
+    values = [latest if value == "now" else value for value in [*check_params, *good_params]]
+    with transaction.atomic():
+        importing._create_temporary_tables(fmt)
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {importing.STAGE} (line, {', '.join(fmt.columns)}) VALUES (%s{', %s' * len(fmt.columns)})",
+                [(line, *[row[name] or None for name in fmt.columns]) for line, row in enumerate(rows, start=2)])
+            cursor.execute(f"SELECT line, array_remove({checks}, NULL), {good} FROM {importing.STAGE} ORDER BY line",
+                           values)
+            found = cursor.fetchall()
+        transaction.set_rollback(True)
+
+    assert [line for line, problems, certainly_good in found if certainly_good and problems] == []
+    assert found[-1][2] and found[-2][2]
+
+
+def every_single_change() -> list[dict]:
+    """The good row with each value of the list above in turn."""
     rows = []
-    for index in range(60):
-        row = {name: options[(index * (position + 3) + index // 7) % len(options)]
-               for position, (name, options) in enumerate(values.items())}
-        row["entry_id"] = row["entry_id"] if index % 5 == 4 else f"L{index}"
-        rows.append(row)
-    report = import_bytes("ledger", csv_text("ledger", rows).encode())
+    for name, options in LEDGER_VALUES.items():
+        for value in options:
+            row = ledger_row("L0", rrn="100000000347", stan="508225", auth_code="A1b2C3")
+            row[name] = value
+            rows.append(row)
+    return rows
+
+
+@hsettings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(nearly_good_rows(), min_size=1, max_size=40))
+def test_python_and_postgresql_find_the_same_problems(db, rows):
+    """SQLite's import checks rows in Python, PostgreSQL's in SQL: the same rows, the same problems."""
+    rows = every_single_change() + rows
+    for number, row in enumerate(rows):
+        if row["entry_id"] == "L0":
+            row["entry_id"] = f"L{number}"
+    fmt = importing.FORMATS["ledger"]
+    with transaction.atomic():
+        report = import_bytes("ledger", csv_text("ledger", rows).encode())
+        transaction.set_rollback(True)
 
     now = timezone.now()
     expected = {}
     for line, row in enumerate(rows, start=2):
-        found, _values = importing._python_check(importing.LEDGER_RULES, [row[name] for name in columns], now)
+        found, _values = importing._python_check(fmt.rules, [row[name] for name in fmt.columns], now)
         if found:
-            expected[line] = sorted(f"{field}: {importing._message(importing.FORMATS['ledger'], field, code, detail)}"
+            expected[line] = sorted(f"{field}: {importing._message(fmt, field, code, detail)}"
                                     for field, code, detail in found)
     got = {line: sorted(problem for problem in problems if "The same id as line" not in problem)
            for line, problems in problems_of(report).items()}
