@@ -508,3 +508,23 @@ def test_python_and_postgresql_find_the_same_problems(db, rows):
     got = {line: sorted(problem for problem in problems if "The same id as line" not in problem)
            for line, problems in problems_of(report).items()}
     assert {line: problems for line, problems in got.items() if problems} == expected
+
+
+def indexes_of(table: str) -> list[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s ORDER BY indexname", [table])
+        return cursor.fetchall()
+
+
+def test_a_file_bigger_than_the_table_goes_in_with_its_indexes_built_again(db, monkeypatch):
+    monkeypatch.setattr(importing, "REBUILD_INDEXES_FROM", 2)
+    before = indexes_of("transactions_ledgerentry")
+    rows = [ledger_row(f"L{n}", rrn=f"{n:012d}") for n in range(1, 5)]
+    import_bytes("ledger", csv_text("ledger", rows[:1]).encode())
+
+    report = import_bytes("ledger", csv_text("ledger", rows).encode())
+
+    assert report.succeeded and report.rows_imported == 3
+    assert indexes_of("transactions_ledgerentry") == before
+    assert len(before) >= 6  # the five named in the model, the id's LIKE index, the keys
+    assert LedgerEntry.objects.filter(rrn="000000000003").count() == 1
