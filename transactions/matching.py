@@ -51,7 +51,9 @@ DEBITS = "tx_match_debit"
 RECORDS = "tx_match_record"
 EDGES = "tx_match_edge"
 PAIRS = "tx_match_pair"
-_TABLES = (EDGES, PAIRS, DEBITS, RECORDS)
+DEBITS_LEFT = "tx_match_debit_left"
+RECORDS_LEFT = "tx_match_record_left"
+_TABLES = (EDGES, PAIRS, DEBITS_LEFT, RECORDS_LEFT, DEBITS, RECORDS)
 
 # How each pass finds its candidates (d: a debit, r: a record, both still unpaired).
 _CANDIDATES = {
@@ -106,8 +108,9 @@ def matching(
     Inside the block the temporary tables hold the result: ``tx_match_debit``
     and ``tx_match_record`` (every debit and record compared: ``id``,
     ``entry_key``/``record_key``, ``at_us``, ``day``, ``cents`` and the slip
-    fields; debits also ``card_last4``, ``customer_ref``) and ``tx_match_pair``
-    (``debit_id``, ``record_id``, ``match_pass``)."""
+    fields; debits also ``card_last4``, ``customer_ref``), ``tx_match_pair``
+    (``debit_id``, ``record_id``, ``match_pass``) and ``tx_match_debit_left`` /
+    ``tx_match_record_left`` (what was left unpaired, the same columns)."""
     with transaction.atomic():
         # Created in this transaction, the tables vanish with it if anything fails;
         # otherwise they are dropped here, for a caller whose transaction goes on.
@@ -198,25 +201,24 @@ def _load(cursor, *, as_of: datetime, debits: QuerySet | None, records: QuerySet
     cursor.execute(
         f"CREATE TEMPORARY TABLE {PAIRS} (debit_id bigint PRIMARY KEY, record_id bigint UNIQUE,"
         f" match_pass integer, match_round integer){on_commit}")
-    if _postgresql():
-        # Temporary tables get no autovacuum: without statistics the planner guesses badly.
-        cursor.execute(f"ANALYZE {DEBITS}")
-        cursor.execute(f"ANALYZE {RECORDS}")
+    _analyze(cursor, DEBITS)
+    _analyze(cursor, RECORDS)
 
 
 def _run_pass(cursor, number: int) -> int:
+    """One pass: its candidates among what is unpaired, then rounds of mutual best
+    candidates until none is left. Returns how many pairs it made."""
     joined, condition = _CANDIDATES[number]
+    # Pass 1 starts from everything; the later ones from what is left.
+    debits, records = (DEBITS, RECORDS) if number == PASS_RRN else (DEBITS_LEFT, RECORDS_LEFT)
     cursor.execute(f"DELETE FROM {EDGES}")
     cursor.execute(
         f"INSERT INTO {EDGES} (debit_id, record_id, gap, entry_key, record_key)"
         f" SELECT d.id, r.id, abs(d.at_us - r.at_us), d.entry_key, r.record_key"
-        f" FROM {DEBITS} d JOIN {RECORDS} r ON {joined}"
+        f" FROM {debits} d JOIN {records} r ON {joined}"
         f" WHERE {condition}"
-        f" AND NOT EXISTS (SELECT 1 FROM {PAIRS} p WHERE p.debit_id = d.id)"
-        f" AND NOT EXISTS (SELECT 1 FROM {PAIRS} p WHERE p.record_id = r.id)"
     )
-    if _postgresql():
-        cursor.execute(f"ANALYZE {EDGES}")
+    _analyze(cursor, EDGES)
     paired = 0
     round_number = 0
     while True:
@@ -231,12 +233,10 @@ def _run_pass(cursor, number: int) -> int:
             f" WHERE debit_rank = 1 AND record_rank = 1",
             [number, round_number],
         )
-        new = cursor.rowcount
-        paired += new
-        if not new:
-            return paired
-        if _postgresql():
-            cursor.execute(f"ANALYZE {PAIRS}")
+        if not cursor.rowcount:
+            break
+        paired += cursor.rowcount
+        _analyze(cursor, PAIRS)
         cursor.execute(
             f"DELETE FROM {EDGES} WHERE"
             f" debit_id IN (SELECT debit_id FROM {PAIRS} WHERE match_pass = %s AND match_round = %s)"
@@ -244,7 +244,30 @@ def _run_pass(cursor, number: int) -> int:
             [number, round_number, number, round_number],
         )
         if not cursor.rowcount:
-            return paired
+            break
+    _leave_unpaired(cursor, number)
+    return paired
+
+
+def _leave_unpaired(cursor, number: int) -> None:
+    """Keep the tables of what is left unpaired after pass ``number``."""
+    if number == PASS_RRN:
+        on_commit = " ON COMMIT DROP" if _postgresql() else ""
+        for left, table, key in ((DEBITS_LEFT, DEBITS, "debit_id"), (RECORDS_LEFT, RECORDS, "record_id")):
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {left}{on_commit} AS SELECT * FROM {table} t"
+                f" WHERE NOT EXISTS (SELECT 1 FROM {PAIRS} p WHERE p.{key} = t.id)")
+            _analyze(cursor, left)
+        return
+    for left, key in ((DEBITS_LEFT, "debit_id"), (RECORDS_LEFT, "record_id")):
+        cursor.execute(f"DELETE FROM {left} WHERE id IN (SELECT {key} FROM {PAIRS} WHERE match_pass = %s)",
+                       [number])
+
+
+def _analyze(cursor, table: str) -> None:
+    # Temporary tables get no autovacuum: without statistics the planner guesses badly.
+    if _postgresql():
+        cursor.execute(f"ANALYZE {table}")
 
 
 # --- SQLite: the two functions PostgreSQL has built in -------------------------------------------

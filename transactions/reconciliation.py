@@ -29,7 +29,7 @@ from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from transactions.matching import DEBITS, PAIRS, PASS_MERCHANT, PASS_RRN, PASS_TERMINAL, epoch_microseconds, matching
+from transactions.matching import DEBITS, DEBITS_LEFT, PAIRS, PASS_MERCHANT, PASS_RRN, PASS_TERMINAL, epoch_microseconds, matching
 from transactions.models import (
     LEDGER_COLUMNS,
     LedgerEntry,
@@ -97,7 +97,7 @@ def _orphans_insert(cursor, run: ReconciliationRun, *, as_of: datetime, cutoff: 
     cursor.execute(
         f"INSERT INTO {OrphanDebit._meta.db_table} (reconciliation_id, entry_id, outstanding, probable_duplicate)"
         f" SELECT %s, d.id, ({outstanding}) / 100.0, %s"
-        f" FROM {DEBITS} d"
+        f" FROM {DEBITS_LEFT} d"
         f" LEFT JOIN (SELECT rrn, sum({_cents('amount')}) AS cents FROM {ledger}"
         f"   WHERE kind IN (%s, %s) AND posted_at <= %s AND rrn <> '' GROUP BY rrn) by_rrn"
         f"   ON by_rrn.rrn = d.rrn"
@@ -105,8 +105,7 @@ def _orphans_insert(cursor, run: ReconciliationRun, *, as_of: datetime, cutoff: 
         f"   WHERE kind IN (%s, %s) AND posted_at <= %s AND rrn = '' AND terminal_id <> '' AND stan <> ''"
         f"   GROUP BY terminal_id, stan) by_slip"
         f"   ON by_slip.terminal_id = d.terminal_id AND by_slip.stan = d.stan"
-        f" WHERE d.at_us <= %s AND NOT EXISTS (SELECT 1 FROM {PAIRS} p WHERE p.debit_id = d.id)"
-        f" AND {outstanding} > 0",
+        f" WHERE d.at_us <= %s AND {outstanding} > 0",
         [run.pk, False, *undoing, posted_by, *undoing, posted_by, epoch_microseconds(cutoff)],
     )
     return cursor.rowcount

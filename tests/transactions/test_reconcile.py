@@ -303,3 +303,15 @@ def test_terminal_health_counts_the_orphans_of_the_latest_reconciliation_by_defa
     rows = reconciliation.terminal_health(since=T - DAY, until=T + DAY, threshold=1)
 
     assert [(row.terminal_id, row.records, row.orphans) for row in rows] == [("ORPHAN01", 0, 1)]
+
+
+def test_the_summary_names_at_most_twenty_probable_duplicates(db):
+    for n in range(25):
+        debit(f"L{n:02d}a", T, rrn=f"1000000{n:02d}001", card_last4=f"{n:04d}")
+        debit(f"L{n:02d}b", T + minutes(5), rrn=f"1000000{n:02d}002", card_last4=f"{n:04d}")
+        record(f"S{n:02d}", T + minutes(5), rrn=f"1000000{n:02d}002")
+
+    printed = reconcile_command("--as-of", (T + 2 * DAY).isoformat())
+
+    assert "Probable duplicate payments (paid twice): L00a, L01a," in printed
+    assert "L19a … and 5 more" in printed and "L20a" not in printed

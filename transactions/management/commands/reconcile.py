@@ -19,6 +19,8 @@ from django.utils.translation import gettext as _
 from transactions import reconciliation
 from transactions.money import format_money
 
+DUPLICATES_SHOWN = 20
+
 
 def _instant(value: str):
     try:
@@ -75,8 +77,10 @@ class Command(BaseCommand):
             self.stdout.write(_("Outstanding: %(amount)s") % {"amount": format_money(total, currency)})
         duplicates = reconciliation.probable_duplicates(run)
         if duplicates:
-            self.stdout.write(_("Probable duplicate payments (paid twice): %(entries)s")
-                              % {"entries": ", ".join(duplicates)})
+            shown = ", ".join(duplicates[:DUPLICATES_SHOWN])
+            if len(duplicates) > DUPLICATES_SHOWN:
+                shown += " " + _("… and %(count)s more") % {"count": len(duplicates) - DUPLICATES_SHOWN}
+            self.stdout.write(_("Probable duplicate payments (paid twice): %(entries)s") % {"entries": shown})
         if output:
             try:
                 with open(output, "w", encoding="utf-8", newline="") as out:
