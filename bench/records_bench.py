@@ -41,6 +41,7 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/disput
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ["CELERY_BROKER_URL"] = "memory://"
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ.setdefault("DJANGO_LANGUAGE_CODE", "en")
 
 CST = timezone(timedelta(hours=8))
 START = datetime(2026, 10, 1, tzinfo=CST)

@@ -32,16 +32,14 @@ bar or a task's percentage.
 """
 from __future__ import annotations
 
-import codecs
 import csv
 import hashlib
 import io
 import os
 import re
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import BinaryIO
 
@@ -71,7 +69,7 @@ PROGRESS_EVERY = 1 << 20
 COPY_CHUNK = 1 << 20
 MAX_HEADER = 4096
 SQLITE_BATCH = 5000
-# From this many rows, into a table holding no more than that, the secondary
+# From this many rows, into a table holding fewer than that, the secondary
 # indexes are dropped before the insert and built again after (_insert).
 REBUILD_INDEXES_FROM = 100_000
 # Serialises imports of one kind on PostgreSQL between the conflict check and the insert.
@@ -757,7 +755,7 @@ def _stage(state: _State, file: BinaryIO, start: int | None) -> int:
         _add_bad(state, 1, *problem)
         _flush_bad(state)
         return 0
-    if _postgresql() and start is not None and not _force_python_reading:
+    if _postgresql() and start is not None:
         try:
             with transaction.atomic():
                 return _copy_file(fmt, reader)
@@ -772,10 +770,6 @@ def _stage(state: _State, file: BinaryIO, start: int | None) -> int:
     rows = _stage_in_python(state, reader)
     _flush_bad(state)
     return rows
-
-
-# Tests set this to run PostgreSQL imports through the Python reader, as SQLite's are.
-_force_python_reading = False
 
 
 def _copy_refused(error: Exception) -> bool:
@@ -1020,7 +1014,7 @@ def _insert(fmt: FileFormat, staged: int) -> int:
 
 
 def _secondary_indexes_dropped(cursor, fmt: FileFormat, staged: int) -> list[str]:
-    """A file at least as big as the table (the first loads of a bank's history)
+    """A file bigger than the table (the first loads of a bank's history)
     goes in faster without the table's secondary indexes, built again after
     from their own definitions: sorting a million keys once is quicker than
     placing them one by one. Not for the daily file into a big table: dropping
@@ -1029,9 +1023,9 @@ def _secondary_indexes_dropped(cursor, fmt: FileFormat, staged: int) -> list[str
     Returns the definitions to run again after the insert."""
     if staged < REBUILD_INDEXES_FROM:
         return []
-    cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM {fmt.table} LIMIT %s) AS present", [staged + 1])
-    if cursor.fetchone()[0] > staged:
-        return []
+    cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM {fmt.table} LIMIT %s) AS present", [staged])
+    if cursor.fetchone()[0] >= staged:
+        return []  # a table as big as the file: its indexes stay (a file imported again, too)
     cursor.execute(
         "SELECT index.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i"
         " JOIN pg_class index ON index.oid = i.indexrelid"

@@ -93,7 +93,7 @@ def _orphans_insert(cursor, run: ReconciliationRun, *, as_of: datetime, cutoff: 
     ledger = LedgerEntry._meta.db_table
     undoing = [LedgerKind.REVERSAL, LedgerKind.REFUND]
     posted_by = as_of if connection.vendor == "postgresql" else connection.ops.adapt_datetimefield_value(as_of)
-    outstanding = f"d.cents - coalesce(by_rrn.cents, 0) - coalesce(by_slip.cents, 0)"
+    outstanding = "d.cents - coalesce(by_rrn.cents, 0) - coalesce(by_slip.cents, 0)"
     cursor.execute(
         f"INSERT INTO {OrphanDebit._meta.db_table} (reconciliation_id, entry_id, outstanding, probable_duplicate)"
         f" SELECT %s, d.id, ({outstanding}) / 100.0, %s"

@@ -15,7 +15,7 @@ from django.utils import translation
 from tests.transactions.files import run_import
 from tests.transactions.records import MERCHANT, TERMINAL, T, debit, entry, minutes, record
 from transactions import reconciliation
-from transactions.models import LEDGER_COLUMNS, LedgerKind, OrphanDebit, SettlementStatus
+from transactions.models import LEDGER_COLUMNS, LedgerKind, SettlementStatus
 from transactions.reconciliation import orphan_debits, reconcile
 
 SAMPLES = Path(settings.BASE_DIR) / "docs" / "samples"
