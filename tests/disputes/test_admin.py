@@ -2,8 +2,10 @@
 number of queries, and a case changes only through the services."""
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.models import User
 from django.urls import reverse
@@ -20,6 +22,8 @@ from disputes.workflow.actors import CUSTOMER
 from disputes.models import Attachment, CalendarOverride, Case, CaseEvent, CaseNote, Notification, Refund, SlaAlert
 from disputes.sla.sweep import sla_sweep
 from disputes.workflow.names import EventKind, State
+from transactions.importing import records_import
+from transactions.reconciliation import reconcile
 
 # Every list and case page, whatever the number of rows: a per-row query would blow this.
 MAX_QUERIES_PER_PAGE = 12
@@ -63,6 +67,11 @@ def demo_data(db, django_capture_on_commit_callbacks, settings):
     Token.objects.create(user=User.objects.order_by("pk").first())
     assert Notification.objects.exists() and CaseNote.objects.exists() and Refund.objects.exists()
     assert SlaAlert.objects.exists()
+    # the transaction records' history: an import of each sample file and a reconciliation
+    for kind in ("ledger", "settlement"):
+        with open(Path(settings.BASE_DIR) / "docs" / "samples" / f"{kind}.csv", "rb") as file:
+            assert records_import(kind=kind, file=file, file_name=f"{kind}.csv").succeeded
+    assert reconcile(as_of=timezone.now()).orphans
 
 
 @pytest.fixture

@@ -1,0 +1,221 @@
+"""The three matching passes and their tie-breaks (docs/design.md, "Transaction records", Matching)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from tests.transactions.records import MERCHANT, SHANGHAI, TERMINAL, T, debit, minutes, record
+from transactions.matching import PASS_MERCHANT, PASS_RRN, PASS_TERMINAL, match_pairs
+from transactions.models import LedgerEntry, LedgerKind, SettlementRecord, SettlementStatus
+
+LATER = T + timedelta(days=30)
+OTHER_MERCHANT = "308231254110061"
+OTHER_TERMINAL = "68325145"
+
+
+def pairs(as_of: datetime = LATER, **restricted) -> set[tuple[str, str, int]]:
+    entries = dict(LedgerEntry.objects.values_list("pk", "entry_id"))
+    records = dict(SettlementRecord.objects.values_list("pk", "record_id"))
+    return {(entries[p.entry], records[p.record], p.match_pass) for p in match_pairs(as_of=as_of, **restricted)}
+
+
+# --- pass 1: the same rrn ---------------------------------------------------------------------------
+
+
+def test_pass_one_pairs_the_same_rrn_whatever_the_amount_and_time(db):
+    debit("L1", T, rrn="100000000001", amount="10.00")
+    record("S1", T + timedelta(hours=5), rrn="100000000001", amount="99.00", merchant_id=OTHER_MERCHANT)
+
+    assert pairs() == {("L1", "S1", PASS_RRN)}
+
+
+def test_pass_one_gives_a_record_the_closest_debit(db):
+    record("S1", T, rrn="100000000001")
+    debit("L1", T - minutes(1), rrn="100000000001", merchant_id=OTHER_MERCHANT)
+    debit("L2", T + minutes(0.5), rrn="100000000001", merchant_id=OTHER_MERCHANT)
+
+    assert pairs() == {("L2", "S1", PASS_RRN)}
+
+
+def test_pass_one_gives_a_debit_the_closest_record_then_the_lowest_record_id(db):
+    debit("L1", T, rrn="100000000001")
+    record("S9", T + minutes(1), rrn="100000000001", merchant_id=OTHER_MERCHANT)
+    record("S5", T - minutes(1), rrn="100000000001", merchant_id=OTHER_MERCHANT)
+    record("S7", T - minutes(3), rrn="100000000001", merchant_id=OTHER_MERCHANT)
+
+    assert pairs() == {("L1", "S5", PASS_RRN)}
+
+
+def test_equally_close_debits_go_lowest_entry_id_first_byte_by_byte(db):
+    """'B1' < 'a1' byte by byte (a linguistic collation says otherwise): the order does not depend on the database's locale."""
+    record("S1", T, rrn="100000000001")
+    debit("a1", T - minutes(1), rrn="100000000001", merchant_id=OTHER_MERCHANT)
+    debit("B1", T + minutes(1), rrn="100000000001", merchant_id=OTHER_MERCHANT)
+
+    assert pairs() == {("B1", "S1", PASS_RRN)}
+
+
+def test_two_debits_of_one_rrn_and_two_records_pair_off_closest_first(db):
+    debit("L1", T, rrn="100000000001")
+    debit("L2", T + minutes(10), rrn="100000000001")
+    record("S1", T + minutes(9), rrn="100000000001")  # closest to L2
+    record("S2", T + minutes(2), rrn="100000000001")  # closest to L1
+
+    assert pairs() == {("L1", "S2", PASS_RRN), ("L2", "S1", PASS_RRN)}
+
+
+# --- pass 2: terminal, stan, amount, local day -----------------------------------------------------------
+
+
+def test_pass_two_pairs_terminal_stan_and_amount_on_the_same_local_day(db):
+    debit("L1", T.replace(hour=9), stan="508225", rrn="100000000001")
+    record("S1", T.replace(hour=21), stan="508225", rrn="", merchant_id=OTHER_MERCHANT)
+
+    assert pairs() == {("L1", "S1", PASS_TERMINAL)}
+
+
+def test_pass_two_needs_the_same_amount_and_stan_and_terminal(db):
+    debit("L1", T, stan="508225")
+    record("S1", T, stan="508225", amount="10.01", merchant_id=OTHER_MERCHANT)
+    record("S2", T, stan="508226", merchant_id=OTHER_MERCHANT)
+    record("S3", T, stan="508225", terminal_id=OTHER_TERMINAL, merchant_id=OTHER_MERCHANT)
+
+    assert pairs() == set()
+
+
+def test_pass_two_days_are_local_days_not_utc_days(db):
+    """Asia/Shanghai is UTC+8: 23:58 and 00:03 local are one UTC day but two local days;
+    07:30 and 08:30 local are two UTC days but one local day."""
+    debit("L1", datetime(2026, 11, 15, 23, 58, tzinfo=SHANGHAI), stan="736622")
+    record("S1", datetime(2026, 11, 16, 0, 3, tzinfo=SHANGHAI), stan="736622", merchant_id=OTHER_MERCHANT)
+    debit("L2", datetime(2026, 11, 17, 7, 30, tzinfo=SHANGHAI), stan="100001")
+    record("S2", datetime(2026, 11, 17, 8, 30, tzinfo=SHANGHAI), stan="100001", merchant_id=OTHER_MERCHANT)
+
+    assert pairs() == {("L2", "S2", PASS_TERMINAL)}
+
+
+def test_the_local_day_follows_the_configured_time_zone(db, settings):
+    settings.TIME_ZONE = "UTC"
+    debit("L1", datetime(2026, 11, 15, 23, 58, tzinfo=SHANGHAI), stan="736622")
+    record("S1", datetime(2026, 11, 16, 0, 3, tzinfo=SHANGHAI), stan="736622", merchant_id=OTHER_MERCHANT)
+
+    assert pairs() == {("L1", "S1", PASS_TERMINAL)}
+
+
+def test_pass_two_tie_break_is_the_closest_then_the_lowest_entry_id(db):
+    record("S1", T, stan="508225", merchant_id=OTHER_MERCHANT)
+    debit("L3", T - minutes(30), stan="508225")
+    debit("L2", T + minutes(30), stan="508225")
+    debit("L1", T + minutes(31), stan="508225")
+
+    assert pairs() == {("L2", "S1", PASS_TERMINAL)}
+
+
+# --- pass 3: merchant, amount, 15 minutes ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("gap", [minutes(-15), minutes(15), minutes(0), minutes(-1)])
+def test_pass_three_pairs_merchant_and_amount_within_fifteen_minutes_either_side(db, gap):
+    debit("L1", T)
+    record("S1", T + gap, terminal_id=OTHER_TERMINAL)
+
+    assert pairs() == {("L1", "S1", PASS_MERCHANT)}
+
+
+@pytest.mark.parametrize("gap", [minutes(-15) - timedelta(seconds=1), minutes(15) + timedelta(seconds=1)])
+def test_pass_three_does_not_reach_beyond_fifteen_minutes(db, gap):
+    debit("L1", T)
+    record("S1", T + gap, terminal_id=OTHER_TERMINAL)
+
+    assert pairs() == set()
+
+
+def test_pass_three_needs_the_same_amount(db):
+    debit("L1", T)
+    record("S1", T, amount="10.01", terminal_id=OTHER_TERMINAL)
+
+    assert pairs() == set()
+
+
+def test_pass_three_tie_break_is_the_closest_then_the_lowest_entry_id(db):
+    record("S1", T, terminal_id=OTHER_TERMINAL)
+    debit("L9", T - minutes(2))
+    debit("L5", T + minutes(2))
+    debit("L7", T + minutes(1) + timedelta(seconds=1))
+
+    assert pairs() == {("L7", "S1", PASS_MERCHANT)}
+    LedgerEntry.objects.filter(entry_id="L7").delete()
+    assert pairs() == {("L5", "S1", PASS_MERCHANT)}
+
+
+def test_a_record_taken_by_its_best_debit_goes_to_its_next_best_in_a_later_round(db):
+    """Greedy, closest pair first: S2 is closest to L1, but L1 is closer still to S1;
+    so S2 falls back to L2, which is further from it than L1 is."""
+    record("S1", T, terminal_id=OTHER_TERMINAL)
+    debit("L1", T + minutes(1))
+    record("S2", T + minutes(2.1), terminal_id=OTHER_TERMINAL)
+    debit("L2", T + minutes(3.3))
+    record("S3", T + minutes(4.6), terminal_id=OTHER_TERMINAL)
+
+    assert pairs() == {("L1", "S1", PASS_MERCHANT), ("L2", "S2", PASS_MERCHANT)}
+
+
+# --- what takes part ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [SettlementStatus.DECLINED, SettlementStatus.TIMEOUT, SettlementStatus.REVERSED])
+def test_only_approved_records_pair(db, status):
+    debit("L1", T, rrn="100000000001", stan="508225")
+    record("S1", T, rrn="100000000001", stan="508225", status=status)
+
+    assert pairs() == set()
+
+
+@pytest.mark.parametrize("kind", [LedgerKind.HOLD, LedgerKind.REVERSAL, LedgerKind.REFUND])
+def test_only_debits_pair(db, kind):
+    debit("L1", T, rrn="100000000001", kind=kind)
+    record("S1", T, rrn="100000000001")
+
+    assert pairs() == set()
+
+
+def test_empty_fields_are_unknown_and_never_match(db):
+    debit("L1", T, rrn="", stan="", terminal_id="", merchant_id="")
+    record("S1", T, rrn="", stan="", terminal_id="", merchant_id="")
+
+    assert pairs() == set()
+
+
+def test_the_passes_run_in_order_each_over_what_is_left(db):
+    """S1 goes to L1 by RRN in pass 1, though L2 is closer in time and would match in pass 3."""
+    record("S1", T, rrn="100000000001")
+    debit("L1", T + minutes(10), rrn="100000000001")
+    debit("L2", T)
+    record("S2", T + minutes(5), stan="508225", terminal_id=OTHER_TERMINAL)
+    debit("L3", T + minutes(5) + timedelta(hours=3), stan="508225", terminal_id=OTHER_TERMINAL)
+
+    assert pairs() == {("L1", "S1", PASS_RRN), ("L3", "S2", PASS_TERMINAL)}
+
+
+def test_as_of_leaves_out_what_was_posted_or_transacted_later(db):
+    debit("L1", T, rrn="100000000001")
+    record("S1", T + minutes(1), rrn="100000000001")
+    debit("L2", T + minutes(2), rrn="100000000002", merchant_id=OTHER_MERCHANT)
+    record("S2", T, rrn="100000000002", merchant_id=OTHER_MERCHANT)
+
+    assert pairs(as_of=T + minutes(1) - timedelta(microseconds=1)) == set()
+    assert pairs(as_of=T + minutes(1)) == {("L1", "S1", PASS_RRN)}
+    assert pairs(as_of=T + minutes(2)) == {("L1", "S1", PASS_RRN), ("L2", "S2", PASS_RRN)}
+
+
+def test_matching_can_be_restricted_to_some_debits_and_records(db):
+    first = debit("L1", T, rrn="100000000001")
+    debit("L2", T, rrn="100000000002")
+    record("S1", T, rrn="100000000001")
+    record("S2", T, rrn="100000000002")
+
+    found = pairs(debits=LedgerEntry.objects.filter(pk=first.pk),
+                  records=SettlementRecord.objects.filter(merchant_id=MERCHANT, terminal_id=TERMINAL))
+
+    assert found == {("L1", "S1", PASS_RRN)}

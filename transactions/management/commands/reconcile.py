@@ -1,0 +1,98 @@
+"""``python manage.py reconcile --as-of ISO_TIME [--grace-hours 24] [--output FILE.csv] [--open-cases]``
+(docs/design.md, "Commands").
+
+Finds the orphan debits as of a time (``transactions.reconciliation.reconcile``),
+prints a summary, writes them with the ledger file's columns to ``--output``,
+and with ``--open-cases`` opens a case for each that has none yet, through the
+function ``settings.RECONCILE_CASE_OPENER`` names.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+
+from transactions import reconciliation
+from core.money import format_money
+
+DUPLICATES_SHOWN = 20
+
+
+def _instant(value: str):
+    try:
+        parsed = parse_datetime(value)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise CommandError(_("--as-of takes an ISO 8601 time, e.g. 2026-11-20T14:03:00+08:00; got “%(value)s”.")
+                           % {"value": value})
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed)  # the configured time zone, as sla_sweep --now
+    return parsed
+
+
+def _hours(value: str) -> timedelta:
+    try:
+        hours = Decimal(value)
+    except InvalidOperation:
+        hours = None
+    if hours is None or not hours.is_finite() or hours < 0:
+        raise CommandError(_("--grace-hours takes a number of hours, 0 or more; got “%(value)s”.") % {"value": value})
+    return timedelta(seconds=int(hours * 3600))
+
+
+class Command(BaseCommand):
+    help = "The orphan debits (charged but not paid) as of a time."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--as-of", required=True, help="ISO 8601 time; without an offset, in TIME_ZONE")
+        parser.add_argument("--grace-hours", default="24", help="how old a debit must be to count (default 24)")
+        parser.add_argument("--output", help="write the orphans to this CSV file (the ledger file's columns)")
+        parser.add_argument("--open-cases", action="store_true",
+                            help="open an automatic case for each orphan that has none yet")
+
+    def handle(self, *args, as_of: str, grace_hours: str, output: str | None, open_cases: bool, **options):
+        moment = _instant(as_of)
+        grace = _hours(grace_hours)
+        opener = None
+        if open_cases:
+            try:
+                opener = reconciliation.case_opener()
+            except (reconciliation.NoCaseOpener, ImportError) as error:
+                raise CommandError(_("--open-cases needs the setting RECONCILE_CASE_OPENER: %(error)s")
+                                   % {"error": error})
+        run = reconciliation.reconcile(as_of=moment, grace=grace)
+        self.stdout.write(_(
+            "Reconciliation #%(run)s as of %(as_of)s, grace %(grace)s h: %(debits)s debits and %(records)s approved "
+            "settlement records compared; pairs by RRN %(rrn)s, by terminal and STAN %(terminal)s, by merchant and "
+            "time %(merchant)s; %(orphans)s orphan debits.") % {
+            "run": run.pk, "as_of": timezone.localtime(moment).isoformat(), "grace": grace_hours,
+            "debits": run.debits, "records": run.approved_records, "rrn": run.pairs_by_rrn,
+            "terminal": run.pairs_by_terminal, "merchant": run.pairs_by_merchant, "orphans": run.orphans})
+        for currency, total in reconciliation.outstanding_by_currency(run).items():
+            self.stdout.write(_("Outstanding: %(amount)s") % {"amount": format_money(total, currency)})
+        duplicates = reconciliation.probable_duplicates(run)
+        if duplicates:
+            shown = ", ".join(duplicates[:DUPLICATES_SHOWN])
+            if len(duplicates) > DUPLICATES_SHOWN:
+                shown += " " + _("… and %(count)s more") % {"count": len(duplicates) - DUPLICATES_SHOWN}
+            self.stdout.write(_("Probable duplicate payments (paid twice): %(entries)s") % {"entries": shown})
+        if output:
+            try:
+                with open(output, "w", encoding="utf-8", newline="") as out:
+                    written = reconciliation.orphans_write_csv(run, out)
+            except OSError as error:
+                raise CommandError(_("Cannot write %(file)s: %(error)s") % {"file": output, "error": error.strerror})
+            self.stdout.write(_("%(count)s orphan debits written to %(file)s.") % {"count": written, "file": output})
+        if opener is not None:
+            result = reconciliation.orphan_cases_open(run, opener=opener)
+            self.stdout.write(_("Cases: %(opened)s opened, %(already)s already open, %(failed)s failed.") % {
+                "opened": result.opened, "already": result.already_open, "failed": len(result.failed)})
+            for entry_id, why in result.failed:
+                self.stderr.write(_("%(entry)s: no case opened: %(why)s") % {"entry": entry_id, "why": why})
+            if result.failed:
+                raise CommandError(_("%(count)s cases could not be opened.") % {"count": len(result.failed)})

@@ -1,0 +1,297 @@
+"""Pairing ledger debits with approved settlement records (docs/design.md,
+"Transaction records", Matching), set-based, in SQL.
+
+As of a time T, the debits posted by T and the ``approved`` settlement records
+transacted by T are paired in three passes, each over what is still unpaired:
+
+1. the same non-empty ``rrn``;
+2. the same ``terminal_id`` + ``stan`` + amount on the same local calendar day
+   (``settings.TIME_ZONE``; PostgreSQL's ``AT TIME ZONE``);
+3. the same ``merchant_id`` + amount, ``transacted_at`` within 15 minutes
+   either side of ``posted_at``.
+
+A record pairs with at most one debit and a debit with at most one record.
+Among candidates the closest in time wins, then the lowest ``entry_id``, then
+the lowest ``record_id`` (compared byte by byte). Each pass is the greedy
+matching over the candidate pairs of that pass sorted that way, computed
+without a loop per row: every round pairs each debit and record that are each
+other's best candidate (``row_number()`` over both sides), then drops the
+candidates of what was paired; a pair that is best for both ends is exactly the
+pair the greedy choice would take, so the rounds end where the greedy matching
+does, usually after two or three rounds.
+
+Everything happens in temporary tables of the current connection, inside one
+transaction: ``matching()`` is a context manager, and within it the caller may
+read the tables (``reconciliation`` does, to find the orphan debits).
+Empty ``rrn``, ``terminal_id``, ``stan`` or ``merchant_id`` mean unknown and
+never match.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import QuerySet
+
+from transactions.models import LedgerEntry, LedgerKind, SettlementRecord, SettlementStatus
+
+PASS_RRN = 1
+PASS_TERMINAL = 2
+PASS_MERCHANT = 3
+PASSES = (PASS_RRN, PASS_TERMINAL, PASS_MERCHANT)
+MERCHANT_WINDOW = timedelta(minutes=15)
+
+DEBITS = "tx_match_debit"
+RECORDS = "tx_match_record"
+EDGES = "tx_match_edge"
+PAIRS = "tx_match_pair"
+DEBITS_LEFT = "tx_match_debit_left"
+RECORDS_LEFT = "tx_match_record_left"
+_TABLES = (EDGES, PAIRS, DEBITS_LEFT, RECORDS_LEFT, DEBITS, RECORDS)
+
+# How each pass finds its candidates (d: a debit, r: a record, both still unpaired).
+_CANDIDATES = {
+    PASS_RRN: ("r.rrn = d.rrn", "d.rrn <> ''"),
+    PASS_TERMINAL: (
+        "r.terminal_id = d.terminal_id AND r.stan = d.stan AND r.cents = d.cents AND r.day = d.day",
+        "d.terminal_id <> '' AND d.stan <> ''",
+    ),
+    PASS_MERCHANT: (
+        "r.merchant_id = d.merchant_id AND r.cents = d.cents",
+        "d.merchant_id <> '' AND abs(d.at_us - r.at_us) <= %d" % (MERCHANT_WINDOW // timedelta(microseconds=1)),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A debit (``LedgerEntry`` pk) paired with a settlement record (``SettlementRecord`` pk)."""
+
+    entry: int
+    record: int
+    match_pass: int
+
+
+@dataclass(frozen=True)
+class MatchSummary:
+    as_of: datetime
+    debits: int
+    records: int
+    pairs_by_pass: dict[int, int]
+
+    @property
+    def pairs(self) -> int:
+        return sum(self.pairs_by_pass.values())
+
+
+def epoch_microseconds(moment: datetime) -> int:
+    """Microseconds since 1970-01-01 UTC: how the matching tables hold times."""
+    return (moment - datetime(1970, 1, 1, tzinfo=dt_timezone.utc)) // timedelta(microseconds=1)
+
+
+@contextmanager
+def matching(
+    *,
+    as_of: datetime,
+    debits: QuerySet[LedgerEntry] | None = None,
+    records: QuerySet[SettlementRecord] | None = None,
+) -> Iterator[MatchSummary]:
+    """Pair the debits posted by ``as_of`` with the approved records transacted
+    by then (optionally only among ``debits`` / ``records``); yields the counts.
+
+    Inside the block the temporary tables hold the result: ``tx_match_debit``
+    and ``tx_match_record`` (every debit and record compared: ``id``,
+    ``entry_key``/``record_key``, ``at_us``, ``day``, ``cents`` and the slip
+    fields; debits also ``card_last4``, ``customer_ref``), ``tx_match_pair``
+    (``debit_id``, ``record_id``, ``match_pass``) and ``tx_match_debit_left`` /
+    ``tx_match_record_left`` (what was left unpaired, the same columns)."""
+    with transaction.atomic():
+        # Created in this transaction, the tables vanish with it if anything fails;
+        # otherwise they are dropped here, for a caller whose transaction goes on.
+        _drop()
+        with connection.cursor() as cursor:
+            _load(cursor, as_of=as_of, debits=debits, records=records)
+            pairs_by_pass = {number: _run_pass(cursor, number) for number in PASSES}
+            cursor.execute(f"SELECT (SELECT count(*) FROM {DEBITS}), (SELECT count(*) FROM {RECORDS})")
+            debit_count, record_count = cursor.fetchone()
+        yield MatchSummary(as_of=as_of, debits=debit_count, records=record_count, pairs_by_pass=pairs_by_pass)
+        _drop()
+
+
+def match_pairs(
+    *,
+    as_of: datetime,
+    debits: QuerySet[LedgerEntry] | None = None,
+    records: QuerySet[SettlementRecord] | None = None,
+) -> list[Pair]:
+    """The pairs, as a list (for a few records: a case's candidates, a test)."""
+    with matching(as_of=as_of, debits=debits, records=records):
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT debit_id, record_id, match_pass FROM {PAIRS} ORDER BY match_pass, debit_id")
+            return [Pair(entry, record, number) for entry, record, number in cursor.fetchall()]
+
+
+# --- the temporary tables ---------------------------------------------------------------------
+
+def _postgresql() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _drop() -> None:
+    with connection.cursor() as cursor:
+        for table in _TABLES:
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _restricted(queryset: QuerySet | None) -> tuple[str, list]:
+    if queryset is None:
+        return "", []
+    sql, params = queryset.values("pk").query.sql_with_params()
+    return f" AND id IN ({sql})", list(params)
+
+
+def _load(cursor, *, as_of: datetime, debits: QuerySet | None, records: QuerySet | None) -> None:
+    ledger, settlement = LedgerEntry._meta.db_table, SettlementRecord._meta.db_table
+    debit_filter, debit_params = _restricted(debits)
+    record_filter, record_params = _restricted(records)
+    temporary = "TEMPORARY TABLE"
+    if _postgresql():
+        temporary += " %s ON COMMIT DROP"
+        key = 'COLLATE "C"'
+        at_us = "CAST(extract(epoch FROM {0}) * 1000000 AS bigint)"
+        day = "CAST(({0} AT TIME ZONE %s) AS date)"
+        day_params = [settings.TIME_ZONE]
+        as_of_param = as_of
+    else:
+        temporary += " %s"
+        key = ""
+        at_us = "dd_epoch_us({0})"
+        day = "dd_local_day({0}, %s)"
+        day_params = [settings.TIME_ZONE]
+        _sqlite_functions()
+        as_of_param = connection.ops.adapt_datetimefield_value(as_of)
+    cents = "CAST(round(amount * 100) AS bigint)"
+    cursor.execute(
+        f"CREATE {temporary % DEBITS} AS"
+        f" SELECT id, entry_id {key} AS entry_key, {at_us.format('posted_at')} AS at_us,"
+        f" {day.format('posted_at')} AS day, {cents} AS cents, rrn, terminal_id, stan, merchant_id,"
+        f" card_last4, customer_ref"
+        f" FROM {ledger} WHERE kind = %s AND posted_at <= %s{debit_filter}",
+        [*day_params, LedgerKind.DEBIT, as_of_param, *debit_params],
+    )
+    cursor.execute(
+        f"CREATE {temporary % RECORDS} AS"
+        f" SELECT id, record_id {key} AS record_key, {at_us.format('transacted_at')} AS at_us,"
+        f" {day.format('transacted_at')} AS day, {cents} AS cents, rrn, terminal_id, stan, merchant_id"
+        f" FROM {settlement} WHERE status = %s AND transacted_at <= %s{record_filter}",
+        [*day_params, SettlementStatus.APPROVED, as_of_param, *record_params],
+    )
+    text = f"text {key}" if key else "text"
+    on_commit = " ON COMMIT DROP" if _postgresql() else ""
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE {EDGES} (debit_id bigint, record_id bigint, gap bigint,"
+        f" entry_key {text}, record_key {text}){on_commit}")
+    # The two unique keys are the rule itself: a debit pairs once, a record pairs once.
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE {PAIRS} (debit_id bigint PRIMARY KEY, record_id bigint UNIQUE,"
+        f" match_pass integer, match_round integer){on_commit}")
+    _analyze(cursor, DEBITS)
+    _analyze(cursor, RECORDS)
+
+
+def _run_pass(cursor, number: int) -> int:
+    """One pass: its candidates among what is unpaired, then rounds of mutual best
+    candidates until none is left. Returns how many pairs it made."""
+    joined, condition = _CANDIDATES[number]
+    # Pass 1 starts from everything; the later ones from what is left.
+    debits, records = (DEBITS, RECORDS) if number == PASS_RRN else (DEBITS_LEFT, RECORDS_LEFT)
+    cursor.execute(f"DELETE FROM {EDGES}")
+    cursor.execute(
+        f"INSERT INTO {EDGES} (debit_id, record_id, gap, entry_key, record_key)"
+        f" SELECT d.id, r.id, abs(d.at_us - r.at_us), d.entry_key, r.record_key"
+        f" FROM {debits} d JOIN {records} r ON {joined}"
+        f" WHERE {condition}"
+    )
+    _analyze(cursor, EDGES)
+    paired = 0
+    round_number = 0
+    while True:
+        round_number += 1
+        cursor.execute(
+            f"INSERT INTO {PAIRS} (debit_id, record_id, match_pass, match_round)"
+            f" SELECT debit_id, record_id, %s, %s FROM ("
+            f"  SELECT debit_id, record_id,"
+            f"   row_number() OVER (PARTITION BY debit_id ORDER BY gap, record_key) AS debit_rank,"
+            f"   row_number() OVER (PARTITION BY record_id ORDER BY gap, entry_key) AS record_rank"
+            f"  FROM {EDGES}) ranked"
+            f" WHERE debit_rank = 1 AND record_rank = 1",
+            [number, round_number],
+        )
+        if not cursor.rowcount:
+            break
+        paired += cursor.rowcount
+        _analyze(cursor, PAIRS)
+        cursor.execute(
+            f"DELETE FROM {EDGES} WHERE"
+            f" debit_id IN (SELECT debit_id FROM {PAIRS} WHERE match_pass = %s AND match_round = %s)"
+            f" OR record_id IN (SELECT record_id FROM {PAIRS} WHERE match_pass = %s AND match_round = %s)",
+            [number, round_number, number, round_number],
+        )
+        if not cursor.rowcount:
+            break
+    _leave_unpaired(cursor, number)
+    return paired
+
+
+def _leave_unpaired(cursor, number: int) -> None:
+    """Keep the tables of what is left unpaired after pass ``number``."""
+    if number == PASS_RRN:
+        on_commit = " ON COMMIT DROP" if _postgresql() else ""
+        for left, table, key in ((DEBITS_LEFT, DEBITS, "debit_id"), (RECORDS_LEFT, RECORDS, "record_id")):
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {left}{on_commit} AS SELECT * FROM {table} t"
+                f" WHERE NOT EXISTS (SELECT 1 FROM {PAIRS} p WHERE p.{key} = t.id)")
+            _analyze(cursor, left)
+        return
+    for left, key in ((DEBITS_LEFT, "debit_id"), (RECORDS_LEFT, "record_id")):
+        cursor.execute(f"DELETE FROM {left} WHERE id IN (SELECT {key} FROM {PAIRS} WHERE match_pass = %s)",
+                       [number])
+
+
+def _analyze(cursor, table: str) -> None:
+    # Temporary tables get no autovacuum: without statistics the planner guesses badly.
+    if _postgresql():
+        cursor.execute(f"ANALYZE {table}")
+
+
+# --- SQLite: the two functions PostgreSQL has built in -------------------------------------------
+
+def _sqlite_epoch_us(value: str | None) -> int | None:
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt_timezone.utc)
+    return epoch_microseconds(moment)
+
+
+def _sqlite_local_day(value: str | None, zone: str) -> str | None:
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt_timezone.utc)
+    return moment.astimezone(ZoneInfo(zone)).date().isoformat()
+
+
+def _sqlite_functions() -> None:
+    connection.ensure_connection()
+    raw = connection.connection
+    raw.create_function("dd_epoch_us", 1, _sqlite_epoch_us, deterministic=True)
+    raw.create_function("dd_local_day", 2, _sqlite_local_day, deterministic=True)

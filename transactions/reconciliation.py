@@ -1,0 +1,308 @@
+"""Reconciliation: the orphan debits as of a time, the probable duplicate
+payments among them, terminal health, and the cases opened for orphans
+(docs/design.md, "Transaction records").
+
+An **orphan debit** as of T with grace G is a ledger ``debit`` posted at or
+before T - G that has no matching ``approved`` settlement record (the matching
+of ``transactions.matching`` over what was posted and transacted by T), and
+whose reversals and refunds posted by T add up to less than its amount; the
+difference is its outstanding amount. A reversal or refund names the debit by
+the same ``rrn``, or, when its ``rrn`` is empty, by the same ``terminal_id`` +
+``stan``.
+
+``reconcile`` finds them set-based, in one consistent snapshot, and records a
+``ReconciliationRun`` with one ``OrphanDebit`` row each; the rest of this
+module reads those rows.
+"""
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TextIO
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from transactions.matching import DEBITS, DEBITS_LEFT, PAIRS, PASS_MERCHANT, PASS_RRN, PASS_TERMINAL, epoch_microseconds, matching
+from transactions.models import (
+    LEDGER_COLUMNS,
+    LedgerEntry,
+    LedgerKind,
+    OrphanCase,
+    OrphanDebit,
+    ReconciliationRun,
+    SettlementRecord,
+    SettlementStatus,
+)
+from core.money import CURRENCY_MINOR_UNITS
+
+DEFAULT_GRACE = timedelta(hours=24)
+# "Paid twice": an orphan followed this soon by a settled payment of the same card at the same merchant.
+DUPLICATE_WINDOW = timedelta(minutes=30)
+TERMINAL_HEALTH_COLUMNS = [
+    "terminal_id", "merchant_id", "records", "approved", "declined", "timeouts", "orphans", "incidents",
+]
+
+
+def reconcile(*, as_of: datetime, grace: timedelta = DEFAULT_GRACE) -> ReconciliationRun:
+    """Find the orphan debits as of ``as_of``; record and return the run.
+
+    Reads one snapshot of the records (REPEATABLE READ on PostgreSQL when it is
+    not called inside a transaction already), so an import committing meanwhile
+    is either wholly seen or not at all."""
+    if timezone.is_naive(as_of):
+        raise ValueError("as_of must be an aware datetime")
+    if grace < timedelta(0):
+        raise ValueError("the grace period cannot be negative")
+    started = timezone.now()
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                if outermost:  # nothing read in this transaction yet
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                cursor.execute("SET LOCAL work_mem = '256MB'")
+        run = ReconciliationRun.objects.create(as_of=as_of, grace=grace, started_at=started)
+        with matching(as_of=as_of) as summary:
+            with connection.cursor() as cursor:
+                orphans = _orphans_insert(cursor, run, as_of=as_of, cutoff=as_of - grace)
+                _duplicates_flag(cursor, run)
+        run.debits = summary.debits
+        run.approved_records = summary.records
+        run.pairs_by_rrn = summary.pairs_by_pass[PASS_RRN]
+        run.pairs_by_terminal = summary.pairs_by_pass[PASS_TERMINAL]
+        run.pairs_by_merchant = summary.pairs_by_pass[PASS_MERCHANT]
+        run.orphans = orphans
+        run.finished_at = timezone.now()
+        run.save()
+    return run
+
+
+def _cents(expression: str) -> str:
+    # Whole cents: exact on PostgreSQL and SQLite alike (SQLite keeps decimals as floats).
+    return f"CAST(round({expression} * 100) AS bigint)"
+
+
+def _orphans_insert(cursor, run: ReconciliationRun, *, as_of: datetime, cutoff: datetime) -> int:
+    ledger = LedgerEntry._meta.db_table
+    undoing = [LedgerKind.REVERSAL, LedgerKind.REFUND]
+    posted_by = as_of if connection.vendor == "postgresql" else connection.ops.adapt_datetimefield_value(as_of)
+    outstanding = "d.cents - coalesce(by_rrn.cents, 0) - coalesce(by_slip.cents, 0)"
+    cursor.execute(
+        f"INSERT INTO {OrphanDebit._meta.db_table} (reconciliation_id, entry_id, outstanding, probable_duplicate)"
+        f" SELECT %s, d.id, ({outstanding}) / 100.0, %s"
+        f" FROM {DEBITS_LEFT} d"
+        f" LEFT JOIN (SELECT rrn, sum({_cents('amount')}) AS cents FROM {ledger}"
+        f"   WHERE kind IN (%s, %s) AND posted_at <= %s AND rrn <> '' GROUP BY rrn) by_rrn"
+        f"   ON by_rrn.rrn = d.rrn"
+        f" LEFT JOIN (SELECT terminal_id, stan, sum({_cents('amount')}) AS cents FROM {ledger}"
+        f"   WHERE kind IN (%s, %s) AND posted_at <= %s AND rrn = '' AND terminal_id <> '' AND stan <> ''"
+        f"   GROUP BY terminal_id, stan) by_slip"
+        f"   ON by_slip.terminal_id = d.terminal_id AND by_slip.stan = d.stan"
+        f" WHERE d.at_us <= %s AND {outstanding} > 0",
+        [run.pk, False, *undoing, posted_by, *undoing, posted_by, epoch_microseconds(cutoff)],
+    )
+    return cursor.rowcount
+
+
+def _duplicates_flag(cursor, run: ReconciliationRun) -> None:
+    """Paid twice: the same card (card_last4 and customer_ref) paid the same
+    merchant again within DUPLICATE_WINDOW after the orphan, and that later
+    debit is paired with an approved settlement record."""
+    orphans = OrphanDebit._meta.db_table
+    cursor.execute(
+        f"UPDATE {orphans} SET probable_duplicate = %s WHERE reconciliation_id = %s AND entry_id IN ("
+        f" SELECT o.id FROM {orphans} od"
+        f" JOIN {DEBITS} o ON o.id = od.entry_id"
+        f" JOIN {DEBITS} later ON later.card_last4 = o.card_last4 AND later.customer_ref = o.customer_ref"
+        f"  AND later.merchant_id = o.merchant_id"
+        f" JOIN {PAIRS} p ON p.debit_id = later.id"
+        f" WHERE od.reconciliation_id = %s AND o.merchant_id <> ''"
+        f" AND later.at_us > o.at_us AND later.at_us <= o.at_us + %s)",
+        [True, run.pk, run.pk, DUPLICATE_WINDOW // timedelta(microseconds=1)],
+    )
+
+
+# --- reading a run ----------------------------------------------------------------------------
+
+def orphan_debits(run: ReconciliationRun) -> QuerySet[OrphanDebit]:
+    """The run's orphans with their ledger entries, oldest debit first."""
+    return (OrphanDebit.objects.filter(reconciliation=run).select_related("entry")
+            .order_by("entry__posted_at", "entry__entry_id"))
+
+
+def probable_duplicates(run: ReconciliationRun) -> list[str]:
+    """The entry ids of the run's orphans that look like a payment made twice."""
+    return list(orphan_debits(run).filter(probable_duplicate=True).values_list("entry__entry_id", flat=True))
+
+
+def outstanding_by_currency(run: ReconciliationRun) -> dict[str, Decimal]:
+    """The run's outstanding amounts added up per currency."""
+    rows = (OrphanDebit.objects.filter(reconciliation=run).values("entry__currency")
+            .annotate(total=Sum("outstanding")).order_by("entry__currency"))
+    return {row["entry__currency"]: row["total"] for row in rows}
+
+
+def ledger_csv_row(entry: LedgerEntry) -> list[str]:
+    """An entry as a line of the ledger file: what import_transactions reads back."""
+    places = CURRENCY_MINOR_UNITS.get(entry.currency, 2)
+    local = timezone.localtime(entry.posted_at)
+    values = {
+        **{name: getattr(entry, name) for name in LEDGER_COLUMNS},
+        "amount": f"{entry.amount.quantize(Decimal(1).scaleb(-places))}",
+        "posted_at": local.isoformat(),
+    }
+    return [str(values[name]) for name in LEDGER_COLUMNS]
+
+
+def orphans_write_csv(run: ReconciliationRun, out: TextIO) -> int:
+    """Write the run's orphans to ``out`` with exactly the ledger file's columns; return how many."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(LEDGER_COLUMNS)
+    count = 0
+    for orphan in orphan_debits(run).iterator(chunk_size=2000):
+        writer.writerow(ledger_csv_row(orphan.entry))
+        count += 1
+    return count
+
+
+# --- terminal health --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TerminalHealth:
+    terminal_id: str
+    merchant_id: str
+    records: int
+    approved: int
+    declined: int
+    timeouts: int
+    orphans: int
+
+    @property
+    def incidents(self) -> int:
+        return self.declined + self.timeouts + self.orphans
+
+    def as_row(self) -> list[str]:
+        return [self.terminal_id, self.merchant_id, *map(str, (
+            self.records, self.approved, self.declined, self.timeouts, self.orphans, self.incidents))]
+
+
+def terminal_health(
+    *,
+    since: datetime,
+    until: datetime,
+    threshold: int = 3,
+    reconciliation: ReconciliationRun | None = None,
+) -> list[TerminalHealth]:
+    """Per terminal, over [since, until): its settlement records, declines and
+    timeouts, and the orphan debits of ``reconciliation`` (by default the
+    latest finished one) posted there in that window. Only terminals with at
+    least ``threshold`` incidents (declines + timeouts + orphans), most first.
+    A terminal that keeps timing out is where complaints come from."""
+    if reconciliation is None:
+        reconciliation = (ReconciliationRun.objects.filter(finished_at__isnull=False)
+                          .order_by("-as_of", "-id").first())
+    counts: dict[str, dict] = {}
+    records = (SettlementRecord.objects
+               .filter(transacted_at__gte=since, transacted_at__lt=until).exclude(terminal_id="")
+               .values("terminal_id")
+               .annotate(records=Count("id"), merchant_id=Max("merchant_id"),
+                         approved=Count("id", filter=Q(status=SettlementStatus.APPROVED)),
+                         declined=Count("id", filter=Q(status=SettlementStatus.DECLINED)),
+                         timeouts=Count("id", filter=Q(status=SettlementStatus.TIMEOUT))))
+    for row in records:
+        counts[row["terminal_id"]] = {**row, "orphans": 0}
+    if reconciliation is not None:
+        orphans = (OrphanDebit.objects
+                   .filter(reconciliation=reconciliation, entry__posted_at__gte=since, entry__posted_at__lt=until)
+                   .exclude(entry__terminal_id="")
+                   .values("entry__terminal_id")
+                   .annotate(orphans=Count("id"), merchant_id=Max("entry__merchant_id")))
+        for row in orphans:
+            terminal = row["entry__terminal_id"]
+            entry = counts.setdefault(terminal, {
+                "terminal_id": terminal, "merchant_id": row["merchant_id"], "records": 0,
+                "approved": 0, "declined": 0, "timeouts": 0})
+            entry["orphans"] = row["orphans"]
+    found = [TerminalHealth(**{name: row[name] or ("" if name == "merchant_id" else 0) for name in (
+        "terminal_id", "merchant_id", "records", "approved", "declined", "timeouts", "orphans")})
+        for row in counts.values()]
+    return sorted((health for health in found if health.incidents >= threshold),
+                  key=lambda health: (-health.incidents, health.terminal_id))
+
+
+def terminal_health_write_csv(rows: Iterable[TerminalHealth], out: TextIO) -> int:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(TERMINAL_HEALTH_COLUMNS)
+    count = 0
+    for row in rows:
+        writer.writerow(row.as_row())
+        count += 1
+    return count
+
+
+# --- cases for orphans --------------------------------------------------------------------------
+
+CaseOpener = Callable[[OrphanDebit], str]
+
+
+class NoCaseOpener(Exception):
+    """``settings.RECONCILE_CASE_OPENER`` names no function that opens a case."""
+
+
+def case_opener() -> CaseOpener:
+    """The function that opens a case for an orphan, named by the setting
+    ``RECONCILE_CASE_OPENER`` (a dotted path). It takes the ``OrphanDebit``
+    (its ``entry`` loaded) and returns the reference of the case: a new
+    ``auto``-channel case, or the case the debit already has from any channel.
+    It runs inside the transaction that claims the debit, so what it writes
+    (the case, the customer's e-mail in the outbox) commits with the claim."""
+    path = getattr(settings, "RECONCILE_CASE_OPENER", "")
+    if not path:
+        raise NoCaseOpener("RECONCILE_CASE_OPENER is not set")
+    return import_string(path)
+
+
+@dataclass(frozen=True)
+class OpenedCases:
+    opened: int
+    already_open: int
+    failed: tuple[tuple[str, str], ...]  # (entry_id, why)
+
+
+def orphan_cases_open(run: ReconciliationRun, *, opener: CaseOpener | None = None) -> OpenedCases:
+    """Open one case per orphan debit of ``run`` that has none yet.
+
+    Each debit is claimed first by inserting its ``OrphanCase`` row (the entry
+    is unique): a second run at the same time waits on that row and then
+    finds it, so it never opens a second case. A debit whose opener fails is
+    left unclaimed (its claim rolls back) and named in ``failed``."""
+    opener = opener or case_opener()
+    opened = already = 0
+    failed: list[tuple[str, str]] = []
+    for orphan in orphan_debits(run).iterator(chunk_size=500):
+        if OrphanCase.objects.filter(entry_id=orphan.entry_id).exists():
+            already += 1
+            continue
+        try:
+            with transaction.atomic():
+                try:
+                    with transaction.atomic():
+                        claim = OrphanCase.objects.create(entry_id=orphan.entry_id, reconciliation=run,
+                                                          opened_at=timezone.now())
+                except IntegrityError:
+                    already += 1
+                    continue
+                claim.case_reference = opener(orphan)
+                claim.save(update_fields=["case_reference"])
+        except Exception as error:  # one debit's failure does not stop the others
+            failed.append((orphan.entry.entry_id, str(error) or error.__class__.__name__))
+            continue
+        opened += 1
+    return OpenedCases(opened=opened, already_open=already, failed=tuple(failed))
