@@ -131,6 +131,8 @@ DISPUTE_DEFAULT_CURRENCY = env.str("DISPUTE_DEFAULT_CURRENCY", default="CNY")
 DISPUTE_DEFAULT_PHONE_REGION = env.str("DISPUTE_DEFAULT_PHONE_REGION", default="CN")
 # Ended cases (rejected, closed) may be reopened by a supervisor for this long.
 DISPUTE_REOPEN_WINDOW = timedelta(days=env.int("DISPUTE_REOPEN_WINDOW_DAYS", default=30))
+# A clear verification takes its step by itself (reversed → reversal_found, settled → confirm_debit).
+DISPUTE_VERIFICATION_AUTO_STEPS = env.bool("DISPUTE_VERIFICATION_AUTO_STEPS", default=False)
 # The overall answer deadline (days) of new SLA settings: the row migration 0004
 # creates, or the one created on first use. Afterwards admin → SLA settings decides.
 DISPUTE_FINAL_DEADLINE_DAYS = env.int("DISPUTE_FINAL_DEADLINE_DAYS", default=15)
@@ -324,6 +326,7 @@ SPECTACULAR_SETTINGS = {
         "CurrencyEnum": "core.money.CURRENCY_CHOICES",
         "TransitionNameEnum": "disputes.api.serializers.TRANSITION_CHOICES",
         "ClockStatusEnum": "disputes.api.serializers.CLOCK_STATUSES",
+        "VerificationOutcomeEnum": "disputes.models.verification.Outcome",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -11,7 +11,9 @@ class DisputesConfig(AppConfig):
         from disputes import tasks  # noqa: F401 - tasks: registered in every process, for the outbox to queue by name
         from disputes.models import CalendarOverride, SlaSettings, StagePolicy
         from disputes.sla import clocks as sla
+        from disputes.verification.checks import records_imported
         from disputes.workflow.roles import sync_roles_after_migrate
+        from transactions.models import ImportRun
 
         # After every migrate or flush, the role groups and the system user exist.
         post_migrate.connect(sync_roles_after_migrate, sender=self, dispatch_uid="disputes.sync_roles")
@@ -19,3 +21,5 @@ class DisputesConfig(AppConfig):
         for model in (SlaSettings, StagePolicy, CalendarOverride):
             post_save.connect(sla.invalidate, sender=model, dispatch_uid=f"disputes.sla.clocks.invalidate.{model.__name__}.save")
             post_delete.connect(sla.invalidate, sender=model, dispatch_uid=f"disputes.sla.clocks.invalidate.{model.__name__}.delete")
+        # New transaction records may answer the open cases: check them again (a task, after commit).
+        post_save.connect(records_imported, sender=ImportRun, dispatch_uid="disputes.verification.records_imported")

@@ -41,7 +41,8 @@ def open_case_queue(user, *, limit: int = 50) -> QuerySet[Case]:
 def case_list(*, user) -> QuerySet[Case]:
     """The cases ``user`` may see, newest first, with what a list row shows
     joined in (the API's list; filters narrow it further)."""
-    return cases_visible_to(user).select_related("customer", "card", "assignee").order_by("-created_at", "-id")
+    return (cases_visible_to(user).select_related("customer", "card", "assignee", "verification")
+            .order_by("-created_at", "-id"))
 
 
 def case_get(*, user, reference: str) -> Case:

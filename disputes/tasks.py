@@ -8,6 +8,7 @@ from disputes.delivery.notifications import notification_deliver
 from disputes.delivery.outbox import outbox_pending
 from disputes.refunds import refund_execute
 from disputes.sla import sweep as sla_actions
+from disputes.verification import checks as verification
 
 
 @shared_task(
@@ -77,3 +78,18 @@ def sweep_webhooks() -> int:
         deliver_webhook.delay(delivery_id)
     idempotency.idempotency_purge()
     return len(due)
+
+
+# --- verification against the records ----------------------------------------------
+
+
+@shared_task(name=outbox.VERIFY_CASE, ignore_result=True)
+def verify_case(case_id: int) -> None:
+    """After filing: what the records say about the new case."""
+    verification.case_verify_by_id(case_id=case_id)
+
+
+@shared_task(name=outbox.VERIFY_OPEN_CASES, ignore_result=True)
+def verify_open_cases() -> int:
+    """After an import: check again the open cases the records could now answer."""
+    return verification.cases_verify_open()

@@ -49,7 +49,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from transactions import slip
+from core import slip
+from core.money import CURRENCY_MINOR_UNITS, MAX_AMOUNT, parse_amount
 from transactions.models import (
     LEDGER_COLUMNS,
     SETTLEMENT_COLUMNS,
@@ -61,7 +62,6 @@ from transactions.models import (
     SettlementRecord,
     SettlementStatus,
 )
-from core.money import CURRENCY_MINOR_UNITS, MAX_AMOUNT, parse_amount
 
 BAD_LINES_SHOWN = 1000
 # How often the progress callback hears about reading (bytes).

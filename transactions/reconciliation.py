@@ -29,7 +29,17 @@ from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from transactions.matching import DEBITS, DEBITS_LEFT, PAIRS, PASS_MERCHANT, PASS_RRN, PASS_TERMINAL, epoch_microseconds, matching
+from core.money import CURRENCY_MINOR_UNITS
+from transactions.matching import (
+    DEBITS,
+    DEBITS_LEFT,
+    PAIRS,
+    PASS_MERCHANT,
+    PASS_RRN,
+    PASS_TERMINAL,
+    epoch_microseconds,
+    matching,
+)
 from transactions.models import (
     LEDGER_COLUMNS,
     LedgerEntry,
@@ -40,7 +50,6 @@ from transactions.models import (
     SettlementRecord,
     SettlementStatus,
 )
-from core.money import CURRENCY_MINOR_UNITS
 
 DEFAULT_GRACE = timedelta(hours=24)
 # "Paid twice": an orphan followed this soon by a settled payment of the same card at the same merchant.

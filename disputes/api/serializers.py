@@ -13,8 +13,9 @@ from rest_framework import serializers
 from core import slip
 from core.money import CURRENCY_MINOR_UNITS, parse_decimal_amount
 from customers.models import CardScheme, Customer, Language
-from disputes.models import TRANSITION_NAMES, Case, CaseEvent, CaseNote, NoteVisibility
+from disputes.models import TRANSITION_NAMES, Case, CaseEvent, CaseNote, NoteVisibility, Outcome
 from disputes.sla import clocks as sla
+from disputes.verification.checks import verification_data
 from disputes.workflow.names import NOTE_MAX_LENGTH, Channel, EventKind, Priority, RootCause, State
 from disputes.workflow.transitions import allowed_transitions
 from merchants.models import Merchant, Terminal
@@ -136,6 +137,17 @@ class CardSerializer(serializers.Serializer):
     last4 = serializers.CharField()
 
 
+class VerificationSerializer(serializers.Serializer):
+    """What the records say about the debit (docs/design.md, "Diagnosis")."""
+
+    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    ledger_entries = serializers.ListField(child=serializers.CharField(), help_text=_("entry_id of each ledger row."))
+    settlement_records = serializers.ListField(child=serializers.CharField(),
+                                               help_text=_("record_id of each settlement record."))
+    outstanding_amount = AmountField(allow_null=True)
+    checked_at = serializers.DateTimeField()
+
+
 class CaseSerializer(serializers.ModelSerializer):
     state = serializers.ChoiceField(choices=State.choices, read_only=True)
     channel = serializers.ChoiceField(choices=Channel.choices, read_only=True)
@@ -148,6 +160,10 @@ class CaseSerializer(serializers.ModelSerializer):
     root_cause = serializers.ChoiceField(choices=RootCause.choices, read_only=True, allow_blank=True)
     allowed_transitions = serializers.SerializerMethodField(
         help_text=_("The workflow steps the caller may take on the case now."))
+    verification = serializers.SerializerMethodField(
+        help_text=_("What the bank's transaction records say about the debit; null until first checked."))
+    money_back_by = serializers.SerializerMethodField(
+        help_text=_("The date the customer should see the money again, once known; else null."))
 
     class Meta:
         model = Case
@@ -156,13 +172,21 @@ class CaseSerializer(serializers.ModelSerializer):
             "amount", "currency", "transaction_at", "merchant_name", "merchant_id", "terminal_id",
             "rrn", "stan", "auth_code", "description", "assignee", "priority", "root_cause",
             "rejection_reason", "refund_amount", "created_at", "updated_at", "stage_entered_at",
-            "sla_due_at", "final_due_at", "ended_at", "closed_at",
+            "sla_due_at", "final_due_at", "ended_at", "closed_at", "verification", "money_back_by",
         ]
         read_only_fields = fields
 
     @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=TRANSITION_CHOICES)))
     def get_allowed_transitions(self, case: Case) -> list[str]:
         return allowed_transitions(case, self.context["request"].user)
+
+    @extend_schema_field(VerificationSerializer(allow_null=True))
+    def get_verification(self, case: Case) -> dict | None:
+        return verification_data(case.verification)
+
+    @extend_schema_field(serializers.DateField(allow_null=True))
+    def get_money_back_by(self, case: Case):
+        return case.verification.money_back_on if case.verification else None
 
 
 CLOCK_STATUSES = [(value, value) for value in ("on_track", "due_soon", "breached", "paused")]

@@ -25,6 +25,8 @@ DELIVER_NOTIFICATION = "disputes.tasks.deliver_notification"
 DELIVER_NOTIFICATIONS = "disputes.tasks.deliver_notifications"
 EXECUTE_REFUND = "disputes.tasks.execute_refund"
 DELIVER_WEBHOOK = "disputes.tasks.deliver_webhook"
+VERIFY_CASE = "disputes.tasks.verify_case"
+VERIFY_OPEN_CASES = "disputes.tasks.verify_open_cases"
 
 
 def enqueue_after_commit(task_name: str, *args) -> None:

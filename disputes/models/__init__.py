@@ -5,9 +5,11 @@
 - ``casefile``: its audit trail, notes, attachments and refunds;
 - ``sla``: SLA policies, calendar overrides and the alerts raised;
 - ``delivery``: e-mail notifications, webhook endpoints and deliveries;
-- ``api``: the REST API's idempotency keys.
+- ``api``: the REST API's idempotency keys;
+- ``verification``: each check of a case against the transaction records.
 """
 from disputes.models.api import IdempotencyKey
+from disputes.models.verification import Outcome, Verification
 from disputes.models.case import TRANSITION_LABELS, TRANSITION_NAMES, Case
 from disputes.models.casefile import (
     Attachment,
@@ -47,4 +49,5 @@ __all__ = [
     "SlaClock", "SlaSettings", "StagePolicy", "TargetUnit", "default_final_days", "default_first_extension_to_days",
     "Notification", "NotificationStatus", "WebhookDelivery", "WebhookDeliveryStatus", "WebhookEndpoint",
     "validate_webhook_url", "IdempotencyKey", "_attachment_path",
+    "Outcome", "Verification",
 ]

@@ -104,6 +104,7 @@ class Case(ConcurrentTransitionMixin, PosSlipFields, models.Model):
     resolved_terminal = models.ForeignKey("merchants.Terminal", on_delete=models.PROTECT, null=True, blank=True, related_name="cases", verbose_name=_("terminal"))
     processor = models.ForeignKey("merchants.PaymentProcessor", on_delete=models.PROTECT, null=True, blank=True, related_name="cases", verbose_name=_("payment processor"))
     ledger_entry = models.ForeignKey("transactions.LedgerEntry", on_delete=models.PROTECT, null=True, blank=True, related_name="cases", verbose_name=_("matched ledger entry"))
+    verification = models.ForeignKey("disputes.Verification", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("latest verification"))
     settlement_record = models.ForeignKey("transactions.SettlementRecord", on_delete=models.PROTECT, null=True, blank=True, related_name="cases", verbose_name=_("matched settlement record"))
 
     # Work.

@@ -13,7 +13,9 @@ from django.utils.translation import gettext as _
 
 from core.money import parse_amount
 from customers.models import Card, CardScheme, Customer, Language, normalize_phone
+from disputes.delivery import outbox
 from disputes.delivery.notifications import notify_customer
+from disputes.delivery.outbox import enqueue_after_commit
 from disputes.models import Case
 from disputes.sla import clocks as sla
 from disputes.workflow.actors import CustomerActor, require_permission
@@ -178,4 +180,5 @@ def case_file(
                  % {"amount": case.amount, "currency": case.currency,
                     "due": timezone.localtime(case.final_due_at).strftime("%Y-%m-%d")}],
             )
+        enqueue_after_commit(outbox.VERIFY_CASE, case.pk)  # what the records say, before an agent opens it
     return FiledCase(case=case, tracking_code=tracking_code)

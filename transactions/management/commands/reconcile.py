@@ -16,8 +16,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from transactions import reconciliation
 from core.money import format_money
+from transactions import reconciliation
 
 DUPLICATES_SHOWN = 20
 

@@ -1,0 +1,150 @@
+"""Checking a case against the records, and keeping the answer on the case.
+
+``case_verify`` runs the diagnosis (``verification.diagnosis``), keeps it as a
+``Verification`` the case points at, sets the matched ledger entry and
+settlement record, writes a ``verification`` event (its payload is the API's
+``verification`` object) and, when the debit turns out reversed in full, tells
+the customer when the money is back. Where the policy allows it
+(``DISPUTE_VERIFICATION_AUTO_STEPS``, off by default) a clear answer takes its
+step as the system user: ``reversed`` → ``reversal_found``, ``settled`` →
+``confirm_debit``. It runs on filing and after every import (Celery, after
+commit) and on demand.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from disputes.delivery import outbox
+from disputes.delivery.notifications import notify_customer
+from disputes.delivery.outbox import enqueue_after_commit
+from disputes.models import Case, Outcome, Verification
+from disputes.verification.diagnosis import Diagnosis, diagnose
+from disputes.workflow.actors import require_permission, system_user
+from disputes.workflow.errors import CaseError
+from disputes.workflow.events import record_event
+from disputes.workflow.names import EventKind, State
+from disputes.workflow.steps import case_transition
+from disputes.workflow.transitions import case_change, case_save
+from transactions.models import LedgerEntry, LedgerKind
+
+AUTO_STEPS = {Outcome.REVERSED: "reversal_found", Outcome.SETTLED: "confirm_debit"}
+
+
+def verification_data(verification: Verification | None) -> dict | None:
+    """The API's ``verification`` object (docs/design.md, "Diagnosis"), or None."""
+    if verification is None:
+        return None
+    return {
+        "outcome": verification.outcome,
+        "ledger_entries": list(verification.ledger_entries),
+        "settlement_records": list(verification.settlement_records),
+        "outstanding_amount": None if verification.outstanding_amount is None else str(verification.outstanding_amount),
+        "checked_at": verification.checked_at.isoformat(),
+    }
+
+
+def case_verify(*, case: Case, actor, as_of: datetime | None = None, entry_id: str = "") -> Verification:
+    """Check ``case`` against the records as of ``as_of`` (now). ``entry_id`` is
+    the debit an agent chose among the candidates (it must be a debit of the
+    same card and amount); the choice is part of the event."""
+    require_permission(actor, "disputes.work_case" if not actor.has_perm("disputes.act_as_system")
+                       else "disputes.act_as_system")
+    debit = None
+    if entry_id:
+        debit = LedgerEntry.objects.filter(entry_id=entry_id, kind=LedgerKind.DEBIT, card_last4=case.card.last4,
+                                           amount=case.amount, currency=case.currency).first()
+        if debit is None:
+            raise ValidationError({"entry_id": _("Choose a debit of this card for the disputed amount.")})
+    diagnosis = diagnose(case, as_of=as_of, debit=debit)
+    previous = case.verification
+    with case_change(case):
+        verification = _keep(case, diagnosis, chosen_by_hand=debit is not None)
+        case_save(case)
+        payload = verification_data(verification)
+        payload["suggested_step"] = verification.suggested_step
+        if debit is not None:
+            payload["chosen_entry_id"] = debit.entry_id
+        record_event(case, kind=EventKind.VERIFICATION, actor=actor, payload=payload,
+                     message=str(Outcome(verification.outcome).label))
+        newly_reversed = verification.outcome == Outcome.REVERSED and (
+            previous is None or previous.outcome != Outcome.REVERSED)
+        if newly_reversed and case.is_open:
+            _tell_money_back(case, verification)
+    step = AUTO_STEPS.get(verification.outcome)
+    if step and settings.DISPUTE_VERIFICATION_AUTO_STEPS and case.state == State.VERIFYING:
+        try:
+            case_transition(case=case, name=step, actor=system_user(),
+                            note=_("Automatic: the transaction records say so."))
+        except CaseError:
+            pass  # someone moved the case meanwhile: the agent decides
+    return verification
+
+
+def _keep(case: Case, diagnosis: Diagnosis, *, chosen_by_hand: bool) -> Verification:
+    debits = [entry for entry in diagnosis.debits if entry.kind in (LedgerKind.DEBIT, LedgerKind.HOLD)]
+    verification = Verification.objects.create(
+        case=case, outcome=diagnosis.outcome, currency=case.currency,
+        ledger_entries=[entry.entry_id for entry in diagnosis.debits],
+        settlement_records=[record.record_id for record in diagnosis.records],
+        outstanding_amount=diagnosis.outstanding, money_back_on=diagnosis.money_back_on,
+        suggested_step=diagnosis.suggested_step, chosen_by_hand=chosen_by_hand, checked_at=timezone.now(),
+    )
+    single = diagnosis.outcome in (Outcome.REVERSED, Outcome.SETTLED, Outcome.ORPHAN)
+    case.verification = verification
+    case.ledger_entry = debits[0] if single else None
+    case.settlement_record = diagnosis.records[0] if diagnosis.records else None
+    return verification
+
+
+def _tell_money_back(case: Case, verification: Verification) -> None:
+    with translation.override(case.customer.preferred_language):
+        notify_customer(
+            case, _("The debit was reversed"),
+            [_("The bank's records show that the payment of %(amount)s %(currency)s was reversed: "
+               "the money is back on your card since %(date)s.")
+             % {"amount": case.amount, "currency": case.currency, "date": verification.money_back_on}],
+        )
+
+
+# Outcomes the records of a later import can still change (an agent's choice stays).
+OPEN_QUESTIONS = (Outcome.NOT_FOUND, Outcome.HOLD_ONLY, Outcome.ORPHAN, Outcome.AMBIGUOUS)
+RECHECK_STATES = (State.SUBMITTED, State.VERIFYING, State.AWAITING_CUSTOMER)
+
+
+def case_verify_by_id(*, case_id: int) -> Verification | None:
+    """``case_verify`` as the system user, for a task that holds only the id."""
+    case = Case.objects.select_related("card", "customer", "verification").filter(pk=case_id).first()
+    if case is None or not case.is_open:
+        return None
+    return case_verify(case=case, actor=system_user())
+
+
+def cases_verify_open(*, limit: int = 1000) -> int:
+    """Check again, as the system user, the open cases without an answer yet (not
+    checked, or not found, hold only, orphan, ambiguous); returns how many."""
+    system = system_user()
+    cases = (Case.objects.filter(state__in=RECHECK_STATES)
+             .exclude(verification__chosen_by_hand=True)
+             .filter(Q(verification__isnull=True) | Q(verification__outcome__in=OPEN_QUESTIONS))
+             .select_related("card", "customer", "verification").order_by("pk")[:limit])
+    checked = 0
+    for case in cases:
+        try:
+            case_verify(case=case, actor=system)
+        except CaseError:
+            continue  # changed meanwhile: the next import looks again
+        checked += 1
+    return checked
+
+
+def records_imported(sender, instance, created: bool = False, **kwargs) -> None:
+    """post_save of ``transactions.ImportRun``: a successful import that brought
+    new rows queues a check of the open cases (after commit)."""
+    if instance.status == "succeeded" and instance.rows_imported:
+        enqueue_after_commit(outbox.VERIFY_OPEN_CASES)

@@ -1,0 +1,195 @@
+"""What the records say about a complaint: each diagnosis, from rows built here
+(the oracle is how each test builds its ledger, not the code under test)."""
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from disputes.models import CaseEvent, Notification, Outcome, Verification
+from disputes.verification.checks import case_verify, cases_verify_open
+from disputes.workflow.actors import CUSTOMER
+from disputes.workflow.errors import ActionForbidden
+from disputes.workflow.filing import case_file
+from disputes.workflow.names import Channel, EventKind, State
+from disputes.workflow.steps import case_transition
+from tests.conftest import filing_data
+from transactions.models import LedgerEntry, SettlementRecord
+
+pytestmark = pytest.mark.django_db
+
+PAID_AT = timezone.now().replace(microsecond=0) - timedelta(days=2)
+SLIP = dict(merchant_id="103287654110281", terminal_id="41082857", rrn="100000000347", stan="508225")
+
+
+def ledger(entry_id, *, kind="debit", at=PAID_AT, amount="128.50", last4="1234", **slip):
+    fields = {**SLIP, "auth_code": "340191", **slip}
+    return LedgerEntry.objects.create(entry_id=entry_id, customer_ref="C1", card_last4=last4, amount=Decimal(amount),
+                                      currency="CNY", posted_at=at, kind=kind, **fields)
+
+
+def settlement(record_id, *, status="approved", at=PAID_AT, amount="128.50", **slip):
+    fields = {**SLIP, "auth_code": "340191", **slip}
+    return SettlementRecord.objects.create(record_id=record_id, processor="银联商务", amount=Decimal(amount),
+                                           currency="CNY", transacted_at=at, status=status, **fields)
+
+
+@pytest.fixture
+def complaint(db):
+    return case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data(
+        customer_name="张三", email="zhang@example.com", transaction_at=PAID_AT, **SLIP)).case
+
+
+@pytest.fixture
+def checked(complaint, system):
+    def _check(**kwargs):
+        return case_verify(case=complaint, actor=system, **kwargs)
+    return _check
+
+
+def test_no_debit_at_all_is_not_found(checked):
+    assert checked().outcome == Outcome.NOT_FOUND
+
+
+def test_a_hold_without_a_debit_is_hold_only(checked):
+    ledger("H1", kind="hold")
+    verification = checked()
+    assert (verification.outcome, verification.ledger_entries) == (Outcome.HOLD_ONLY, ["H1"])
+
+
+def test_a_debit_settled_with_an_approved_record_is_settled(checked, complaint):
+    ledger("L1")
+    settlement("S1")
+    verification = checked()
+    assert verification.outcome == Outcome.SETTLED
+    assert verification.settlement_records == ["S1"]
+    assert verification.suggested_step == "confirm_debit"
+    complaint.refresh_from_db()
+    assert complaint.ledger_entry.entry_id == "L1" and complaint.settlement_record.record_id == "S1"
+
+
+def test_a_timed_out_or_declined_record_does_not_settle_it(checked):
+    ledger("L1")
+    settlement("S1", status="timeout")
+    settlement("S2", status="declined", stan="508226", rrn="100000000348")
+    verification = checked()
+    assert (verification.outcome, verification.outstanding_amount) == (Outcome.ORPHAN, Decimal("128.50"))
+    assert verification.suggested_step == "propose_refund"
+
+
+def test_a_debit_reversed_in_full_is_reversed_and_the_customer_is_told_when(checked):
+    ledger("L1")
+    ledger("R1", kind="reversal", at=PAID_AT + timedelta(hours=20))
+    Notification.objects.all().delete()
+    verification = checked()
+    assert verification.outcome == Outcome.REVERSED
+    assert verification.ledger_entries == ["L1", "R1"]
+    assert verification.money_back_on == timezone.localtime(PAID_AT + timedelta(hours=20)).date()
+    told = Notification.objects.get()
+    assert told.recipient == "zhang@example.com" and str(verification.money_back_on) in told.body
+
+
+def test_a_reversal_without_rrn_names_its_debit_by_terminal_and_stan(checked):
+    ledger("L1", rrn="")
+    ledger("R1", kind="refund", rrn="", at=PAID_AT + timedelta(days=1))
+    assert checked().outcome == Outcome.REVERSED
+
+
+def test_a_partial_reversal_leaves_an_orphan_for_what_is_outstanding(checked):
+    ledger("L1")
+    ledger("R1", kind="reversal", amount="100.00", at=PAID_AT + timedelta(hours=1))
+    verification = checked()
+    assert (verification.outcome, verification.outstanding_amount) == (Outcome.ORPHAN, Decimal("28.50"))
+
+
+def test_a_reversal_posted_after_the_check_does_not_count(checked):
+    ledger("L1")
+    ledger("R1", kind="reversal", at=PAID_AT + timedelta(days=1))
+    assert checked(as_of=PAID_AT + timedelta(hours=1)).outcome == Outcome.ORPHAN
+
+
+def test_two_candidate_debits_are_ambiguous_and_an_agent_chooses_one(checked, complaint, alice):
+    ledger("L1", rrn="", stan="", terminal_id="")
+    ledger("L2", rrn="", stan="", terminal_id="", at=PAID_AT + timedelta(minutes=3))
+    assert checked().ledger_entries == ["L1", "L2"]
+    assert complaint.verification.outcome == Outcome.AMBIGUOUS
+
+    case_transition(case=complaint, name="start_verification", actor=alice)
+    chosen = case_verify(case=complaint, actor=alice, entry_id="L2")
+    assert (chosen.outcome, chosen.ledger_entries, chosen.chosen_by_hand) == (Outcome.ORPHAN, ["L2"], True)
+    event = CaseEvent.objects.filter(case=complaint, kind=EventKind.VERIFICATION).latest("id")
+    assert event.payload["chosen_entry_id"] == "L2" and event.actor == alice
+
+
+def test_an_agent_cannot_choose_a_debit_of_another_card(checked, complaint, alice):
+    ledger("L9", last4="9999")
+    with pytest.raises(ValidationError):
+        case_verify(case=complaint, actor=alice, entry_id="L9")
+    assert not Verification.objects.exists()
+
+
+def test_the_call_center_may_not_run_a_check(complaint, dave):
+    with pytest.raises(ActionForbidden):
+        case_verify(case=complaint, actor=dave)
+
+
+@pytest.mark.parametrize("field, value", [("rrn", "100000000999"), ("terminal_id", "41082858"),
+                                          ("merchant_id", "103287654110282"), ("last4", "4321")])
+def test_a_debit_that_disagrees_with_what_the_customer_gave_is_not_theirs(checked, field, value):
+    ledger("L1", **{field: value})
+    assert checked().outcome == Outcome.NOT_FOUND
+
+
+@pytest.mark.parametrize("offset, found", [(-timedelta(hours=24), True), (-timedelta(hours=24, seconds=1), False),
+                                           (timedelta(days=3), True), (timedelta(days=3, seconds=1), False)])
+def test_the_debit_is_looked_for_from_a_day_before_to_three_days_after(checked, offset, found):
+    ledger("L1", at=PAID_AT + offset)
+    assert (checked().outcome == Outcome.ORPHAN) is found
+
+
+def test_the_check_is_an_event_whose_payload_is_the_apis_verification(checked, complaint, dave):
+    ledger("L1")
+    settlement("S1")
+    verification = checked()
+    event = CaseEvent.objects.get(case=complaint, kind=EventKind.VERIFICATION)
+    client = APIClient()
+    client.force_authenticate(dave)
+    body = client.get(f"/api/v1/cases/{complaint.reference}/").json()
+    assert body["verification"] == {key: event.payload[key] for key in body["verification"]}
+    assert body["verification"] == {"outcome": "settled", "ledger_entries": ["L1"], "settlement_records": ["S1"],
+                                    "outstanding_amount": "128.50",
+                                    "checked_at": body["verification"]["checked_at"]}
+    assert body["version"] == complaint.version and verification.case_id == complaint.pk
+
+
+def test_the_api_says_null_until_the_first_check(complaint, dave):
+    client = APIClient()
+    client.force_authenticate(dave)
+    body = client.get(f"/api/v1/cases/{complaint.reference}/").json()
+    assert (body["verification"], body["money_back_by"]) == (None, None)
+
+
+def test_a_clear_answer_takes_its_step_only_where_the_policy_allows(checked, complaint, alice, settings):
+    ledger("L1")
+    ledger("R1", kind="reversal", at=PAID_AT + timedelta(hours=1))
+    case_transition(case=complaint, name="start_verification", actor=alice)
+    settings.DISPUTE_VERIFICATION_AUTO_STEPS = False
+    checked()
+    assert complaint.state == State.VERIFYING
+    settings.DISPUTE_VERIFICATION_AUTO_STEPS = True
+    checked()
+    complaint.refresh_from_db()
+    assert complaint.state == State.RESOLVED
+
+
+def test_after_an_import_the_open_unanswered_cases_are_checked_again(complaint, system):
+    case_verify(case=complaint, actor=system)
+    assert complaint.verification.outcome == Outcome.NOT_FOUND
+    ledger("L1")
+    settlement("S1")
+    assert cases_verify_open() == 1
+    complaint.refresh_from_db()
+    assert complaint.verification.outcome == Outcome.SETTLED
+    assert cases_verify_open() == 0  # settled is an answer: not checked again
