@@ -5,7 +5,8 @@ them, or any other script's decimal digits) that passes the Luhn check is masked
 before it is saved, whatever stands between the digits: up to
 ``MAX_SEPARATOR_RUN`` characters that are neither letters nor digits (spaces and
 runs of them, tabs, newlines, dashes, dots, slashes, underscores, commas,
-brackets, the full-width full stop, zero-width characters…). Every digit but the
+brackets, the full-width full stop, zero-width characters…), except ":" and "+"
+(times and time zones: an ISO timestamp is never masked). Every digit but the
 last four becomes ``*`` and the separators stay, so "6222 0212 3456 7890 128"
 is stored as "**** **** **** ***0 128".
 
@@ -32,9 +33,12 @@ MASK_CHAR = "*"
 MAX_SEPARATOR_RUN = 5
 
 # A run of digits where up to MAX_SEPARATOR_RUN characters that are not letters
-# or digits ([\W_]: punctuation, spaces, controls, format characters such as
-# U+200B) may stand between any two digits.
-_DIGIT_RUN = re.compile(r"\d(?:[\W_]{0,%d}\d)*" % MAX_SEPARATOR_RUN)
+# or digits may stand between any two digits: punctuation, spaces, controls,
+# format characters such as U+200B. Not ":" and "+", which nobody writes inside
+# a card number and which hold times together: "14:03:27.518204+08:00" is a
+# time, never a card.
+_SEPARATOR = r"(?:[^\w:+]|_)"
+_DIGIT_RUN = re.compile(r"\d(?:%s{0,%d}\d)*" % (_SEPARATOR, MAX_SEPARATOR_RUN))
 
 
 def luhn_valid(digits: str) -> bool:

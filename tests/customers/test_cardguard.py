@@ -1,5 +1,7 @@
 """No full card number survives in any free-text field (docs/design.md, "Never")."""
 import unicodedata
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 import pytest
 from django.apps import apps
@@ -74,7 +76,8 @@ def card_numbers(draw):
 # of up to five characters that are neither letters nor digits.
 COMMON_SEPARATORS = ["", " ", "-", "\u3000", ".", "/", "_", ",", "   ", "\t", "\n", "\r\n", "\u200b", "\u200c",
                      "\u200d", "\u2060", "\ufeff", "\u3002", "(", ")", ") (", " - ", "\u00a0", "\uff0d", "*", "|"]
-any_separator = st.text(alphabet=st.characters(blacklist_categories=("Cs", "L", "N")), min_size=1, max_size=5)
+any_separator = st.text(alphabet=st.characters(blacklist_categories=("Cs", "L", "N"), blacklist_characters=":+"),
+                        min_size=1, max_size=5)
 
 
 @st.composite
@@ -182,4 +185,20 @@ def test_the_separators_found_by_the_outsider_do_not_hide_a_card_number(separato
 def test_more_than_five_characters_between_digits_separate_two_numbers():
     # "Call 138 0013 8000 -------- order 1234567" is two numbers, not a card.
     text = "4111 1111 1111" + "------" + "1111"
+    assert mask_card_numbers(text) == text
+
+
+@given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1),
+                    timezones=st.sampled_from([dt_timezone.utc, dt_timezone(timedelta(hours=8)),
+                                               dt_timezone(timedelta(hours=-5, minutes=-30))])))
+@hsettings(max_examples=500)
+def test_a_timestamp_is_never_taken_for_a_card_number(moment):
+    # ISO 8601 times stand in event payloads and messages (deadlines, checks): they stay as written.
+    for text in (moment.isoformat(), moment.isoformat(sep=" "), moment.strftime("%Y-%m-%d %H:%M:%S.%f %z")):
+        assert mask_card_numbers(text) == text
+
+
+def test_a_card_number_written_with_colons_is_not_a_case_we_mask():
+    # The documented limit: ":" (and "+") never separate card digits, so times survive.
+    text = "4111:1111:1111:1111"
     assert mask_card_numbers(text) == text
