@@ -94,7 +94,7 @@ def case_for_customer_session(case_id) -> Case | None:
     """The case a customer looked up earlier in this session (its id is kept there)."""
     if not isinstance(case_id, int):
         return None
-    return Case.objects.select_related("customer", "card").filter(pk=case_id).first()
+    return Case.objects.select_related("customer", "card", "verification").filter(pk=case_id).first()
 
 
 def case_customer_notes(*, case: Case) -> QuerySet[CaseNote]:

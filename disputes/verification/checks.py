@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from disputes.delivery import outbox
 from disputes.delivery.notifications import notify_customer
@@ -34,6 +35,28 @@ from disputes.workflow.transitions import case_change, case_save
 from transactions.models import LedgerEntry, LedgerKind
 
 AUTO_STEPS = {Outcome.REVERSED: "reversal_found", Outcome.SETTLED: "confirm_debit"}
+
+# What the tracking page tells the customer about each outcome, in plain words.
+CUSTOMER_WORDING = {
+    Outcome.REVERSED: gettext_lazy("Our records show that the payment was reversed: the money is back on your card "
+                            "since %(date)s."),
+    Outcome.SETTLED: gettext_lazy("Our records show that the merchant received the payment. We are asking the merchant "
+                           "to refund you."),
+    Outcome.ORPHAN: gettext_lazy("Our records show that your card was debited but the merchant was not paid. We are "
+                          "finding out where the money is."),
+    Outcome.HOLD_ONLY: gettext_lazy("Our records show an authorisation hold on your card, not a payment: the hold is "
+                             "released without a refund."),
+    Outcome.NOT_FOUND: gettext_lazy("We have not found the payment in our records yet. We check again as new records "
+                             "arrive."),
+    Outcome.AMBIGUOUS: gettext_lazy("We found several payments that could be this one. An agent is checking which."),
+}
+
+
+def customer_wording(verification: Verification | None) -> str:
+    """The tracking page's sentence about what the records say ("" before the first check)."""
+    if verification is None:
+        return ""
+    return str(CUSTOMER_WORDING[verification.outcome]) % {"date": verification.money_back_on}
 
 
 def verification_data(verification: Verification | None) -> dict | None:

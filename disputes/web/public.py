@@ -23,6 +23,7 @@ from disputes.workflow.actors import CUSTOMER
 from disputes.workflow.errors import CaseError
 from disputes.workflow.filing import case_file
 from disputes.workflow.names import CUSTOMER_WORDING, Channel
+from disputes.verification.checks import customer_wording
 from disputes.workflow.steps import case_customer_reply, case_transition
 from disputes.workflow.transitions import allowed_transitions
 
@@ -185,6 +186,7 @@ def complaint_track(request: HttpRequest) -> HttpResponse:
     return render(request, "disputes/complaint_case.html", {
         "case": case,
         "wording": CUSTOMER_WORDING[case.state],
+        "records_say": customer_wording(case.verification),
         "notes": selectors.case_customer_notes(case=case),
         "reply_form": ReplyForm() if "customer_info_received" in allowed else None,
         "withdraw_form": WithdrawForm() if "withdraw" in allowed else None,

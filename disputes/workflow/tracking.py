@@ -64,7 +64,7 @@ def case_for_tracking(*, reference: str, tracking_code: str) -> Case | None:
     An unknown reference costs the same HMAC comparison as a wrong code, and
     both answer None: the caller cannot tell which of the two was wrong."""
     reference = "".join((reference or "").split()).upper()
-    case = Case.objects.select_related("customer", "card").filter(reference=reference).first() if reference else None
+    case = Case.objects.select_related("customer", "card", "verification").filter(reference=reference).first() if reference else None
     if case is None:
         hmac.compare_digest("0" * 64, tracking_code_hash(tracking_code or ""))
         return None

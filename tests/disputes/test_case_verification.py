@@ -146,7 +146,7 @@ def test_a_debit_that_disagrees_with_what_the_customer_gave_is_not_theirs(checke
                                            (timedelta(days=3), True), (timedelta(days=3, seconds=1), False)])
 def test_the_debit_is_looked_for_from_a_day_before_to_three_days_after(checked, offset, found):
     ledger("L1", at=PAID_AT + offset)
-    assert (checked().outcome == Outcome.ORPHAN) is found
+    assert (checked(as_of=PAID_AT + timedelta(days=10)).outcome == Outcome.ORPHAN) is found
 
 
 def test_the_check_is_an_event_whose_payload_is_the_apis_verification(checked, complaint, dave):
@@ -193,3 +193,20 @@ def test_after_an_import_the_open_unanswered_cases_are_checked_again(complaint, 
     complaint.refresh_from_db()
     assert complaint.verification.outcome == Outcome.SETTLED
     assert cases_verify_open() == 0  # settled is an answer: not checked again
+
+
+def test_the_tracking_page_says_in_plain_words_what_the_records_show(db, system):
+    from django.test import Client
+
+    from disputes.workflow.filing import case_file as file_
+
+    filed = file_(actor=CUSTOMER, channel=Channel.WEB, **filing_data(transaction_at=PAID_AT, **SLIP))
+    ledger("L1")
+    ledger("R1", kind="reversal", at=PAID_AT + timedelta(hours=5))
+    case_verify(case=filed.case, actor=system)
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    html = client.post("/complaints/track/", {"reference": filed.case.reference,
+                                              "tracking_code": filed.tracking_code}, follow=True).content.decode()
+    back_on = str(timezone.localtime(PAID_AT + timedelta(hours=5)).date())
+    assert 'id="case-records" data-outcome="reversed"' in html
+    assert back_on in html and "退回" in html
