@@ -2,7 +2,7 @@
 million settlement rows, reconcile them, and compare with a plain COPY.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/dispute_desk_records_bench \\
-        .venv/bin/python bench/records_bench.py [--rows 1000000] [--seed 9] [--keep-files DIR]
+        .venv/bin/python bench/records_bench.py [--rows 1000000] [--seed 9] [--keep-files DIR] [--statements 0.5]
 
 Creates its own database (the name in DATABASE_URL; dropped and created again),
 migrates it, and writes two CSV files in the formats of docs/design.md with a
@@ -194,6 +194,36 @@ def copy_into_indexed(path: Path, model) -> float:
     return elapsed
 
 
+def log_slow_statements(threshold: float) -> None:
+    """Print every SQL statement (and COPY) of the steps that takes longer than ``threshold`` seconds."""
+    from django.db.backends.utils import CursorWrapper
+
+    execute = CursorWrapper.execute
+
+    def timed(self, sql, params=None):
+        started = time.perf_counter()
+        try:
+            return execute(self, sql, params)
+        finally:
+            elapsed = time.perf_counter() - started
+            if elapsed >= threshold:
+                print(f"    {elapsed:6.2f} s  {' '.join(str(sql).split())[:110]}", flush=True)
+
+    CursorWrapper.execute = timed
+    from transactions import importing
+
+    copy_file = importing._copy_file
+
+    def timed_copy(*args):
+        started = time.perf_counter()
+        try:
+            return copy_file(*args)
+        finally:
+            print(f"    {time.perf_counter() - started:6.2f} s  COPY the file into the staging table", flush=True)
+
+    importing._copy_file = timed_copy
+
+
 def timed_command(*args: str) -> tuple[float, str]:
     from django.core.management import call_command
 
@@ -208,6 +238,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows in each file (default 1,000,000)")
     parser.add_argument("--seed", type=int, default=9)
     parser.add_argument("--keep-files", help="write the CSV files here and keep them (default: a temporary folder)")
+    parser.add_argument("--statements", type=float, metavar="SECONDS",
+                        help="also print each statement of the import and reconcile steps slower than this")
     args = parser.parse_args()
 
     ensure_database(os.environ["DATABASE_URL"])
@@ -238,6 +270,8 @@ def main() -> None:
               flush=True)
         with connection.cursor() as cursor:
             cursor.execute("CHECKPOINT")
+        if args.statements is not None:
+            log_slow_statements(args.statements)
 
         import_ledger, said = timed_command("import_transactions", "ledger", str(directory / "ledger.csv"),
                                             "--no-progress")

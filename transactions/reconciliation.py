@@ -138,6 +138,27 @@ def _duplicates_flag(cursor, run: ReconciliationRun) -> None:
     )
 
 
+# --- one debit ---------------------------------------------------------------------------------
+
+def reversals_for(entry: LedgerEntry, *, as_of: datetime) -> QuerySet[LedgerEntry]:
+    """The reversals and refunds posted by ``as_of`` that name this debit: by
+    its ``rrn``, or, having none of their own, by its ``terminal_id`` + ``stan``
+    (the rule the orphan query applies to every debit at once)."""
+    names = Q(pk__in=[])
+    if entry.rrn:
+        names |= Q(rrn=entry.rrn)
+    if entry.terminal_id and entry.stan:
+        names |= Q(rrn="", terminal_id=entry.terminal_id, stan=entry.stan)
+    return (LedgerEntry.objects.filter(names, kind__in=[LedgerKind.REVERSAL, LedgerKind.REFUND], posted_at__lte=as_of)
+            .order_by("posted_at", "entry_id"))
+
+
+def outstanding_amount(entry: LedgerEntry, *, as_of: datetime) -> Decimal:
+    """What of the debit is not reversed or refunded by ``as_of`` (never below zero)."""
+    undone = reversals_for(entry, as_of=as_of).aggregate(total=Sum("amount"))["total"] or Decimal(0)
+    return max(entry.amount - undone, Decimal(0))
+
+
 # --- reading a run ----------------------------------------------------------------------------
 
 def orphan_debits(run: ReconciliationRun) -> QuerySet[OrphanDebit]:

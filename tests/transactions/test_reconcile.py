@@ -315,3 +315,19 @@ def test_the_summary_names_at_most_twenty_probable_duplicates(db):
 
     assert "Probable duplicate payments (paid twice): L00a, L01a," in printed
     assert "L19a … and 5 more" in printed and "L20a" not in printed
+
+
+def test_one_debits_reversals_and_outstanding_amount_follow_the_same_rule(db):
+    first = debit("L1", T, amount="10.07", rrn="100000000001", stan="000001")
+    entry("R1", T + minutes(30), kind=LedgerKind.REFUND, amount="4.03", rrn="100000000001")
+    entry("R2", T + minutes(40), kind=LedgerKind.REVERSAL, amount="1.00", rrn="", stan="000001")
+    entry("R3", T + 3 * DAY, kind=LedgerKind.REVERSAL, amount="5.04", rrn="100000000001")
+    entry("R4", T + minutes(50), kind=LedgerKind.REVERSAL, amount="9.00", rrn="100000000099", stan="000001")
+    second = debit("L2", T, rrn="", stan="", terminal_id="")
+
+    as_of = T + 2 * DAY
+    assert [e.entry_id for e in reconciliation.reversals_for(first, as_of=as_of)] == ["R1", "R2"]
+    assert reconciliation.outstanding_amount(first, as_of=as_of) == Decimal("5.04")
+    assert reconciliation.outstanding_amount(first, as_of=T + 3 * DAY) == Decimal("0")
+    assert not reconciliation.reversals_for(second, as_of=as_of).exists()
+    assert orphans(as_of=as_of)["L1"] == Decimal("5.04")
