@@ -87,6 +87,24 @@ def test_a_client_generated_in_any_language_has_the_same_classes_and_files_a_cas
         assert isinstance(withdrawn, models.CaseDetail)
         assert (withdrawn.state, withdrawn.clocks) == (models.CaseStateEnum.WITHDRAWN, None)
 
+        # Its webhook endpoint: every answer parses into the generated models (the schema tells the truth).
+        hooks = importlib.import_module("dd_client_zh.api.webhooks")
+        for name in ("register_webhook_endpoint", "ping_webhook_endpoint", "get_webhook_endpoint",
+                     "list_webhook_endpoints", "list_webhook_deliveries", "remove_webhook_endpoint"):
+            importlib.import_module(f"dd_client_zh.api.webhooks.{name}")
+        registered = hooks.register_webhook_endpoint.sync(client=client, body=models.WebhookEndpointRegisterRequest(
+            name="call center", url="https://127.0.0.1:9/hooks"))  # nobody listens there
+        assert isinstance(registered, models.WebhookEndpointRegistered) and registered.secret
+        ping = hooks.ping_webhook_endpoint.sync(registered.id, client=client)
+        assert isinstance(ping, models.WebhookDelivery)
+        assert (ping.status, ping.case, ping.attempt_log[0].replay) == (models.WebhookDeliveryStatusEnum.FAILED, None,
+                                                                        False)
+        [endpoint] = hooks.list_webhook_endpoints.sync(client=client)
+        assert isinstance(endpoint.last_delivery, models.WebhookDelivery) and endpoint.last_delivery.last_error
+        log = hooks.list_webhook_deliveries.sync(registered.id, client=client)
+        assert [delivery.id for delivery in log.results] == [ping.id]
+        assert hooks.remove_webhook_endpoint.sync_detailed(registered.id, client=client).status_code == 204
+
         missing = cases.get_case.sync_detailed("DD000000-NOSUCH", client=client)
         assert missing.status_code == 404 and isinstance(missing.parsed, models.Problem)
         unauthenticated = client_package.AuthenticatedClient(base_url=live_server.url, token="wrong", prefix="Token")
