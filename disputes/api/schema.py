@@ -61,7 +61,8 @@ CASE_LINKS = {
 HEADERS = {
     "ETag": {"description": 'The case version, quoted (e.g. "3"); send it back in If-Match.',
              "schema": {"type": "string"}},
-    "Location": {"description": "The URL of the new case.", "schema": {"type": "string", "format": "uri"}},
+    "Location": {"description": "The URL of what was made (the case, the webhook endpoint).",
+                 "schema": {"type": "string", "format": "uri"}},
     "Retry-After": {"description": "Seconds to wait before the next request.", "schema": {"type": "integer"}},
     "Idempotent-Replayed": {"description": "Present (true) when this is the stored response to an earlier "
                             "request with the same Idempotency-Key.", "schema": {"type": "string", "enum": ["true"]}},
@@ -92,6 +93,7 @@ def add_links(result: dict, generator, request, public) -> dict:
         ("getCase", "200", ["ETag"], {k: v for k, v in CASE_LINKS.items() if k != "GetCase"}),
         ("transitionCase", "200", ["ETag", "Idempotent-Replayed"], CASE_LINKS),
         ("addCaseNote", "201", ["Idempotent-Replayed"], {}),
+        ("registerWebhookEndpoint", "201", ["Location", "Idempotent-Replayed"], {}),
     ):
         response = _responses(result, operation_id)[code]
         response.setdefault("headers", {}).update({name: HEADERS[name] for name in headers})

@@ -159,7 +159,6 @@ class WebhookEndpointListCreate(APIView):
                     for endpoint in selectors.webhook_endpoint_list(user=request.user))
         endpoint = webhooks.webhook_endpoint_register(actor=request.user, **serializer.validated_data)
         shown = selectors.webhook_endpoint_get(user=request.user, endpoint_id=endpoint.pk)
-        shown.secret = endpoint.secret
         return Response(WebhookEndpointRegisteredSerializer(shown).data,
                         status=status.HTTP_200_OK if known else status.HTTP_201_CREATED,
                         headers={"Location": request.build_absolute_uri(f"/api/v1/webhooks/{endpoint.pk}/")})

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -60,8 +61,6 @@ def test_the_documented_verification_accepts_our_signature():
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -71,7 +70,8 @@ def _demo_env(var_dir: Path, ca_bundle: Path, port: int) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(_NOT_INHERITED)}
     env.update(DISPUTE_DESK_VAR_DIR=str(var_dir), DJANGO_STATIC_ROOT=str(var_dir / "static"),
                DISPUTE_WEBHOOK_CA_BUNDLE=str(ca_bundle), HOST="127.0.0.1", PORT=str(port),
-               WEB_WORKERS="2", CELERY_CONCURRENCY="1", PYTHONDONTWRITEBYTECODE="1")
+               WEB_WORKERS="2", CELERY_CONCURRENCY="1", PYTHONDONTWRITEBYTECODE="1",
+               VENV_BIN=str(Path(sys.executable).parent))  # bin/run-all's gunicorn and celery: this virtualenv's
     return env
 
 
@@ -112,10 +112,9 @@ def test_the_whole_guide_runs_as_written_against_a_fresh_demo(tmp_path):
     env = _demo_env(tmp_path / "var", ca.ca_certificate, port)
     (tmp_path / "var" / "static").mkdir(parents=True)
     log = tmp_path / "demo.log"
-    python = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").exists() else sys.executable
     # make run: migrate, seed_demo, then web + worker + beat.
-    _run([python, "manage.py", "migrate", "--noinput"], env, log)
-    _run([python, "manage.py", "seed_demo"], env, log)
+    _run([sys.executable, "manage.py", "migrate", "--noinput"], env, log)
+    _run([sys.executable, "manage.py", "seed_demo"], env, log)
     demo = subprocess.Popen(["bin/run-all"], cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
                             start_new_session=True)
     try:
@@ -126,7 +125,7 @@ def test_the_whole_guide_runs_as_written_against_a_fresh_demo(tmp_path):
             work = tmp_path / "work"
             work.mkdir()
             (work / "manage.py").symlink_to(ROOT / "manage.py")
-            (work / ".venv").symlink_to(ROOT / ".venv")
+            (work / ".venv").symlink_to(Path(sys.executable).parent.parent)  # the virtualenv running the tests
             steps = [block.replace(DOC_HOST, url).replace(DOC_RECEIVER, receiver.url) + f"\necho 'step {index} ok'"
                      for index, block in enumerate(blocks("bash"))]
             script = "set -euo pipefail\n" + "\n".join(steps)
