@@ -5,6 +5,7 @@ Every variable read here is listed, with its default, in README.md
 file-system broker and DEBUG on. Production sets ``DJANGO_DEBUG=false`` and the
 rest; ``python manage.py check --deploy`` then passes with no warning.
 """
+import ssl
 from datetime import timedelta
 from pathlib import Path
 
@@ -310,6 +311,16 @@ DISPUTE_IDEMPOTENCY_WAIT_SECONDS = env.float("DISPUTE_IDEMPOTENCY_WAIT_SECONDS",
 DISPUTE_WEBHOOK_TIMEOUT_SECONDS = env.float("DISPUTE_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 DISPUTE_WEBHOOK_MAX_ATTEMPTS = env.int("DISPUTE_WEBHOOK_MAX_ATTEMPTS", default=10)
 DISPUTE_WEBHOOK_BACKOFF_SECONDS = env.float("DISPUTE_WEBHOOK_BACKOFF_SECONDS", default=30.0)
+# Receivers' certificates are checked against the system's CAs plus this PEM
+# bundle (a private CA of the bank's or the call center's); checked at start-up.
+DISPUTE_WEBHOOK_CA_BUNDLE = env.str("DISPUTE_WEBHOOK_CA_BUNDLE", default="")
+if DISPUTE_WEBHOOK_CA_BUNDLE:
+    try:
+        ssl.create_default_context().load_verify_locations(cafile=DISPUTE_WEBHOOK_CA_BUNDLE)
+    except (OSError, ValueError) as exc:
+        raise ImproperlyConfigured(
+            f"DISPUTE_WEBHOOK_CA_BUNDLE={DISPUTE_WEBHOOK_CA_BUNDLE}: not a readable PEM file of CA certificates ({exc})."
+        ) from exc
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Dispute Desk API",
@@ -318,6 +329,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Always in English: the same schema (and generated class names) whatever Accept-Language says.
+    "DEFAULT_GENERATOR_CLASS": "disputes.api.schema.EnglishSchemaGenerator",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "CaseStateEnum": "disputes.workflow.names.State",
@@ -327,6 +340,7 @@ SPECTACULAR_SETTINGS = {
         "TransitionNameEnum": "disputes.api.serializers.TRANSITION_CHOICES",
         "ClockStatusEnum": "disputes.api.serializers.CLOCK_STATUSES",
         "VerificationOutcomeEnum": "disputes.models.verification.Outcome",
+        "WebhookDeliveryStatusEnum": "disputes.models.WebhookDeliveryStatus",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

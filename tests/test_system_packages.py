@@ -19,7 +19,7 @@ SCRIPT = ROOT / "bin" / "system-packages"
 
 # command on PATH -> the package that provides it
 TOOLS = {
-    "make": "make", "curl": "curl", "git": "git", "msgfmt": "gettext",
+    "make": "make", "curl": "curl", "git": "git", "openssl": "openssl", "msgfmt": "gettext",
     "psql": "postgresql-client", "pg_isready": "postgresql-client",
     "redis-server": "redis-server", "redis-cli": "redis-tools",
     "chromium": "chromium", "chromedriver": "chromium-driver", "pg_ctlcluster": "postgresql",

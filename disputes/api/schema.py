@@ -1,6 +1,48 @@
 """What drf-spectacular cannot say from the views alone: response headers
-(ETag, Location, Retry-After) and OpenAPI links between operations, which
-generated clients and Schemathesis' stateful tests follow."""
+(ETag, Location, Retry-After), OpenAPI links between operations (which
+generated clients and Schemathesis' stateful tests follow), the 415 and 500
+answers every operation may give, and the token's ``Token`` prefix.
+
+The schema is the same bytes whatever ``Accept-Language`` asks for: it is
+always generated in English (``EnglishSchemaGenerator``), so the names that
+generators turn into classes (enum and component names, titles) never change
+with the caller's language."""
+from django.utils import translation
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.generators import SchemaGenerator
+
+SCHEMA_LANGUAGE = "en"
+
+
+class EnglishSchemaGenerator(SchemaGenerator):
+    """drf-spectacular's generator, always in English (SPECTACULAR_SETTINGS's
+    DEFAULT_GENERATOR_CLASS: the schema view and ``manage.py spectacular``)."""
+
+    def get_schema(self, request=None, public=False):
+        with translation.override(SCHEMA_LANGUAGE):
+            return super().get_schema(request=request, public=public)
+
+
+class TokenScheme(OpenApiAuthenticationExtension):
+    """DRF's TokenAuthentication, with the prefix spelled out for generators
+    and readers (drf-spectacular's own extension, at a higher priority)."""
+
+    target_class = "rest_framework.authentication.TokenAuthentication"
+    name = "tokenAuth"
+    match_subclasses = True
+    priority = 1
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "The API token with its prefix: `Authorization: Token <key>` (the word Token, a space, "
+            "the key that `manage.py api_client create` printed). In a generated client, set the prefix "
+            "to `Token` (openapi-python-client: `AuthenticatedClient(..., prefix=\"Token\")`).",
+            "x-token-prefix": "Token",
+        }
+
 
 CASE_LINKS = {
     "GetCase": {"operationId": "getCase", "parameters": {"reference": "$response.body#/reference"},
@@ -19,7 +61,8 @@ CASE_LINKS = {
 HEADERS = {
     "ETag": {"description": 'The case version, quoted (e.g. "3"); send it back in If-Match.',
              "schema": {"type": "string"}},
-    "Location": {"description": "The URL of the new case.", "schema": {"type": "string", "format": "uri"}},
+    "Location": {"description": "The URL of what was made (the case, the webhook endpoint).",
+                 "schema": {"type": "string", "format": "uri"}},
     "Retry-After": {"description": "Seconds to wait before the next request.", "schema": {"type": "integer"}},
     "Idempotent-Replayed": {"description": "Present (true) when this is the stored response to an earlier "
                             "request with the same Idempotency-Key.", "schema": {"type": "string", "enum": ["true"]}},
@@ -34,6 +77,15 @@ def _responses(schema: dict, operation_id: str) -> dict:
     raise KeyError(operation_id)
 
 
+# Answers any operation may give, besides those its view declares.
+EVERY_OPERATION_PROBLEMS = {
+    "415": "The body is not JSON in UTF-8: send `Content-Type: application/json` (no other charset).",
+    "500": "Something went wrong on our side: nothing was changed, or the change is complete. Safe to retry "
+    "with the same Idempotency-Key.",
+}
+PROBLEM_SCHEMA = {"$ref": "#/components/schemas/Problem"}
+
+
 def add_links(result: dict, generator, request, public) -> dict:
     """drf-spectacular postprocessing hook (SPECTACULAR_SETTINGS)."""
     for operation_id, code, headers, links in (
@@ -41,6 +93,7 @@ def add_links(result: dict, generator, request, public) -> dict:
         ("getCase", "200", ["ETag"], {k: v for k, v in CASE_LINKS.items() if k != "GetCase"}),
         ("transitionCase", "200", ["ETag", "Idempotent-Replayed"], CASE_LINKS),
         ("addCaseNote", "201", ["Idempotent-Replayed"], {}),
+        ("registerWebhookEndpoint", "201", ["Location", "Idempotent-Replayed"], {}),
     ):
         response = _responses(result, operation_id)[code]
         response.setdefault("headers", {}).update({name: HEADERS[name] for name in headers})
@@ -56,4 +109,10 @@ def add_links(result: dict, generator, request, public) -> dict:
                     response["content"] = {"application/problem+json": response["content"]["application/json"]}
             if "429" in operation.get("responses", {}):
                 operation["responses"]["429"].setdefault("headers", {})["Retry-After"] = HEADERS["Retry-After"]
+            for code, description in EVERY_OPERATION_PROBLEMS.items():
+                operation["responses"].setdefault(code, {
+                    "content": {"application/problem+json": {"schema": PROBLEM_SCHEMA}},
+                    "description": description,
+                })
+            operation["responses"] = dict(sorted(operation["responses"].items()))
     return result

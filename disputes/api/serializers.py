@@ -199,7 +199,7 @@ class ClockSerializer(serializers.Serializer):
 
 
 class CaseClocksSerializer(serializers.Serializer):
-    """The SLA clocks as ``disputes.sla.clocks.case_clocks`` reads them (null on an ended case)."""
+    """The SLA clocks of an open case as ``disputes.sla.clocks.case_clocks`` reads them."""
 
     status = serializers.ChoiceField(choices=CLOCK_STATUSES, allow_null=True)
     stage = ClockSerializer(allow_null=True, help_text=_("The deadline of the current stage."))
@@ -216,9 +216,10 @@ class CaseDetailSerializer(CaseSerializer):
         fields = [*CaseSerializer.Meta.fields, "clocks"]
         read_only_fields = fields
 
-    @extend_schema_field(CaseClocksSerializer)
-    def get_clocks(self, case: Case) -> dict:
-        return sla.case_clocks(case).as_dict()
+    @extend_schema_field(CaseClocksSerializer(allow_null=True, help_text=_(
+        "The SLA clocks of an open case; null once the case has ended (no clock runs).")))
+    def get_clocks(self, case: Case) -> dict | None:
+        return sla.case_clocks(case).as_dict() if case.is_open else None
 
 
 class CaseCreatedSerializer(CaseDetailSerializer):

@@ -1,24 +1,65 @@
-"""API throttling: requests per token, with Retry-After on 429."""
+"""API throttling: requests per token, with Retry-After on 429.
+
+Each token has an allowance per fixed window of the rate's period (a minute
+for ``600/min``, starting on the minute). Every request adds one to the
+window's counter with a single atomic increment in the cache, on a key that
+names the token and the window and expires after it: with Redis
+(``CACHE_URL=redis://…``) that is one ``INCR`` shared by every thread, process
+and host, so the limit holds however many requests arrive at once. (DRF's own
+throttles read a list of timestamps, append and write it back: parallel
+requests overwrite each other's writes and get through past the limit.)
+"""
+from __future__ import annotations
+
+import math
+import time
+
 from django.conf import settings
+from django.core.cache import cache
 from django.utils.crypto import salted_hmac
 from rest_framework.authentication import get_authorization_header
 from rest_framework.throttling import SimpleRateThrottle
 
 
+def window_count(key: str, *, ttl: int) -> int:
+    """Add one to the counter ``key`` (made, at 0, with time to live ``ttl``
+    seconds if missing) and return its new value. Both steps are atomic in the
+    cache: ``add`` is SET NX with expiry, ``incr`` is INCR."""
+    for _attempt in range(3):
+        cache.add(key, 0, timeout=ttl)
+        try:
+            return cache.incr(key)
+        except ValueError:  # evicted between the two steps: make it again
+            continue
+    raise RuntimeError(f"the cache keeps no counter {key!r}")
+
+
 class TokenRateThrottle(SimpleRateThrottle):
     """Requests per API token (a session counts as its user; anonymous calls per
-    address). Counts live in the default cache: production shares it (CACHE_URL)."""
+    address), counted per fixed window in the default cache: production shares
+    it between processes (CACHE_URL)."""
 
     scope = "token"
 
     def get_rate(self) -> str:
         return settings.DISPUTE_API_THROTTLE_RATE
 
-    def allow_request(self, request, view):
+    def allow_request(self, request, view) -> bool:
         self.rate = settings.DISPUTE_API_THROTTLE_RATE if request.user and request.user.is_authenticated \
             else settings.DISPUTE_API_ANON_THROTTLE_RATE
         self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
+        if self.num_requests is None:
+            return True
+        now = time.time()
+        window = int(now // self.duration)
+        self.window_ends_in = (window + 1) * self.duration - now
+        # The key outlives its window by a whole period: it never expires while it still counts.
+        count = window_count(f"{self.get_cache_key(request, view)}:{window}", ttl=2 * self.duration)
+        return count <= self.num_requests
+
+    def wait(self) -> int:
+        """Seconds until the window ends and the allowance is whole again."""
+        return max(1, math.ceil(self.window_ends_in))
 
     def get_cache_key(self, request, view) -> str:
         token = getattr(request, "auth", None)

@@ -11,8 +11,9 @@ from disputes.models import WebhookDelivery, WebhookEndpoint
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
-    list_display = ["name", "url", "active", "created_at"]
-    list_filter = ["active"]
+    list_display = ["name", "url", "active", "created_at", "created_by", "removed_at"]
+    list_filter = ["active", ("removed_at", admin.EmptyFieldListFilter)]
+    readonly_fields = ["created_by", "removed_at"]
     search_fields = ["name", "url"]
     # A URL typed without a scheme means https: webhooks carry case data.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
@@ -20,7 +21,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
-    list_display = ["id", "endpoint", "event_case", "event_type", "status", "attempts", "last_status_code",
+    list_display = ["id", "endpoint", "event_case", "event_type", "status", "attempts", "replays", "last_status_code",
                     "next_attempt_at", "delivered_at", "created_at"]
     list_filter = ["status", "endpoint"]
     search_fields = ["event__case__reference"]
@@ -30,7 +31,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("case"))
     def event_case(self, delivery: WebhookDelivery) -> str:
-        return delivery.event.case.reference
+        return delivery.event.case.reference if delivery.event_id else "—"  # a ping has no case
 
     @admin.display(description=_("event"))
     def event_type(self, delivery: WebhookDelivery) -> str:

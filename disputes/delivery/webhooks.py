@@ -1,16 +1,24 @@
 """Webhooks: tell the call center's software of every case state change.
 
-An admin registers an endpoint (``webhook_endpoint_register``). Each state
-change (filing and every transition) writes one ``WebhookDelivery`` per active
-endpoint in the transaction of the change (``webhook_deliveries_for_event``,
-called by the case services), and a Celery task sends it after commit
-(``webhook_delivery_send``). A failed attempt is retried with exponential
-back-off; the beat sweep re-sends what a lost task left behind. An admin can
-read the log and replay a delivery (``webhook_delivery_replay``).
+The call center (through the API or ``manage.py webhook_endpoint``) or an
+admin registers an endpoint (``webhook_endpoint_register``), sends it a test
+``ping`` (``webhook_endpoint_ping``) and removes it (``webhook_endpoint_remove``).
+Each state change (filing and every transition) writes one ``WebhookDelivery``
+per active endpoint in the transaction of the change
+(``webhook_deliveries_for_event``, called by the case services), and a Celery
+task sends it after commit (``webhook_delivery_send``). A failed attempt is
+retried with exponential back-off; the beat sweep re-sends what a lost task
+left behind. An admin can read the log and replay a delivery
+(``webhook_delivery_replay``).
 
 Every request is signed (docs/api.md has the receiver's side)::
 
     Dispute-Desk-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>
+
+and names its delivery (the same on every retry), its attempt (new on each)
+and, after an admin's replay, says so (``Dispute-Desk-Replay: true``).
+Receivers are checked against the system's trusted CAs plus the private CA
+bundle ``DISPUTE_WEBHOOK_CA_BUNDLE`` names, if any.
 """
 from __future__ import annotations
 
@@ -18,14 +26,18 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import secrets
+import ssl
 import time
 import urllib.error
 import urllib.request
 from datetime import timedelta
+from functools import lru_cache
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from disputes.delivery import outbox
@@ -38,6 +50,10 @@ logger = logging.getLogger(__name__)
 SIGNATURE_HEADER = "Dispute-Desk-Signature"
 EVENT_HEADER = "Dispute-Desk-Event"
 DELIVERY_HEADER = "Dispute-Desk-Delivery"
+ATTEMPT_HEADER = "Dispute-Desk-Attempt"
+REPLAY_HEADER = "Dispute-Desk-Replay"
+PING = "ping"
+ENDPOINT_REMOVED = "The endpoint was removed."
 BACKOFF_MAX = timedelta(hours=6)
 STATE_CHANGE_KINDS = (EventKind.FILED, EventKind.TRANSITION)
 
@@ -71,16 +87,49 @@ def encode_body(payload: dict) -> bytes:
 # --- endpoints ----------------------------------------------------------------------
 
 
-def webhook_endpoint_register(*, name: str, url: str, secret: str = "", active: bool = True) -> WebhookEndpoint:
+def webhook_endpoint_register(*, name: str, url: str, secret: str = "", active: bool = True,
+                              actor=None) -> WebhookEndpoint:
     """Register (or re-register) the endpoint at ``url``. The secret is made up
-    when none is given. Raises ValidationError (e.g. plain HTTP in production)."""
-    endpoint = WebhookEndpoint.objects.filter(url=url).first() or WebhookEndpoint(url=url)
+    when none is given. ``actor`` is the API user registering it (None: the
+    admin or a command). Raises ValidationError (e.g. plain HTTP in production)."""
+    endpoint = WebhookEndpoint.objects.filter(url=url, removed_at=None).first() or WebhookEndpoint(url=url)
     endpoint.name = name
     endpoint.secret = secret or endpoint.secret or secrets.token_urlsafe(32)
     endpoint.active = active
+    if endpoint.pk is None and actor is not None:
+        endpoint.created_by = actor
     endpoint.full_clean()
     endpoint.save()
     return endpoint
+
+
+def webhook_endpoint_remove(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    """Stop sending to the endpoint: it is marked removed (its delivery log is
+    kept) and its pending deliveries are given up."""
+    with transaction.atomic():
+        now = timezone.now()
+        WebhookEndpoint.objects.filter(pk=endpoint.pk, removed_at=None).update(active=False, removed_at=now)
+        endpoint.deliveries.filter(status=WebhookDeliveryStatus.PENDING).update(
+            status=WebhookDeliveryStatus.FAILED, last_error=ENDPOINT_REMOVED)
+    endpoint.refresh_from_db()
+    return endpoint
+
+
+def ping_payload(now) -> dict:
+    """A ping has the keys of an event's body, with no case."""
+    return {"id": None, "type": PING, "case": None, "transition": None, "from_state": None, "to_state": None,
+            "version": None, "occurred_at": now.isoformat()}
+
+
+def webhook_endpoint_ping(*, endpoint: WebhookEndpoint) -> WebhookDelivery:
+    """Send the endpoint a signed ``ping`` now, once (a ping is not retried),
+    whether it is active or not; return its delivery, with the outcome."""
+    if endpoint.removed_at is not None:
+        raise ValueError("a removed endpoint is not pinged")
+    delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=None, payload=ping_payload(timezone.now()))
+    webhook_delivery_send(delivery_id=delivery.pk)
+    delivery.refresh_from_db()
+    return delivery
 
 
 # --- the outbox ---------------------------------------------------------------------
@@ -103,7 +152,7 @@ def webhook_deliveries_for_event(event: CaseEvent) -> list[WebhookDelivery]:
     """Called by the case services in the transaction of a state change."""
     if event.kind not in STATE_CHANGE_KINDS:
         return []
-    endpoints = list(WebhookEndpoint.objects.filter(active=True))
+    endpoints = list(WebhookEndpoint.objects.filter(active=True, removed_at=None))
     if not endpoints:
         return []
     payload = event_payload(event)
@@ -125,20 +174,44 @@ def backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=seconds), BACKOFF_MAX)
 
 
+def webhook_ssl_context() -> ssl.SSLContext:
+    """How receivers' certificates are checked: the system's trusted CAs, plus
+    the PEM bundle ``DISPUTE_WEBHOOK_CA_BUNDLE`` names (a bank's private CA).
+    Reloaded when that file changes."""
+    bundle = settings.DISPUTE_WEBHOOK_CA_BUNDLE
+    return _ssl_context(bundle, os.stat(bundle).st_mtime_ns if bundle else 0)
+
+
+@lru_cache(maxsize=4)
+def _ssl_context(bundle: str, _mtime_ns: int) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    if bundle:
+        context.load_verify_locations(cafile=bundle)
+    return context
+
+
+def attempt_id(delivery: WebhookDelivery) -> str:
+    """The id of the attempt about to be made: ``<delivery id>-<attempt number>``."""
+    return f"{delivery.pk}-{delivery.attempts + 1}"
+
+
 def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[int | None, str]:
     body = encode_body(delivery.payload)
-    request = urllib.request.Request(
-        endpoint.url, data=body, method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "DisputeDesk-Webhooks/1",
-            SIGNATURE_HEADER: sign(secret=endpoint.secret, timestamp=int(time.time()), body=body),
-            EVENT_HEADER: delivery.payload.get("type", ""),
-            DELIVERY_HEADER: str(delivery.pk),
-        },
-    )
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "DisputeDesk-Webhooks/1",
+        SIGNATURE_HEADER: sign(secret=endpoint.secret, timestamp=int(time.time()), body=body),
+        EVENT_HEADER: delivery.payload.get("type", ""),
+        DELIVERY_HEADER: str(delivery.pk),
+        ATTEMPT_HEADER: attempt_id(delivery),
+    }
+    if delivery.replays:
+        headers[REPLAY_HEADER] = "true"
+    request = urllib.request.Request(endpoint.url, data=body, method="POST", headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=settings.DISPUTE_WEBHOOK_TIMEOUT_SECONDS) as response:
+        context = webhook_ssl_context() if endpoint.url.lower().startswith("https:") else None
+        with urllib.request.urlopen(request, timeout=settings.DISPUTE_WEBHOOK_TIMEOUT_SECONDS,
+                                    context=context) as response:
             return response.status, ""
     except urllib.error.HTTPError as exc:
         return exc.code, f"HTTP {exc.code}"
@@ -153,25 +226,27 @@ def webhook_delivery_send(*, delivery_id: int) -> timedelta | None:
         delivery = (
             WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("endpoint")
-            .filter(pk=delivery_id, status=WebhookDeliveryStatus.PENDING, next_attempt_at__lte=timezone.now())
+            .filter(pk=delivery_id, status=WebhookDeliveryStatus.PENDING, next_attempt_at__lte=timezone.now(),
+                    endpoint__removed_at=None)
             .first()
         )
         if delivery is None:
             return None
         started = timezone.now()
+        attempt = attempt_id(delivery)
         status_code, error = _post(delivery.endpoint, delivery)
         delivery.attempts += 1
         delivery.last_status_code = status_code
         delivery.last_error = error
         delivery.attempt_log = [*delivery.attempt_log, {
-            "at": started.isoformat(), "status": status_code, "error": error,
-            "ms": int((timezone.now() - started).total_seconds() * 1000),
+            "id": attempt, "at": started.isoformat(), "status": status_code, "error": error,
+            "ms": int((timezone.now() - started).total_seconds() * 1000), "replay": delivery.replays > 0,
         }]
         retry_in = None
         if status_code is not None and 200 <= status_code < 300:
             delivery.status = WebhookDeliveryStatus.DELIVERED
             delivery.delivered_at = timezone.now()
-        elif delivery.attempts >= settings.DISPUTE_WEBHOOK_MAX_ATTEMPTS:
+        elif delivery.event_id is None or delivery.attempts >= settings.DISPUTE_WEBHOOK_MAX_ATTEMPTS:
             delivery.status = WebhookDeliveryStatus.FAILED
         else:
             retry_in = backoff(delivery.attempts)
@@ -190,11 +265,15 @@ def webhook_deliveries_due(*, lost_after: timedelta = timedelta(seconds=60), lim
 
 
 def webhook_delivery_replay(*, delivery_ids: list[int]) -> int:
-    """Send these deliveries again (an admin's action), whatever their status."""
+    """Send these deliveries again (an admin's action), whatever their status,
+    marked as replays; not those of a removed endpoint."""
     with transaction.atomic():
-        updated = WebhookDelivery.objects.filter(pk__in=delivery_ids).update(
-            status=WebhookDeliveryStatus.PENDING, next_attempt_at=timezone.now(), delivered_at=None
+        replayed = WebhookDelivery.objects.filter(pk__in=delivery_ids, endpoint__removed_at=None)
+        ids = list(replayed.values_list("pk", flat=True))
+        updated = replayed.update(
+            status=WebhookDeliveryStatus.PENDING, next_attempt_at=timezone.now(), delivered_at=None,
+            replays=F("replays") + 1,
         )
-        _send_after_commit(delivery_ids)
+        _send_after_commit(ids)
     return updated
 

@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from config.celery import app as celery_app
 from disputes.demo.data import (
@@ -26,6 +27,11 @@ from disputes.demo.data import (
     CUSTOMER_NAMES,
     DEFAULT_SEED,
     DEMO_TAG,
+    GUIDE_COMPLAINT,
+    GUIDE_MERCHANT,
+    GUIDE_PROCESSOR,
+    GUIDE_REFERENCE,
+    GUIDE_TERMINAL,
     ISSUER_BINS,
     MERCHANTS,
     PROCESSORS,
@@ -118,6 +124,7 @@ def demo_data_create(*, seed: int = DEFAULT_SEED) -> DemoDataOutcome:
         builder.reference_data()
         builder.cases()
         builder.background_transactions()
+        builder.guide_examples()
     return DemoDataOutcome(created=True, counts=dict(builder.counts), states=dict(builder.states))
 
 
@@ -309,3 +316,33 @@ class _Builder:
         if who == SYSTEM:
             return self.cast.system
         raise ValueError(who)
+
+    # --- the API guide's examples ------------------------------------------------------------
+
+    def guide_examples(self) -> None:
+        """The merchant, terminal, customer, payment and case that docs/api.md's
+        examples name, so its requests work on a fresh demo as written (made
+        last: the random demo above is the same with or without them)."""
+        merchant = Merchant.objects.create(**GUIDE_MERCHANT)
+        terminal = Terminal.objects.create(merchant=merchant, status=TerminalStatus.FAULTY, **GUIDE_TERMINAL)
+        self.processor_of[merchant.pk] = PaymentProcessor.objects.get(name=GUIDE_PROCESSOR)
+        self.counts["merchants"] += 1
+        self.counts["terminals"] += 1
+        complaint = dict(GUIDE_COMPLAINT)
+        at = min(parse_datetime(complaint.pop("transaction_at")), self.now - timedelta(hours=3))
+        slip = {"merchant": merchant, "terminal": terminal, "amount": Decimal(complaint["amount"]), "at": at,
+                "rrn": complaint["rrn"], "stan": complaint["stan"], "auth_code": complaint["auth_code"]}
+        self._ledger(slip, kind=LedgerKind.DEBIT, card_last4=complaint["card_last4"],
+                     customer_ref=f"C{complaint['phone'][-5:]}", after=timedelta(seconds=5))
+        self._settlement(slip, status=SettlementStatus.TIMEOUT)
+        case = case_file(
+            actor=self.cast.call_center, channel=Channel.API, transaction_at=at, merchant_id=merchant.merchant_id,
+            terminal_id=terminal.terminal_id, **{**complaint, "description": f"{complaint['description']} {DEMO_TAG}"},
+        ).case
+        # The guide's example reference (references are otherwise random): not a state, no event names it.
+        Case.objects.filter(pk=case.pk).update(reference=GUIDE_REFERENCE)
+        case.reference = GUIDE_REFERENCE
+        case_transition(case=case, name="withdraw", actor=self.cast.call_center, note=STEP_NOTES["withdraw"])
+        self.states[case.state] += 1
+        self.counts["cases"] += 1
+        self.counts["customers"] += 1

@@ -116,3 +116,19 @@ CASE_PLANS: tuple[tuple[int, tuple[tuple[str, str], ...]], ...] = (
     (1, (START, REJECT, ("close", AGENT))),                                             # closed
     (1, (("withdraw", CUSTOMER_ACTOR), ("close", SYSTEM))),                             # closed
 )
+
+
+# --- what the API guide's examples name (docs/api.md): they work on the demo as written ----------
+
+GUIDE_PROCESSOR = "银联商务"
+GUIDE_MERCHANT = {"name": "好又多超市 漕宝路店", "merchant_id": "103287654110281",
+                  "address": "上海市徐汇区漕宝路 36 号", "contact_name": "周明 店长", "contact_phone": "021-64281234"}
+GUIDE_TERMINAL = {"terminal_id": "41082857", "model": "新大陆 ME31"}
+# The complaint of the guide's §2, filed by the call center and withdrawn: the case of its webhook example (§10).
+GUIDE_COMPLAINT = {
+    "customer_name": "张三", "phone": "+8613800138000", "card_last4": "1234", "card_scheme": "unionpay",
+    "amount": "128.50", "currency": "CNY", "transaction_at": "2026-11-20T14:03:00+08:00",
+    "merchant_name": "好又多超市", "rrn": "100000000347", "stan": "508225", "auth_code": "340191",
+    "description": "POS 显示交易失败，但银行卡被扣款。",
+}
+GUIDE_REFERENCE = "DD261120-7K3M9Q"

@@ -64,6 +64,12 @@ class WebhookEndpoint(models.Model):
     )
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("registered by"), help_text=_("Empty when registered in the admin or by a command."),
+    )
+    # Removed (through the API or the command) endpoints keep their delivery log; nothing is sent to them.
+    removed_at = models.DateTimeField(_("removed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("webhook endpoint")
@@ -83,10 +89,13 @@ class WebhookDeliveryStatus(models.TextChoices):
 class WebhookDelivery(models.Model):
     """One state change to send to one endpoint: written in the transaction of
     the change (the outbox), sent by Celery after commit, retried with back-off.
-    ``attempt_log`` keeps every attempt (when, HTTP status or error)."""
+    ``attempt_log`` keeps every attempt (its id, when, HTTP status or error,
+    whether it was a replay). A delivery without an event is a ``ping``: a
+    test message sent once, when asked for."""
 
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.PROTECT, related_name="deliveries", verbose_name=_("endpoint"))
-    event = models.ForeignKey(CaseEvent, on_delete=models.PROTECT, related_name="webhook_deliveries", verbose_name=_("case event"))
+    event = models.ForeignKey(CaseEvent, on_delete=models.PROTECT, related_name="webhook_deliveries", verbose_name=_("case event"),
+                              null=True, blank=True)
     payload = models.JSONField(_("body"))
     status = models.CharField(_("status"), max_length=9, choices=WebhookDeliveryStatus.choices, default=WebhookDeliveryStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
@@ -94,6 +103,8 @@ class WebhookDelivery(models.Model):
     last_status_code = models.PositiveSmallIntegerField(_("last HTTP status"), null=True, blank=True)
     last_error = ScrubbedTextField(_("last error"), blank=True)
     attempt_log = models.JSONField(_("attempts log"), default=list, blank=True)
+    # How often an admin sent it again: attempts after a replay carry Dispute-Desk-Replay: true.
+    replays = models.PositiveSmallIntegerField(_("replays"), default=0)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
 

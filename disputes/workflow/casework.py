@@ -6,7 +6,6 @@ import hashlib
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -20,7 +19,11 @@ from disputes.workflow.transitions import case_change, case_save
 
 
 def case_add_note(*, case: Case, actor, body: str, visibility: str = NoteVisibility.INTERNAL) -> CaseNote:
-    """Add a note; a customer-visible note is also e-mailed to the customer."""
+    """Add a note; a customer-visible note is also e-mailed to the customer.
+
+    A note is a change of the case: its version (the API's ETag) grows by one,
+    so a client holding the old ETag learns that something happened. It is no
+    state change: no webhook is sent."""
     if isinstance(actor, CustomerActor):
         visibility = NoteVisibility.CUSTOMER
     else:
@@ -32,7 +35,8 @@ def case_add_note(*, case: Case, actor, body: str, visibility: str = NoteVisibil
         raise ValidationError({"body": _("A note has at most %(n)s characters.") % {"n": NOTE_MAX_LENGTH}})
     if visibility not in NoteVisibility.values:
         raise ValidationError({"visibility": _("Choose internal or visible to the customer.")})
-    with transaction.atomic():
+    with case_change(case):
+        case_save(case)
         note = CaseNote.objects.create(
             case=case, author=actor_user(actor), author_label=actor_label(actor), body=body, visibility=visibility
         )
@@ -96,7 +100,8 @@ def case_attach(*, case: Case, actor, upload, content_type: str) -> Attachment:
         raise ValidationError({"file": _("The file is empty.")})
     digest = hashlib.sha256(data).hexdigest()
     original_name = (getattr(upload, "name", "") or "attachment")[-200:]
-    with transaction.atomic():
+    with case_change(case):
+        case_save(case)  # a change of the case, like a note: its version grows
         attachment = Attachment(
             case=case, original_name=original_name, content_type=content_type, size=len(data),
             sha256=digest, uploaded_by=actor_user(actor),

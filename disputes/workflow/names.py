@@ -121,7 +121,9 @@ CASE_PERMISSIONS = [
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.AGENT: ["view_case", "file_case", "work_case", "note_case", "withdraw_case", "assign_case"],
     Role.SUPERVISOR: ["view_case", "file_case", "work_case", "note_case", "withdraw_case", "assign_case", "supervise_case"],
-    Role.CALL_CENTER: ["view_case", "file_case", "note_case", "withdraw_case"],
+    # The call center also keeps its own webhook endpoints (API /webhooks/: register, ping, remove).
+    Role.CALL_CENTER: ["view_case", "file_case", "note_case", "withdraw_case",
+                       "view_webhookendpoint", "add_webhookendpoint", "change_webhookendpoint", "view_webhookdelivery"],
     Role.ADMIN: ["view_case"],
 }
 SYSTEM_PERMISSIONS = ["view_case", "act_as_system"]

@@ -32,3 +32,17 @@ def test_an_admin_may_not_add_notes(api, erin, filed):
 
 def test_a_note_on_an_unknown_case_is_404(api, dave):
     assert_problem(api(dave).post(f"{CASES}DD000000-NOSUCH/notes/", {"body": "x"}, format="json"), 404)
+
+
+def test_a_note_changes_the_etag_and_an_if_match_holding_the_old_one_is_stale(api, dave, filed):
+    """docs/api.md: the version grows with every change, a note included."""
+    url = f"{CASES}{filed['reference']}/"
+    before = api(dave).get(url)["ETag"]
+
+    api(dave).post(f"{url}notes/", {"body": "客户来电补充情况"}, format="json")
+
+    after = api(dave).get(url)
+    assert (before, after["ETag"], after.json()["version"]) == ('"1"', '"2"', 2)
+    assert CaseEvent.objects.get(kind=EventKind.NOTE).case_version == 2
+    stale = api(dave).post(f"{url}transitions/withdraw/", {}, format="json", HTTP_IF_MATCH=before)
+    assert_problem(stale, 412)

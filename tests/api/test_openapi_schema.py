@@ -1,11 +1,13 @@
 """The OpenAPI 3 schema: valid, complete enough for a generated client, and
 interactive docs served from vendored assets."""
+import json
 import re
 
 import pytest
 import yaml
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
+from django.utils import translation
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +40,8 @@ def operations(schema):
 def test_every_endpoint_of_the_design_has_an_operation_id(schema):
     ids = {operation["operationId"] for _path, _method, operation in operations(schema)}
     assert ids == {"listCases", "createCase", "getCase", "listCaseEvents", "addCaseNote", "transitionCase",
-                   "lookupCustomers", "getMerchant"}
+                   "lookupCustomers", "getMerchant", "listWebhookEndpoints", "registerWebhookEndpoint",
+                   "getWebhookEndpoint", "removeWebhookEndpoint", "pingWebhookEndpoint", "listWebhookDeliveries"}
 
 
 def test_every_error_is_described_as_a_problem(schema):
@@ -47,7 +50,7 @@ def test_every_error_is_described_as_a_problem(schema):
             if code.startswith(("4", "5")):
                 ref = response["content"]["application/problem+json"]["schema"]["$ref"]
                 assert ref.endswith("/Problem"), (path, method, code)
-        assert "401" in operation["responses"] and "429" in operation["responses"], (path, method)
+        assert {"401", "415", "429", "500"} <= set(operation["responses"]), (path, method)
 
 
 def test_the_headers_of_the_contract_are_declared(schema):
@@ -101,3 +104,41 @@ def test_read_only_fields_that_may_be_empty_claim_no_format(schema):
     for name in ("Customer", "CustomerSummary", "Merchant"):
         for field, spec in components[name]["properties"].items():
             assert spec.get("format") != "email", (name, field)
+
+
+def _served(client, language: str) -> bytes:
+    response = client.get("/api/v1/schema/?format=json", HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 200
+    return response.content
+
+
+def test_the_schema_is_the_same_bytes_whatever_the_language_asked_for(client):
+    """Generated clients name classes after enum and component names and titles:
+    a Chinese schema made ``ListCases状态`` out of the state filter."""
+    english = _served(client, "en")
+    assert _served(client, "zh-hans") == english
+    assert _served(client, "zh-hans;q=0.9, en;q=0.1") == english
+    assert re.search(r"[\u4e00-\u9fff]", json.loads(english)["components"]["schemas"]["CaseStateEnum"]["description"]) is None
+
+
+def test_the_command_writes_that_same_schema_under_a_chinese_default(tmp_path, settings, client):
+    settings.LANGUAGE_CODE = "zh-hans"
+    with translation.override("zh-hans"):
+        call_command("spectacular", "--format", "openapi-json", "--file", str(tmp_path / "schema.json"))
+    assert json.loads((tmp_path / "schema.json").read_text()) == json.loads(_served(client, "en"))
+
+
+def test_the_token_scheme_says_authorization_token_key(schema):
+    token = schema["components"]["securitySchemes"]["tokenAuth"]
+    assert (token["type"], token["in"], token["name"]) == ("apiKey", "header", "Authorization")
+    assert "`Authorization: Token <key>`" in token["description"]
+    assert token["x-token-prefix"] == "Token"
+    for _path, _method, operation in operations(schema):
+        assert {"tokenAuth": []} in operation["security"]
+
+
+def test_415_and_500_are_problems_on_every_operation(schema):
+    for path, method, operation in operations(schema):
+        for code in ("415", "500"):
+            ref = operation["responses"][code]["content"]["application/problem+json"]["schema"]["$ref"]
+            assert ref == "#/components/schemas/Problem", (path, method, code)

@@ -1,8 +1,10 @@
-"""A local webhook receiver (http.server on 127.0.0.1) and a real Celery worker
-on the Redis broker (database 2 unless TEST_REDIS_URL says otherwise)."""
+"""A local webhook receiver (http.server on 127.0.0.1, HTTPS when given a
+server certificate) and a real Celery worker on the Redis broker (database 2
+unless TEST_REDIS_URL says otherwise)."""
 from __future__ import annotations
 
 import os
+import ssl
 import threading
 import time
 from contextlib import contextmanager
@@ -12,9 +14,10 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/2")
 
 
 class Receiver:
-    """Records every POST; answers ``fail_first`` of them with 500, then 200."""
+    """Records every POST; answers ``fail_first`` of them with 500, then 200.
+    With ``tls`` (a server-side SSLContext) it listens on https://."""
 
-    def __init__(self, fail_first: int = 0):
+    def __init__(self, fail_first: int = 0, tls: ssl.SSLContext | None = None):
         self.fail_first = fail_first
         self.requests: list[tuple[dict, bytes]] = []
         self.lock = threading.Lock()
@@ -33,8 +36,16 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/dispute-desk"
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request, client_address):
+                pass  # a client that refused our certificate: the test reads the sender's side
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        if tls is not None:
+            # The handshake happens in the request's thread, not in the accepting loop.
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True, do_handshake_on_connect=False)
+        scheme = "https" if tls is not None else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}/hooks/dispute-desk"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> Receiver:

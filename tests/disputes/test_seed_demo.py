@@ -1,11 +1,13 @@
+import re
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.utils import translation
 
-from customers.models import Customer
+from customers.models import Card, Customer, normalize_phone
 from disputes import demo
 from disputes.models import Case, CaseEvent, Notification, Refund, RefundStatus
 from disputes.workflow.names import EventKind, Role, State
@@ -50,7 +52,7 @@ def test_it_creates_a_user_of_each_role_and_prints_their_passwords(seeded):
 
 
 def test_it_files_fifty_cases_spread_over_every_state(seeded):
-    assert Case.objects.count() == 50
+    assert Case.objects.count() == 50 + 1  # and the API guide's example case
     for state in State:
         assert Case.objects.filter(state=state).count() >= 3, state
     assert all(demo.DEMO_TAG in description for description in Case.objects.values_list("description", flat=True))
@@ -87,7 +89,7 @@ def test_the_workflow_steps_are_taken_by_the_actors_the_design_names(seeded):
 
 
 def test_it_makes_reference_data_and_transaction_records_of_the_fixed_shapes(seeded):
-    assert Merchant.objects.count() == len(demo.MERCHANTS)
+    assert Merchant.objects.count() == len(demo.MERCHANTS) + 1  # and the API guide's example merchant
     for merchant in Merchant.objects.all():
         validate_merchant_id(merchant.merchant_id)
     for terminal in Terminal.objects.all():
@@ -123,4 +125,29 @@ def test_reset_passwords_gives_the_existing_users_new_passwords(seeded, django_c
     [line] = [line for line in output.splitlines() if line.split()[:1] == ["agent1"]]
     assert "new password" in line
     assert User.objects.get(username="agent1").check_password(line.split()[-1])
-    assert Case.objects.count() == 50
+    assert Case.objects.count() == 50 + 1
+
+
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "api.md"
+
+
+def test_every_example_id_of_the_api_guide_exists_in_the_demo(seeded):
+    """docs/api.md's requests work on a fresh demo as written: its merchant,
+    terminal, customer, card, payment and case references are all there."""
+    guide = GUIDE.read_text(encoding="utf-8")
+    merchant_ids = set(re.findall(r"(?<![0-9])[0-9]{15}(?![0-9])", guide))
+    references = set(re.findall(r"\bDD[0-9]{6}-[0-9A-Z]{6}\b", guide))
+    phones = {normalize_phone(phone) for phone in re.findall(r"\+86[0-9 -]{11,15}[0-9]", guide)}
+    terminals = set(re.findall(r'"terminal_id": "([0-9A-Za-z]{8})"', guide))
+    rrns = set(re.findall(r'"rrn": "([0-9]{12})"', guide))
+    last4s = set(re.findall(r'"card_last4": "([0-9]{4})"', guide)) | set(re.findall(r"card_last4=([0-9]{4})", guide))
+    assert merchant_ids and references and phones and terminals and rrns and last4s, "the patterns find the examples"
+
+    assert {m for m in merchant_ids if not Merchant.objects.filter(merchant_id=m).exists()} == set()
+    assert {r for r in references if not Case.objects.filter(reference=r).exists()} == set()
+    assert {p for p in phones if not Customer.objects.filter(phone=p).exists()} == set()
+    assert {t for t in terminals if not Terminal.objects.filter(terminal_id=t, merchant__merchant_id__in=merchant_ids).exists()} == set()
+    assert {r for r in rrns if not LedgerEntry.objects.filter(rrn=r, kind="debit").exists()} == set()
+    assert {n for n in last4s if not Card.objects.filter(last4=n, customer__phone__in=phones).exists()} == set()
+    case = Case.objects.get(reference__in=references)
+    assert (case.state, case.version, case.channel) == (State.WITHDRAWN, 2, "api")

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('disputes', '0009_idempotency_key_hashed'),
+        ('disputes', '0010_webhook_self_service'),
     ]
 
     operations = [

@@ -1,0 +1,248 @@
+"""/api/v1/webhooks/: the call center registers, lists, pings and removes its
+own endpoints, trusts a private CA through a setting, and reads each
+delivery's error, attempts and next try where it looks (docs/api.md, §10)."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from disputes.delivery import webhooks
+from disputes.models import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
+from disputes.workflow.filing import case_file
+from disputes.workflow.names import Channel
+
+from .conftest import assert_problem, filing_data_for_service
+from .tls_support import make_private_ca
+from .webhook_support import Receiver
+
+WEBHOOKS = "/api/v1/webhooks/"
+SECRET = "whsec-0123456789abcdef"
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def private_ca(tmp_path_factory):
+    return make_private_ca(tmp_path_factory.mktemp("ca"))
+
+
+@pytest.fixture
+def https_receiver(private_ca):
+    with Receiver(tls=private_ca.server_context()) as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def trusted(settings, private_ca):
+    """The bank trusts the call center's private CA (README: DISPUTE_WEBHOOK_CA_BUNDLE)."""
+    settings.DISPUTE_WEBHOOK_CA_BUNDLE = str(private_ca.ca_certificate)
+
+
+def register(client, url: str, **extra):
+    return client.post(WEBHOOKS, {"name": "call center", "url": url, **extra}, format="json")
+
+
+# --- who may -------------------------------------------------------------------------
+
+
+def test_the_call_center_registers_its_endpoint_and_gets_the_secret_once(api, dave):
+    response = register(api(dave), "https://hooks.callcenter.example/dispute-desk", secret=SECRET)
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["name"], body["url"], body["active"], body["registered_by"], body["secret"]) == (
+        "call center", "https://hooks.callcenter.example/dispute-desk", True, "dave", SECRET)
+    assert response["Location"].endswith(f"{WEBHOOKS}{body['id']}/")
+    listed = api(dave).get(WEBHOOKS).json()
+    assert [endpoint["id"] for endpoint in listed] == [body["id"]]
+    assert "secret" not in listed[0] and "secret" not in api(dave).get(f"{WEBHOOKS}{body['id']}/").json()
+
+
+def test_a_secret_is_made_up_when_none_is_given_and_registering_again_changes_the_endpoint(api, dave):
+    first = register(api(dave), "https://hooks.callcenter.example/dd").json()
+    assert len(first["secret"]) >= 32
+
+    again = register(api(dave), "https://hooks.callcenter.example/dd", name="renamed", secret=SECRET)
+
+    assert again.status_code == 200
+    assert (again.json()["id"], again.json()["name"], again.json()["secret"]) == (first["id"], "renamed", SECRET)
+    assert WebhookEndpoint.objects.count() == 1
+
+
+def test_an_admin_may_manage_endpoints_too(api, erin):
+    assert register(api(erin), "https://hooks.callcenter.example/dd").status_code == 201
+    assert api(erin).get(WEBHOOKS).status_code == 200
+
+
+@pytest.mark.parametrize("who", ["alice", "bob", "mallory"])
+def test_agents_supervisors_and_users_without_a_role_may_not(api, who, request, dave):
+    endpoint = register(api(dave), "https://hooks.callcenter.example/dd").json()
+    client = api(request.getfixturevalue(who))
+    for response in (client.get(WEBHOOKS), register(client, "https://evil.example/h"),
+                     client.post(f"{WEBHOOKS}{endpoint['id']}/ping/"), client.delete(f"{WEBHOOKS}{endpoint['id']}/"),
+                     client.get(f"{WEBHOOKS}{endpoint['id']}/deliveries/")):
+        assert_problem(response, 403)
+    assert list(WebhookEndpoint.objects.values_list("url", "removed_at")) == [("https://hooks.callcenter.example/dd", None)]
+
+
+def test_no_token_is_401(api):
+    assert_problem(api().get(WEBHOOKS), 401)
+
+
+def test_production_refuses_a_plain_http_endpoint_naming_the_field(api, dave, settings):
+    settings.DEBUG = False
+    body = assert_problem(register(api(dave), "http://hooks.callcenter.example/dd"), 400)
+    assert "url" in body["errors"]
+    assert not WebhookEndpoint.objects.exists()
+
+
+# --- ping, with a private CA -------------------------------------------------------------
+
+
+def test_a_ping_to_a_receiver_whose_ca_is_not_trusted_fails_and_says_why_where_the_integrator_looks(
+        api, dave, https_receiver):
+    endpoint = register(api(dave), https_receiver.url, secret=SECRET).json()
+
+    ping = api(dave).post(f"{WEBHOOKS}{endpoint['id']}/ping/")
+
+    assert ping.status_code == 200
+    assert (ping.json()["type"], ping.json()["status"], ping.json()["attempts"]) == ("ping", "failed", 1)
+    assert "CERTIFICATE_VERIFY_FAILED" in ping.json()["last_error"]
+    detail = api(dave).get(f"{WEBHOOKS}{endpoint['id']}/").json()
+    assert "CERTIFICATE_VERIFY_FAILED" in detail["last_delivery"]["last_error"]
+    assert detail["deliveries_failed"] == 1
+    [logged] = api(dave).get(f"{WEBHOOKS}{endpoint['id']}/deliveries/").json()["results"]
+    assert "CERTIFICATE_VERIFY_FAILED" in logged["attempt_log"][0]["error"]
+    assert https_receiver.requests == []
+
+
+def test_with_the_private_ca_trusted_by_the_setting_the_ping_arrives_signed(api, dave, https_receiver, trusted):
+    endpoint = register(api(dave), https_receiver.url, secret=SECRET).json()
+
+    ping = api(dave).post(f"{WEBHOOKS}{endpoint['id']}/ping/").json()
+
+    assert (ping["status"], ping["last_status_code"], ping["last_error"], ping["case"]) == ("delivered", 200, "", None)
+    [(headers, body)] = https_receiver.requests
+    assert webhooks.verify(secret=SECRET, header=headers["Dispute-Desk-Signature"], body=body)
+    assert json.loads(body)["type"] == "ping" and headers["Dispute-Desk-Event"] == "ping"
+    assert headers["Dispute-Desk-Delivery"] == str(ping["id"])
+    assert headers["Dispute-Desk-Attempt"] == f"{ping['id']}-1" == ping["attempt_log"][0]["id"]
+    assert "Dispute-Desk-Replay" not in headers
+
+
+def test_a_failed_ping_is_not_retried(api, dave, https_receiver):
+    endpoint = register(api(dave), https_receiver.url).json()
+    api(dave).post(f"{WEBHOOKS}{endpoint['id']}/ping/")
+    assert not WebhookDelivery.objects.filter(status=WebhookDeliveryStatus.PENDING).exists()
+    assert webhooks.webhook_deliveries_due() == []
+
+
+# --- the delivery log ------------------------------------------------------------------------
+
+
+def test_a_failing_delivery_shows_its_status_code_attempts_and_next_try(api, dave, trusted, private_ca, settings):
+    with Receiver(fail_first=1, tls=private_ca.server_context()) as receiver:
+        endpoint = register(api(dave), receiver.url).json()
+        case = case_file(actor=dave, channel=Channel.API, **filing_data_for_service()).case
+        delivery = WebhookDelivery.objects.get(event__case=case)
+        webhooks.webhook_delivery_send(delivery_id=delivery.pk)
+
+    detail = api(dave).get(f"{WEBHOOKS}{endpoint['id']}/").json()
+    last = detail["last_delivery"]
+    assert (last["type"], last["case"], last["status"], last["attempts"], last["last_status_code"]) == (
+        "case.filed", case.reference, "pending", 1, 500)
+    assert last["next_attempt_at"] and detail["deliveries_pending"] == 1
+    assert last["body"]["case"] == case.reference
+    pending = api(dave).get(f"{WEBHOOKS}{endpoint['id']}/deliveries/?status=pending").json()["results"]
+    assert [d["id"] for d in pending] == [delivery.pk]
+    assert api(dave).get(f"{WEBHOOKS}{endpoint['id']}/deliveries/?status=delivered").json()["results"] == []
+    assert_problem(api(dave).get(f"{WEBHOOKS}{endpoint['id']}/deliveries/?status=lost"), 400)
+
+
+def test_the_list_of_endpoints_takes_a_bounded_number_of_queries(api, dave, django_assert_max_num_queries):
+    for n in range(5):
+        register(api(dave), f"https://hooks{n}.callcenter.example/dd")
+        case_file(actor=dave, channel=Channel.API, **filing_data_for_service())
+    client = api(dave)
+    with django_assert_max_num_queries(8):
+        assert len(client.get(WEBHOOKS).json()) == 5
+
+
+# --- replays are marked ------------------------------------------------------------------------
+
+
+def test_an_admins_replay_is_a_new_attempt_marked_as_a_replay(api, dave, https_receiver, trusted):
+    endpoint = register(api(dave), https_receiver.url, secret=SECRET).json()
+    case = case_file(actor=dave, channel=Channel.API, **filing_data_for_service()).case
+    delivery = WebhookDelivery.objects.get(event__case=case)
+    webhooks.webhook_delivery_send(delivery_id=delivery.pk)
+
+    webhooks.webhook_delivery_replay(delivery_ids=[delivery.pk])
+    webhooks.webhook_delivery_send(delivery_id=delivery.pk)
+
+    (first, first_body), (replay, replay_body) = https_receiver.requests
+    assert first_body == replay_body and first["Dispute-Desk-Delivery"] == replay["Dispute-Desk-Delivery"]
+    assert (first["Dispute-Desk-Attempt"], replay["Dispute-Desk-Attempt"]) == (f"{delivery.pk}-1", f"{delivery.pk}-2")
+    assert "Dispute-Desk-Replay" not in first and replay["Dispute-Desk-Replay"] == "true"
+    logged = api(dave).get(f"{WEBHOOKS}{endpoint['id']}/deliveries/").json()["results"][0]
+    assert [(a["id"], a["replay"]) for a in logged["attempt_log"]] == [(f"{delivery.pk}-1", False),
+                                                                      (f"{delivery.pk}-2", True)]
+    assert logged["replays"] == 1
+
+
+# --- removing ------------------------------------------------------------------------------------
+
+
+def test_a_removed_endpoint_hears_nothing_more_and_its_pending_deliveries_are_given_up(api, dave):
+    endpoint = register(api(dave), "https://hooks.callcenter.example/dd").json()
+    case_file(actor=dave, channel=Channel.API, **filing_data_for_service())
+
+    assert api(dave).delete(f"{WEBHOOKS}{endpoint['id']}/").status_code == 204
+
+    assert api(dave).get(WEBHOOKS).json() == []
+    assert_problem(api(dave).get(f"{WEBHOOKS}{endpoint['id']}/"), 404)
+    assert_problem(api(dave).post(f"{WEBHOOKS}{endpoint['id']}/ping/"), 404)
+    [given_up] = WebhookDelivery.objects.all()
+    assert (given_up.status, given_up.last_error) == (WebhookDeliveryStatus.FAILED, webhooks.ENDPOINT_REMOVED)
+    case_file(actor=dave, channel=Channel.API, **filing_data_for_service())
+    assert WebhookDelivery.objects.count() == 1
+    assert webhooks.webhook_delivery_replay(delivery_ids=[given_up.pk]) == 0
+
+
+def test_an_unknown_endpoint_is_404(api, dave):
+    assert_problem(api(dave).get(f"{WEBHOOKS}999999/"), 404)
+    assert_problem(api(dave).get(f"{WEBHOOKS}nope/"), 404)
+
+
+# --- the same from the command line ---------------------------------------------------------------
+
+
+def test_the_command_registers_lists_pings_and_removes(capsys, https_receiver, trusted):
+    call_command("webhook_endpoint", "register", "call center", https_receiver.url, "--secret", SECRET)
+    endpoint = WebhookEndpoint.objects.get()
+    assert capsys.readouterr().out.strip() == SECRET
+
+    call_command("webhook_endpoint", "ping", str(endpoint.pk))
+    assert "delivered" in capsys.readouterr().out
+    call_command("webhook_endpoint", "list")
+    assert https_receiver.url in capsys.readouterr().out
+
+    call_command("webhook_endpoint", "remove", str(endpoint.pk))
+    endpoint.refresh_from_db()
+    assert endpoint.removed_at is not None and not endpoint.active
+
+
+def test_a_ca_bundle_setting_that_names_no_pem_file_stops_the_start(tmp_path, private_ca):
+    root = Path(__file__).resolve().parents[2]
+    not_pem = tmp_path / "ca.pem"
+    not_pem.write_text("not a certificate")
+    for bundle, ok in ((tmp_path / "missing.pem", False), (not_pem, False), (private_ca.ca_certificate, True)):
+        result = subprocess.run([sys.executable, "manage.py", "check"], cwd=root, capture_output=True, text=True,
+                                env={**os.environ, "DISPUTE_WEBHOOK_CA_BUNDLE": str(bundle)}, timeout=120)
+        assert (result.returncode == 0) == ok, result.stderr[-2000:]
+        if not ok:
+            assert "DISPUTE_WEBHOOK_CA_BUNDLE" in result.stderr
