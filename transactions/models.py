@@ -3,7 +3,7 @@
 (``ImportRun``), reconciliations (``ReconciliationRun`` and the ``OrphanDebit``
 rows each found) and the cases opened for orphans (``OrphanCase``).
 
-Records get in through ``manage.py import_transactions`` (transactions/importing.py),
+Records get in through ``manage.py import_transactions`` (transactions/importing/),
 the admin and the demo data. Nothing in the records is free text.
 """
 from django.conf import settings

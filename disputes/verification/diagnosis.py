@@ -7,8 +7,8 @@ The debit the complaint describes is a ledger ``debit`` of the same card (last
 customer gave (rrn, stan, terminal, merchant) must agree where the ledger row
 has it (empty means unknown on either side). Then, by what became of it:
 
-- reversed or refunded in full (reversals and refunds naming it by rrn, or by
-  terminal + stan where rrn is empty, posted by now) → ``reversed``;
+- reversed or refunded in full (``transactions.reconciliation.reversals_for``:
+  the orphan query's rule, posted by now) → ``reversed``;
 - paired with an approved settlement record (the three matching passes of
   ``transactions.matching``) → ``settled``: the merchant holds the money;
 - otherwise → ``orphan``, for what is still outstanding;
@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from disputes.models import Case, Outcome
 from transactions.matching import match_pairs
+from transactions.reconciliation import reversals_for
 from transactions.models import LedgerEntry, LedgerKind, SettlementRecord, SettlementStatus
 
 WINDOW_BEFORE = timedelta(hours=24)
@@ -67,18 +68,6 @@ def candidate_entries(case: Case, *, kinds: tuple[str, ...]) -> QuerySet[LedgerE
     return LedgerEntry.objects.filter(condition).order_by("posted_at", "entry_id")
 
 
-def undoings(debit: LedgerEntry, *, as_of: datetime) -> QuerySet[LedgerEntry]:
-    """The reversals and refunds that name this debit, posted by ``as_of``."""
-    if debit.rrn:
-        names_it = Q(rrn=debit.rrn)
-    elif debit.terminal_id and debit.stan:
-        names_it = Q(rrn="", terminal_id=debit.terminal_id, stan=debit.stan)
-    else:
-        return LedgerEntry.objects.none()
-    return LedgerEntry.objects.filter(names_it, kind__in=[LedgerKind.REVERSAL, LedgerKind.REFUND],
-                                      currency=debit.currency, posted_at__lte=as_of).order_by("posted_at", "entry_id")
-
-
 def settlement_of(debit: LedgerEntry, *, as_of: datetime) -> SettlementRecord | None:
     """The approved settlement record the matching rules pair with this debit."""
     ways = Q(pk__in=[])
@@ -117,7 +106,7 @@ def diagnose(case: Case, *, as_of: datetime | None = None, debit: LedgerEntry | 
         if len(debits) > 1:
             return Diagnosis(outcome=Outcome.AMBIGUOUS, debits=debits)
         debit = debits[0]
-    undone = list(undoings(debit, as_of=as_of))
+    undone = list(reversals_for(debit, as_of=as_of))
     undone_total = sum((entry.amount for entry in undone), Decimal("0"))
     outstanding = max(debit.amount - undone_total, Decimal("0"))
     if outstanding == 0:

@@ -455,12 +455,12 @@ def test_the_sql_shortcut_passes_only_rows_the_full_check_finds_nothing_wrong_wi
     rows = [*every_single_change(), *rows, ledger_row("GOOD1"), ledger_row("GOOD2", amount="0.5",
                                                     posted_at="2026-11-10 12:00:00.5Z", rrn="100000000347")]
     fmt = importing.FORMATS["ledger"]
-    good, good_params = importing._sql_certainly_good(fmt.rules)
-    checks, check_params = importing._sql_check(fmt.rules)
+    good, good_params = importing.checks._sql_certainly_good(fmt.rules)
+    checks, check_params = importing.checks._sql_check(fmt.rules)
     latest = timezone.now() + timedelta(minutes=10)
     values = [latest if value == "now" else value for value in [*check_params, *good_params]]
     with transaction.atomic():
-        importing._create_temporary_tables(fmt)
+        importing.staging._create_temporary_tables(fmt)
         with connection.cursor() as cursor:
             cursor.executemany(
                 f"INSERT INTO {importing.STAGE} (line, {', '.join(fmt.columns)}) VALUES (%s{', %s' * len(fmt.columns)})",
@@ -501,9 +501,9 @@ def test_python_and_postgresql_find_the_same_problems(db, rows):
     now = timezone.now()
     expected = {}
     for line, row in enumerate(rows, start=2):
-        found, _values = importing._python_check(fmt.rules, [row[name] for name in fmt.columns], now)
+        found, _values = importing.checks._python_check(fmt.rules, [row[name] for name in fmt.columns], now)
         if found:
-            expected[line] = sorted(f"{field}: {importing._message(fmt, field, code, detail)}"
+            expected[line] = sorted(f"{field}: {importing.checks._message(fmt, field, code, detail)}"
                                     for field, code, detail in found)
     got = {line: sorted(problem for problem in problems if "The same id as line" not in problem)
            for line, problems in problems_of(report).items()}
@@ -519,7 +519,7 @@ def indexes_of(table: str) -> list[tuple[str, str, int]]:
 
 
 def test_a_file_bigger_than_the_table_goes_in_with_its_indexes_built_again(db, monkeypatch):
-    monkeypatch.setattr(importing, "REBUILD_INDEXES_FROM", 2)
+    monkeypatch.setattr(importing.staging, "REBUILD_INDEXES_FROM", 2)
     rows = [ledger_row(f"L{n}", rrn=f"{n:012d}") for n in range(1, 5)]
     import_bytes("ledger", csv_text("ledger", rows[:1]).encode())
     before = indexes_of("transactions_ledgerentry")
@@ -538,7 +538,7 @@ def test_a_file_bigger_than_the_table_goes_in_with_its_indexes_built_again(db, m
 
 
 def test_a_file_no_bigger_than_the_table_keeps_the_indexes(db, monkeypatch):
-    monkeypatch.setattr(importing, "REBUILD_INDEXES_FROM", 2)
+    monkeypatch.setattr(importing.staging, "REBUILD_INDEXES_FROM", 2)
     rows = [ledger_row(f"L{n}", rrn=f"{n:012d}") for n in range(1, 5)]
     import_bytes("ledger", csv_text("ledger", rows).encode())
     before = indexes_of("transactions_ledgerentry")

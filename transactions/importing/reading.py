@@ -1,0 +1,126 @@
+"""Reading a file: bytes counted and hashed as they go, the header, the records."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
+
+from transactions.importing.rules import COPY_CHUNK, PROGRESS_EVERY, FileFormat
+
+# --- reading the file -----------------------------------------------------------------------
+
+class _Reader(io.RawIOBase):
+    """A binary file read once, front to back: counts bytes and lines, hashes
+    what it reads, and tells the progress callback about every megabyte."""
+
+    def __init__(self, file: BinaryIO, *, on_progress: Callable[["_Reader"], None]):
+        super().__init__()
+        self.file = file
+        self.sha256 = hashlib.sha256()
+        self.bytes_read = 0
+        self.newlines = 0
+        self._on_progress = on_progress
+        self._reported_at = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self.file.read(len(buffer))
+        if data:
+            buffer[: len(data)] = data
+            self.sha256.update(data)
+            self.bytes_read += len(data)
+            self.newlines += data.count(b"\n")
+            if self.bytes_read - self._reported_at >= PROGRESS_EVERY:
+                self._reported_at = self.bytes_read
+                self._on_progress(self)
+        return len(data)
+
+    def text(self) -> io.TextIOWrapper:
+        """The rest of the file as text; bytes that are not UTF-8 read as U+FFFD."""
+        return io.TextIOWrapper(io.BufferedReader(self, 1 << 16), encoding="utf-8", errors="replace", newline="")
+
+
+class _EndOfDataMarker(Exception):
+    """The file has a line holding only ``\\.``, which COPY would take as its end."""
+
+
+class _CopySource:
+    """What COPY reads: the rest of the file, watching for a ``\\.`` line."""
+
+    def __init__(self, reader: _Reader):
+        self.reader = reader
+        self._tail = b"\n"  # the header line ended just before
+
+    def read(self, size: int = COPY_CHUNK) -> bytes:
+        data = self.reader.read(size)
+        window = self._tail + data
+        for ending in (b"\n\\.\n", b"\n\\.\r"):
+            if ending in window:
+                raise _EndOfDataMarker()
+        if not data and window.endswith(b"\n\\."):
+            raise _EndOfDataMarker()
+        self._tail = window[-3:]
+        return data
+
+
+def _file_size(file: BinaryIO) -> int | None:
+    try:
+        return os.fstat(file.fileno()).st_size
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        pass
+    try:
+        here = file.tell()
+        end = file.seek(0, io.SEEK_END)
+        file.seek(here)
+        return end
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return None
+
+
+def _seekable(file: BinaryIO) -> bool:
+    try:
+        return bool(file.seekable())
+    except (AttributeError, ValueError):
+        return False
+
+
+def _header_problem(fmt: FileFormat, header_line: bytes) -> tuple[str, str, str] | None:
+    expected = ",".join(fmt.columns)
+    text = header_line.decode("utf-8", errors="replace").removeprefix("\ufeff").rstrip("\r\n")
+    if not header_line:
+        return ("header", "empty", expected)
+    if text != expected:
+        return ("header", "header", expected)
+    return None
+
+
+def _records(reader: _Reader, width: int) -> Iterator[tuple[int, list[str] | None, str]]:
+    """Each record after the header (read already): (its first line, its fields
+    or None, a structural problem code). Blank lines hold no record and are skipped."""
+    rows = csv.reader(reader.text())
+    line_before = 1
+    while True:
+        try:
+            fields = next(rows)
+        except StopIteration:
+            return
+        except csv.Error:
+            yield line_before + 1, None, "csv"
+            line_before = 1 + rows.line_num
+            continue
+        first_line, line_before = line_before + 1, 1 + rows.line_num
+        if not fields:
+            continue
+        if len(fields) != width:
+            yield first_line, None, "fields:%d" % len(fields)
+        elif any("\ufffd" in value for value in fields):
+            yield first_line, None, "encoding"
+        elif any("\x00" in value for value in fields):
+            yield first_line, None, "nul"
+        else:
+            yield first_line, fields, ""
