@@ -40,6 +40,8 @@ STRUCTURED = {
     "disputes.SlaAlert": {"clock", "kind", "stage"},
     # A copy of an API response, built from fields guarded above (phone numbers must replay unchanged).
     "disputes.IdempotencyKey": {"key_hash", "request_fingerprint", "response_body", "response_headers"},
+    # entry_id / record_id lists and names from the records' files and the workflow (no free text).
+    "disputes.Verification": {"outcome", "ledger_entries", "settlement_records", "currency", "suggested_step"},
     "disputes.WebhookEndpoint": {"url", "secret"},
     # The payload holds references, states and times only; the log, statuses and errors of attempts.
     "disputes.WebhookDelivery": {"payload", "status", "attempt_log"},
