@@ -5,7 +5,8 @@
 - ``casefile``: its audit trail, notes, attachments and refunds;
 - ``sla``: SLA policies, calendar overrides and the alerts raised;
 - ``delivery``: e-mail notifications, webhook endpoints and deliveries;
-- ``api``: the REST API's idempotency keys.
+- ``api``: the REST API's idempotency keys;
+- ``queue``: the staff queue's orderings and the indexes named for its queries.
 """
 from disputes.models.api import IdempotencyKey
 from disputes.models.case import TRANSITION_LABELS, TRANSITION_NAMES, Case
