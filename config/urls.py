@@ -17,6 +17,7 @@ urlpatterns = [
     path("complaints/track/", views.complaint_track, name="complaint-track"),
     path("complaints/track/reply/", views.complaint_reply, name="complaint-reply"),
     path("complaints/track/withdraw/", views.complaint_withdraw, name="complaint-withdraw"),
+    path("complaints/track/evidence/", views.complaint_evidence, name="complaint-evidence"),
     path("staff/", views.staff_queue, name="staff-queue"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
