@@ -18,7 +18,7 @@ urlpatterns = [
     path("complaints/track/reply/", views.complaint_reply, name="complaint-reply"),
     path("complaints/track/withdraw/", views.complaint_withdraw, name="complaint-withdraw"),
     path("complaints/track/evidence/", views.complaint_evidence, name="complaint-evidence"),
-    path("staff/", views.staff_queue, name="staff-queue"),
+    path("staff/", include("disputes.web.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

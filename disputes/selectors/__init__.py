@@ -21,7 +21,6 @@ from disputes.selectors.cases import (
     cases_visible_to,
     customer_lookup,
     merchant_get,
-    open_case_queue,
     staff_assignees,
     user_may_view_cases,
     user_may_work_cases,
@@ -29,6 +28,6 @@ from disputes.selectors.cases import (
 
 __all__ = [
     "case_customer_evidence", "case_customer_notes", "case_events", "case_filter_overdue", "case_for_customer_session", "case_get",
-    "case_list", "case_search_q", "cases_visible_to", "customer_lookup", "merchant_get", "open_case_queue", "staff_assignees",
+    "case_list", "case_search_q", "cases_visible_to", "customer_lookup", "merchant_get", "staff_assignees",
     "user_may_view_cases", "user_may_work_cases",
 ]

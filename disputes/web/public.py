@@ -4,7 +4,6 @@ import math
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -33,13 +32,6 @@ logger = logging.getLogger(__name__)
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "disputes/home.html")
-
-
-@require_GET
-@login_required
-@permission_required("disputes.view_case", raise_exception=True)
-def staff_queue(request: HttpRequest) -> HttpResponse:
-    return render(request, "disputes/staff_queue.html", {"cases": selectors.open_case_queue(request.user)})
 
 
 def login_locked_out(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:

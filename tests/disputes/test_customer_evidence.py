@@ -2,6 +2,7 @@
 accept files (a photo of the POS slip, a screenshot of the debit SMS) under the
 rules of every attachment, limited in number and total size per case; staff
 see them on the case page."""
+import re
 from datetime import timedelta
 
 import pytest
@@ -108,3 +109,11 @@ def test_no_evidence_once_the_case_has_ended(client, case):
 def test_evidence_needs_the_tracked_case(client):
     response = client.post("/complaints/track/evidence/", {"evidence": [photo()]})
     assert response.status_code == 302 and not Attachment.objects.exists()
+
+
+def test_staff_see_the_customers_evidence_on_the_case_page(client, alice, case):
+    case_attach(case=case, actor=CUSTOMER, upload=photo(), content_type="image/jpeg")
+    client.force_login(alice)
+    html = client.get(f"/staff/cases/{case.reference}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    item = re.search(r'<li data-attachment="\d+">.*?</li>', html, re.S).group(0)
+    assert "slip.jpg" in item and "from the customer" in item
