@@ -159,14 +159,14 @@ def top_processors(period: Period) -> Figure:
 def refunds(period: Period) -> Figure:
     paid = Refund.objects.filter(status=RefundStatus.EXECUTED, executed_at__gte=period.start,
                                  executed_at__lt=period.end).values("currency").annotate(n=Count("*"), total=Sum("amount"))
-    unpaid = Refund.objects.filter(status__in=[RefundStatus.PROPOSED, RefundStatus.APPROVED]).values(
-        "status", "currency").annotate(n=Count("*"), total=Sum("amount"))
+    unpaid = list(Refund.objects.filter(status__in=[RefundStatus.PROPOSED, RefundStatus.APPROVED]).values(
+        "status", "currency").annotate(n=Count("*"), total=Sum("amount")).order_by("currency"))
     disputed = Case.objects.filter(state__in=OPEN_STATES).values("currency").annotate(n=Count("*"), total=Sum("amount"))
     rows = [[_("Refunds paid in the period"), row["currency"], row["n"], row["total"]] for row in paid.order_by("currency")]
     for status, label in ((RefundStatus.APPROVED, _("Refunds approved, being paid")),
                           (RefundStatus.PROPOSED, _("Refunds awaiting approval"))):
         rows += [[label, row["currency"], row["n"], row["total"]]
-                 for row in unpaid.order_by("currency") if row["status"] == status]
+                 for row in unpaid if row["status"] == status]
     rows += [[_("Disputed on open cases"), row["currency"], row["n"], row["total"]] for row in disputed.order_by("currency")]
     return Figure("refunds", _("Refunds paid and amounts outstanding"),
                   [_("What"), _("Currency"), _("Count"), _("Amount")], rows, chart="bar", chart_columns=(3,))

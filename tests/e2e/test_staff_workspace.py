@@ -196,3 +196,15 @@ def assert_no_axe_problem(page) -> None:
     assert problems == [], "\n".join(problems)
 
 
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800}, {"width": 768, "height": 1024}],
+                         ids=["1280px", "tablet"])
+def test_the_pages_fit_a_1280_px_screen_and_a_tablet(live_server, page, bob, file_case, viewport):
+    case = file_case(description="POS 显示交易失败，但银行卡被扣款。" * 5)
+    page.set_viewport_size(viewport)
+    log_in(page, live_server, "bob")
+    for path in ("/staff/?tab=open", f"/staff/cases/{case.reference}/", "/staff/dashboard/"):
+        page.goto(live_server.url + path)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"{path} is {overflow}px wider than a {viewport['width']}px screen"
