@@ -182,3 +182,21 @@ def test_no_project_template_has_inline_code():
     found = {str(path.relative_to(settings.BASE_DIR)): problems
              for path in templates if (problems := inline_code(path.read_text(encoding="utf-8")))}
     assert found == {}
+
+
+def test_every_staff_page_of_the_demo_has_no_inline_code(demo_cases, client):
+    """Every case of the demo (every state, clocks breached) on its staff page,
+    each queue tab and the dashboard, as a supervisor."""
+    from django.contrib.auth.models import User
+
+    client.force_login(User.objects.get(username="supervisor1"))
+    pages = ["/staff/", "/staff/?tab=unassigned", "/staff/?tab=open", "/staff/?tab=ended", "/staff/dashboard/"]
+    pages += [f"/staff/cases/{reference}/" for reference in Case.objects.values_list("reference", flat=True)]
+    found = {}
+    for path in pages:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert_strict(response)
+        if problems := inline_code(response.content.decode()):
+            found[path] = problems
+    assert found == {}
