@@ -300,7 +300,7 @@ def main() -> None:
         print(f"{size:,} cases" + (f" (generated in {generated:.0f} s)" if generated else ""), flush=True)
 
     sizes = sorted(results)
-    print(f"\n| page | " + " | ".join(f"{s:,}: p50 / p95 ms (queries)" for s in sizes) + " | p50 ratio |")
+    print("\n| page | " + " | ".join(f"{s:,}: p50 / p95 ms (queries)" for s in sizes) + " | p50 ratio |")
     print("|---|" + "---:|" * (len(sizes) + 1))
     for label in results[sizes[0]]["pages"]:
         cells = [f"{results[s]['pages'][label]['p50']:.1f} / {results[s]['pages'][label]['p95']:.1f} "

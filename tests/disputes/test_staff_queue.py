@@ -7,7 +7,6 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 from django.utils import timezone
 
 from disputes.models import Case
@@ -163,9 +162,8 @@ def test_a_broken_page_link_is_a_400_page(client, bob):
 
 
 def _queue_queries(client, django_assert_max_num_queries, url) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        with django_assert_max_num_queries(14):
-            response = client.get(url)
+    with CaptureQueriesContext(connection) as queries, django_assert_max_num_queries(14):
+        response = client.get(url)
     assert response.status_code == 200
     return len(queries)
 
