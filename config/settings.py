@@ -158,6 +158,10 @@ STORAGES = {
 }
 # Attachments: what the staff may upload to a case.
 DISPUTE_ATTACHMENT_MAX_BYTES = env.int("DISPUTE_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# The customer's evidence (public form and tracking page), per case: this many
+# files at most, adding up to this many bytes (each also within the limit above).
+DISPUTE_CUSTOMER_EVIDENCE_MAX_FILES = env.int("DISPUTE_CUSTOMER_EVIDENCE_MAX_FILES", default=5)
+DISPUTE_CUSTOMER_EVIDENCE_MAX_BYTES = env.int("DISPUTE_CUSTOMER_EVIDENCE_MAX_BYTES", default=20 * 1024 * 1024)
 
 # --- E-mail -------------------------------------------------------------------
 # Unset: messages are written as files under var/mail (the demo's outbox).

@@ -129,13 +129,16 @@ def test_the_refusal_pages_carry_the_policy_and_no_inline_code(alice, settings):
         assert inline_code(response.content.decode()) == []
 
 
-def test_the_staff_pages_carry_the_policy_and_no_inline_code(alice, client):
-    case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data())
-    client.force_login(alice)
-    response = client.get("/staff/")
-    assert response.status_code == 200
-    assert_strict(response)
-    assert inline_code(response.content.decode()) == []
+def test_the_staff_pages_carry_the_policy_and_no_inline_code(alice, bob, client):
+    case = case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data()).case
+    for user, path in ((alice, "/staff/"), (alice, "/staff/?tab=unassigned&state=nonsense"),
+                       (bob, "/staff/?tab=open"), (bob, f"/staff/cases/{case.reference}/"),
+                       (bob, "/staff/dashboard/")):
+        client.force_login(user)
+        response = client.get(path)
+        assert response.status_code in (200, 400), path
+        assert_strict(response)
+        assert inline_code(response.content.decode()) == [], path
 
     case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data(rrn="100000000348"))
     client.logout()
@@ -178,4 +181,22 @@ def test_no_project_template_has_inline_code():
     assert templates
     found = {str(path.relative_to(settings.BASE_DIR)): problems
              for path in templates if (problems := inline_code(path.read_text(encoding="utf-8")))}
+    assert found == {}
+
+
+def test_every_staff_page_of_the_demo_has_no_inline_code(demo_cases, client):
+    """Every case of the demo (every state, clocks breached) on its staff page,
+    each queue tab and the dashboard, as a supervisor."""
+    from django.contrib.auth.models import User
+
+    client.force_login(User.objects.get(username="supervisor1"))
+    pages = ["/staff/", "/staff/?tab=unassigned", "/staff/?tab=open", "/staff/?tab=ended", "/staff/dashboard/"]
+    pages += [f"/staff/cases/{reference}/" for reference in Case.objects.values_list("reference", flat=True)]
+    found = {}
+    for path in pages:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert_strict(response)
+        if problems := inline_code(response.content.decode()):
+            found[path] = problems
     assert found == {}

@@ -13,9 +13,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from core.admin import BigTableAdmin
-from customers.models import Card, Customer, normalize_phone
 from disputes.admin.base import CaseEventInline, RefundInline, WritesThroughServicesMixin, transition_label
 from disputes.models import TRANSITION_LABELS, TRANSITION_NAMES, Case
+from disputes.selectors import case_search_q
 from disputes.sla import clocks as sla
 from disputes.sla.admin import CaseClocksAdminMixin
 from disputes.workflow.casework import case_assign
@@ -126,22 +126,12 @@ class CaseAdmin(WritesThroughServicesMixin, CaseClocksAdminMixin, BigTableAdmin)
         return request.user.has_perm("disputes.assign_case")
 
     def get_search_results(self, request: HttpRequest, queryset, search_term: str):
-        """Search one indexed column, chosen by the shape of the term, not an
-        OR over joined columns that would scan millions of cases."""
-        term = "".join(search_term.split())
-        if not term:
+        """Search one indexed column, chosen by the shape of the term (the staff
+        queue's search, ``selectors.case_search_q``), not an OR over joined
+        columns that would scan millions of cases."""
+        if not "".join(search_term.split()):
             return queryset, False
-        phone = normalize_phone(term)
-        if phone.startswith("+") or (phone.isdigit() and len(phone) == 11):
-            phones = [phone] if phone.startswith("+") else [phone, f"+86{phone}"]
-            return queryset.filter(customer__in=Customer.objects.filter(phone__in=phones).values("pk")), False
-        if term.isdigit() and len(term) == 4:
-            return queryset.filter(card__in=Card.objects.filter(last4=term).values("pk")), False
-        if term.isdigit() and len(term) == 12:
-            return queryset.filter(rrn=term), False
-        if term.isdigit() and len(term) == 15:
-            return queryset.filter(merchant_id=term), False
-        return queryset.filter(reference=term.upper()), False
+        return queryset.filter(case_search_q(search_term)), False
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Case | None:
         queryset = self.get_queryset(request).select_related(*CASE_PAGE_RELATED)

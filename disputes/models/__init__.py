@@ -7,6 +7,7 @@
 - ``delivery``: e-mail notifications, webhook endpoints and deliveries;
 - ``api``: the REST API's idempotency keys;
 - ``verification``: each check of a case against the transaction records.
+- ``queue``: the staff queue's orderings and the indexes named for its queries.
 """
 from disputes.models.api import IdempotencyKey
 from disputes.models.verification import Outcome, Verification

@@ -23,6 +23,7 @@ from core.slip import (
     PosSlipFields,
     validate_transaction_time,
 )
+from disputes.models.queue import STAFF_WORKSPACE_INDEXES
 from disputes.workflow.errors import StaleCase
 from disputes.workflow.names import (
     CASE_PERMISSIONS,
@@ -163,6 +164,7 @@ class Case(ConcurrentTransitionMixin, PosSlipFields, models.Model):
             models.Index(fields=["sla_alert_at"], condition=models.Q(sla_alert_at__isnull=False), name="case_sla_alert_idx"),
             models.Index(fields=["final_alert_at"], condition=models.Q(final_alert_at__isnull=False), name="case_final_alert_idx"),
             models.Index(fields=["state", "ended_at"], name="case_state_ended_idx"),
+            *STAFF_WORKSPACE_INDEXES,
         ]
 
     def __str__(self) -> str:

@@ -32,7 +32,12 @@ class CaseEvent(models.Model):
         verbose_name = _("case event")
         verbose_name_plural = _("case events")
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["case", "created_at", "id"], name="caseevent_case_time_idx")]
+        indexes = [
+            models.Index(fields=["case", "created_at", "id"], name="caseevent_case_time_idx"),
+            # The dashboard's stage entries in a date range (disputes/selectors/dashboard.py).
+            models.Index(fields=["created_at"], include=["to_state"], condition=models.Q(kind__in=["filed", "transition"]),
+                         name="caseevent_dash_steps_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.kind} {self.transition}".strip()
@@ -118,6 +123,12 @@ class Refund(models.Model):
                 fields=["case"], condition=models.Q(status__in=["proposed", "approved", "executed"]),
                 name="refund_one_live_per_case",
             ),
+        ]
+        indexes = [
+            # The dashboard: refunds paid in a date range, refunds not paid yet.
+            models.Index(fields=["executed_at"], condition=models.Q(status="executed"), name="refund_dash_paid_idx"),
+            models.Index(fields=["status"], condition=models.Q(status__in=["proposed", "approved"]),
+                         name="refund_dash_unpaid_idx"),
         ]
 
     def __str__(self) -> str:

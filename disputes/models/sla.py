@@ -211,6 +211,8 @@ class SlaAlert(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["case", "clock", "entry", "kind"], name="sla_alert_once"),
         ]
+        # The dashboard's breaches in a date range (disputes/selectors/dashboard.py).
+        indexes = [models.Index(fields=["created_at"], condition=models.Q(kind="breach"), name="slaalert_dash_breach_idx")]
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.clock} {self.kind}"

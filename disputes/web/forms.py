@@ -70,6 +70,36 @@ class PublicForm(forms.Form):
             field.widget.__class__ = _scrubbed_widget_class(type(field.widget))
 
 
+class MultipleFileInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class EvidenceField(forms.FileField):
+    """Several files in one input: the customer's evidence. Their types and sizes
+    are checked by the service (``case_attach``), like every attachment."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png,.txt"}))
+        super().__init__(**kwargs)
+
+    def clean(self, data, initial=None) -> list:
+        single = super().clean
+        files = [single(item, initial) for item in data] if isinstance(data, (list, tuple)) else (
+            [single(data, initial)] if data else [])
+        files = [item for item in files if item]
+        if self.required and not files:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+        if len(files) > settings.DISPUTE_CUSTOMER_EVIDENCE_MAX_FILES:
+            raise forms.ValidationError(_("Send at most %(n)s files.") % {"n": settings.DISPUTE_CUSTOMER_EVIDENCE_MAX_FILES})
+        return files
+
+
+def _evidence_help() -> str:
+    return _("For example a photo of the POS slip that says the payment failed, or a screenshot of the bank's "
+             "debit SMS: PDF, JPEG, PNG or text, at most %(n)s files of %(mb)s MB each.") % {
+        "n": settings.DISPUTE_CUSTOMER_EVIDENCE_MAX_FILES, "mb": settings.DISPUTE_ATTACHMENT_MAX_BYTES // (1024 * 1024)}
+
+
 class ComplaintForm(PublicForm):
     customer_name = forms.CharField(
         label=_("Your name"), max_length=100,
@@ -122,6 +152,19 @@ class ComplaintForm(PublicForm):
         help_text=_("For example: the terminal showed “transaction failed” but my card was debited. Do not write your card number."),
         widget=forms.Textarea(attrs={"rows": 4}),
     )
+    evidence = EvidenceField(label=_("Evidence (optional)"), required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["evidence"].help_text = _evidence_help()
+
+
+class EvidenceForm(PublicForm):
+    evidence = EvidenceField(label=_("Files"))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["evidence"].help_text = _evidence_help()
 
 
 class TrackForm(PublicForm):

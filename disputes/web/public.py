@@ -4,9 +4,8 @@ import math
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import RequestDataTooBig, ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -17,9 +16,10 @@ from config.celery import app as celery_app
 from core.cardguard import mask_card_numbers
 from disputes import selectors
 from disputes.api.errors import discard_unread_body, problem_response, request_error
-from disputes.web.forms import ComplaintForm, ReplyForm, TrackForm, WithdrawForm
+from disputes.web.forms import ComplaintForm, EvidenceForm, ReplyForm, TrackForm, WithdrawForm
 from disputes.workflow import tracking
 from disputes.workflow.actors import CUSTOMER
+from disputes.workflow.casework import case_attach
 from disputes.workflow.errors import CaseError
 from disputes.workflow.filing import case_file
 from disputes.workflow.names import CUSTOMER_WORDING, Channel
@@ -33,13 +33,6 @@ logger = logging.getLogger(__name__)
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "disputes/home.html")
-
-
-@require_GET
-@login_required
-@permission_required("disputes.view_case", raise_exception=True)
-def staff_queue(request: HttpRequest) -> HttpResponse:
-    return render(request, "disputes/staff_queue.html", {"cases": selectors.open_case_queue(request.user)})
 
 
 def login_locked_out(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
@@ -113,7 +106,14 @@ def _service_errors_on_form(form, exc: ValidationError) -> None:
         form.add_error(None, exc.messages)
         return
     for field, errors in exc.message_dict.items():
+        field = "evidence" if field == "file" else field  # case_attach names its upload "file"
         form.add_error(field if field in form.fields else None, errors)
+
+
+def _attach_evidence(case, uploads) -> None:
+    """The customer's files, under the rules of every attachment (``case_attach``)."""
+    for upload in uploads:
+        case_attach(case=case, actor=CUSTOMER, upload=upload, content_type=upload.content_type)
 
 
 @never_cache
@@ -124,10 +124,14 @@ def complaint_new(request: HttpRequest) -> HttpResponse:
         for name in _FREE_TEXT_FIELDS:  # a card number typed in free text is never echoed back
             if name in data:
                 data[name] = mask_card_numbers(data[name])
-        form = ComplaintForm(data)
+        form = ComplaintForm(data, request.FILES)
         if form.is_valid():
+            fields = dict(form.cleaned_data)
+            evidence = fields.pop("evidence")
             try:
-                filed = case_file(actor=CUSTOMER, channel=Channel.WEB, **form.cleaned_data)
+                with transaction.atomic():  # the complaint and its evidence, or nothing
+                    filed = case_file(actor=CUSTOMER, channel=Channel.WEB, **fields)
+                    _attach_evidence(filed.case, evidence)
             except ValidationError as exc:
                 _service_errors_on_form(form, exc)
             except CaseError as exc:
@@ -190,6 +194,8 @@ def complaint_track(request: HttpRequest) -> HttpResponse:
         "notes": selectors.case_customer_notes(case=case),
         "reply_form": ReplyForm() if "customer_info_received" in allowed else None,
         "withdraw_form": WithdrawForm() if "withdraw" in allowed else None,
+        "evidence": selectors.case_customer_evidence(case=case),
+        "evidence_form": EvidenceForm() if case.is_open else None,
     })
 
 
@@ -238,4 +244,28 @@ def complaint_withdraw(request: HttpRequest) -> HttpResponse:
         _show_errors(request, exc)
     else:
         messages.success(request, _("Your complaint is withdrawn."))
+    return redirect("complaint-track")
+
+
+@require_POST
+def complaint_evidence(request: HttpRequest) -> HttpResponse:
+    """The customer adds evidence (a photo of the POS slip, a screenshot of the
+    debit SMS) to the case they looked up: all the files or none."""
+    case = _tracked_case(request)
+    if case is None:
+        messages.error(request, _("Look up your complaint with its reference and tracking code first."))
+        return redirect("complaint-track")
+    form = EvidenceForm(request.POST, request.FILES)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for text in errors:
+                messages.error(request, text)
+        return redirect("complaint-track")
+    try:
+        with transaction.atomic():
+            _attach_evidence(case, form.cleaned_data["evidence"])
+    except (CaseError, ValidationError) as exc:
+        _show_errors(request, exc)
+    else:
+        messages.success(request, _("Thank you. We have your files and will look at them."))
     return redirect("complaint-track")

@@ -6,6 +6,8 @@ import hashlib
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.db.models import Count, Sum
+from django.template.defaultfilters import filesizeformat
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -81,15 +83,49 @@ ATTACHMENT_CONTENT_TYPES = {
     "text/csv": ".csv",
     "text/plain": ".txt",
 }
+# How each binary type begins; text must be UTF-8 without NUL bytes.
+_MAGIC = {"application/pdf": b"%PDF-", "image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n"}
+
+
+def _content_is(data: bytes, content_type: str) -> bool:
+    """Whether the bytes are what the type says: a file is never kept under a type it is not."""
+    if content_type in _MAGIC:
+        return data.startswith(_MAGIC[content_type])
+    if b"\0" in data:
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _check_customer_evidence(case: Case, size: int) -> None:
+    """A customer's evidence: only while the case is open, and a few files of limited total size."""
+    if not case.is_open:
+        raise ValidationError({"file": _("Evidence can only be added while the complaint is open.")})
+    sent = Attachment.objects.filter(case=case, uploaded_by__isnull=True).aggregate(n=Count("id"), size=Sum("size"))
+    if sent["n"] >= settings.DISPUTE_CUSTOMER_EVIDENCE_MAX_FILES:
+        raise ValidationError({"file": _("You have already sent %(n)s files for this complaint, the most we accept.")
+                               % {"n": settings.DISPUTE_CUSTOMER_EVIDENCE_MAX_FILES}})
+    if (sent["size"] or 0) + size > settings.DISPUTE_CUSTOMER_EVIDENCE_MAX_BYTES:
+        raise ValidationError({"file": _("The files for this complaint may add up to %(size)s at most.")
+                               % {"size": filesizeformat(settings.DISPUTE_CUSTOMER_EVIDENCE_MAX_BYTES)}})
 
 
 def case_attach(*, case: Case, actor, upload, content_type: str) -> Attachment:
     """Keep a file (a receipt photo, a POS slip, a merchant's statement) on the case.
 
-    Only PDF, images and text up to DISPUTE_ATTACHMENT_MAX_BYTES; the file is
-    stored under a name derived from its hash, never the name the client sent.
+    Only PDF, JPEG, PNG and text, whose bytes really are of the type declared,
+    up to DISPUTE_ATTACHMENT_MAX_BYTES; the file is stored under a name derived
+    from its hash, never the name the client sent. Staff who may write notes
+    attach files; the customer (the public pages) attaches evidence while the
+    case is open, at most DISPUTE_CUSTOMER_EVIDENCE_MAX_FILES files of
+    DISPUTE_CUSTOMER_EVIDENCE_MAX_BYTES in all.
     """
-    require_permission(actor, "disputes.note_case")
+    from_customer = isinstance(actor, CustomerActor)
+    if not from_customer:
+        require_permission(actor, "disputes.note_case")
     if content_type not in ATTACHMENT_CONTENT_TYPES:
         raise ValidationError({"file": _("Attach a PDF, JPEG, PNG, CSV or text file.")})
     data = upload.read(settings.DISPUTE_ATTACHMENT_MAX_BYTES + 1)
@@ -98,9 +134,15 @@ def case_attach(*, case: Case, actor, upload, content_type: str) -> Attachment:
                                % {"mb": settings.DISPUTE_ATTACHMENT_MAX_BYTES // (1024 * 1024)}})
     if not data:
         raise ValidationError({"file": _("The file is empty.")})
+    if not _content_is(data, content_type):
+        raise ValidationError({"file": _("The file's content is not what its type says: attach a real PDF, JPEG, "
+                                         "PNG, CSV or text file.")})
     digest = hashlib.sha256(data).hexdigest()
     original_name = (getattr(upload, "name", "") or "attachment")[-200:]
     with case_change(case):
+        if from_customer:
+            Case.objects.select_for_update().filter(pk=case.pk).first()  # one customer upload at a time per case
+            _check_customer_evidence(case, len(data))
         case_save(case)  # a change of the case, like a note: its version grows
         attachment = Attachment(
             case=case, original_name=original_name, content_type=content_type, size=len(data),

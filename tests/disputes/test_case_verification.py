@@ -210,3 +210,27 @@ def test_the_tracking_page_says_in_plain_words_what_the_records_show(db, system)
     back_on = str(timezone.localtime(PAID_AT + timedelta(hours=5)).date())
     assert 'id="case-records" data-outcome="reversed"' in html
     assert back_on in html and "退回" in html
+
+
+def test_an_agent_sees_the_diagnosis_with_its_records_and_checks_again_from_the_case_page(complaint, alice, client):
+    ledger("L1", rrn="", stan="", terminal_id="")
+    ledger("L2", rrn="", stan="", terminal_id="", at=PAID_AT + timedelta(minutes=3))
+    settlement("S2", rrn="", stan="", terminal_id="", at=PAID_AT + timedelta(minutes=3))
+    client.force_login(alice)
+    page = f"/staff/cases/{complaint.reference}/"
+    assert 'data-diagnosis=""' in client.get(page).content.decode()
+
+    response = client.post(f"{page}verify/", follow=True)
+    html = response.content.decode()
+    assert 'data-diagnosis="ambiguous"' in html and "L1, L2" in html and 'id="choose-debit"' in html
+
+    html = client.post(f"{page}verify/", {"entry_id": "L2"}, follow=True).content.decode()
+    assert 'data-diagnosis="settled"' in html and "S2" in html
+    assert complaint.verifications.count() == 2
+    assert CaseEvent.objects.filter(case=complaint, kind=EventKind.VERIFICATION, actor=alice).count() == 2
+
+
+def test_the_call_center_cannot_check_from_the_case_page(complaint, dave, client):
+    client.force_login(dave)
+    assert client.post(f"/staff/cases/{complaint.reference}/verify/").status_code == 403
+    assert not Verification.objects.exists()

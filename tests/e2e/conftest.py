@@ -2,8 +2,10 @@
 against pytest-django's live server."""
 import os
 import shutil
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 # Playwright's sync API runs an event loop in this thread; the ORM calls the
@@ -35,3 +37,51 @@ def page(browser):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+# Reports every violation to the test, on every page the tab opens.
+REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.cspViolation([event.violatedDirective, event.blockedURI, event.sourceFile, event.lineNumber].join(" "));
+});
+"""
+
+
+@pytest.fixture
+def violations(page) -> list[str]:
+    """CSP violations seen by the page: its securitypolicyviolation events and the console's reports."""
+    seen: list[str] = []
+    page.expose_function("cspViolation", lambda text: seen.append(f"event: {text}"))
+    page.add_init_script(REPORT_VIOLATIONS)
+    page.on("console", lambda message: seen.append(f"console: {message.text}")
+            if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text else None)
+    return seen
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Where browser tests keep their screenshots: E2E_ARTIFACTS_DIR, or var/e2e-artifacts."""
+    folder = Path(os.environ.get("E2E_ARTIFACTS_DIR", Path(settings.VAR_DIR) / "e2e-artifacts"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"  # axe-core, vendored (see vendor/README.md)
+
+
+def axe_violations(page, *, impacts=("serious", "critical")) -> list[str]:
+    """Run axe-core on the page as it is and return its serious and critical findings.
+
+    The script is served from the page's own origin (a routed URL), so the page's
+    Content-Security-Policy lets it run unchanged."""
+    origin = "/".join(page.url.split("/", 3)[:3])
+    url = f"{origin}/__axe-core.js"
+    page.route(url, lambda route: route.fulfill(body=AXE.read_text(encoding="utf-8"),
+                                                content_type="application/javascript"))
+    page.add_script_tag(url=url)
+    found = page.evaluate("""async () => {
+        const result = await axe.run(document, {resultTypes: ["violations"]});
+        return result.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help,
+                                             targets: v.nodes.map((n) => n.target.join(" ")).slice(0, 5)}));
+    }""")
+    return [f"{v['impact']} {v['id']}: {v['help']} {v['targets']}" for v in found if v["impact"] in impacts]

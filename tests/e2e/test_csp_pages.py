@@ -16,24 +16,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "correct horse battery staple"  # tests/conftest.py's cast
 
-# Reports every violation to the test, on every page the tab opens.
-REPORT_VIOLATIONS = """
-document.addEventListener("securitypolicyviolation", (event) => {
-  window.cspViolation([event.violatedDirective, event.blockedURI, event.sourceFile, event.lineNumber].join(" "));
-});
-"""
-
-
-@pytest.fixture
-def violations(page) -> list[str]:
-    """CSP violations seen by the page: its securitypolicyviolation events and the console's reports."""
-    seen: list[str] = []
-    page.expose_function("cspViolation", lambda text: seen.append(f"event: {text}"))
-    page.add_init_script(REPORT_VIOLATIONS)
-    page.on("console", lambda message: seen.append(f"console: {message.text}")
-            if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text else None)
-    return seen
-
 
 def assert_csp_header(response) -> None:
     policy = response.headers.get("content-security-policy", "")
@@ -109,6 +91,9 @@ def test_the_staff_login_and_queue_work_with_no_violation(live_server, page, vio
     with page.expect_navigation():
         page.locator("button[type=submit]").click()
     assert page.url.endswith("/staff/")
+    assert page.locator("tr[data-reference]").count() == 0  # "my cases": none yet
+    page.locator("a[data-tab=unassigned]").click()
+    page.wait_for_url("**/staff/?tab=unassigned")
     assert page.locator("tr[data-reference]").count() == 1
 
     assert violations == [], "\n".join(violations)

@@ -1,0 +1,21 @@
+"""The staff workspace's URLs, under /staff/ (docs/design.md, "Web")."""
+from django.urls import path
+
+from disputes.web import case_page, dashboard, staff
+
+urlpatterns = [
+    path("", staff.queue, name="staff-queue"),
+    path("export.csv", staff.queue_export_csv, name="staff-queue-export"),
+    path("assign/", staff.queue_assign, name="staff-queue-assign"),
+    path("cases/<str:reference>/", case_page.case_view, name="staff-case"),
+    path("cases/<str:reference>/transitions/<str:name>/", case_page.case_step, name="staff-case-transition"),
+    path("cases/<str:reference>/notes/", case_page.case_note, name="staff-case-note"),
+    path("cases/<str:reference>/verify/", case_page.case_check_records, name="staff-case-verify"),
+    path("cases/<str:reference>/attachments/", case_page.case_attach_file, name="staff-case-attach"),
+    path("cases/<str:reference>/attachments/<int:attachment_id>/", case_page.attachment_download,
+         name="staff-case-attachment"),
+    path("cases/<str:reference>/assign/", case_page.case_assign_to, name="staff-case-assign"),
+    path("cases/<str:reference>/deadline/", case_page.case_extend, name="staff-case-extend"),
+    path("dashboard/", dashboard.dashboard_page, name="staff-dashboard"),
+    path("dashboard/<slug:figure>.csv", dashboard.dashboard_csv, name="staff-dashboard-csv"),
+]
