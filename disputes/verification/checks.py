@@ -16,6 +16,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -31,7 +32,7 @@ from disputes.workflow.errors import CaseError
 from disputes.workflow.events import record_event
 from disputes.workflow.names import EventKind, State
 from disputes.workflow.steps import case_transition
-from disputes.workflow.transitions import case_change, case_save
+from disputes.workflow.transitions import case_restored_on_failure
 from transactions.models import LedgerEntry, LedgerKind
 
 AUTO_STEPS = {Outcome.REVERSED: "reversal_found", Outcome.SETTLED: "confirm_debit"}
@@ -86,9 +87,13 @@ def case_verify(*, case: Case, actor, as_of: datetime | None = None, entry_id: s
             raise ValidationError({"entry_id": _("Choose a debit of this card for the disputed amount.")})
     diagnosis = diagnose(case, as_of=as_of, debit=debit)
     previous = case.verification
-    with case_change(case):
+    # The check is the bank's own annotation, not a change someone made: the case's
+    # version (its ETag) stays, so a client's If-Match is not spoiled by a check
+    # running in the background (docs/api.md, "Versions").
+    with case_restored_on_failure(case), transaction.atomic():
         verification = _keep(case, diagnosis, chosen_by_hand=debit is not None)
-        case_save(case)
+        Case.objects.filter(pk=case.pk).update(verification=verification, ledger_entry=case.ledger_entry,
+                                               settlement_record=case.settlement_record)
         payload = verification_data(verification)
         payload["suggested_step"] = verification.suggested_step
         if debit is not None:

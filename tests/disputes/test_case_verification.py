@@ -234,3 +234,11 @@ def test_the_call_center_cannot_check_from_the_case_page(complaint, dave, client
     client.force_login(dave)
     assert client.post(f"/staff/cases/{complaint.reference}/verify/").status_code == 403
     assert not Verification.objects.exists()
+
+
+def test_a_check_in_the_background_does_not_spoil_the_callers_if_match(checked, complaint):
+    version = complaint.version
+    ledger("L1")
+    checked()
+    complaint.refresh_from_db()
+    assert complaint.version == version and complaint.verification.outcome == Outcome.ORPHAN
