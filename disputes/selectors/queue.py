@@ -33,6 +33,8 @@ from disputes.workflow.names import ENDED_STATES, OPEN_STATES, State
 from merchants.models import PaymentProcessor
 
 PAGE_SIZE = 50
+# The diagnosis filter's value for the cases no check has answered yet.
+NOT_CHECKED = "not_checked"
 
 
 class Tab(models.TextChoices):
@@ -76,6 +78,7 @@ class QueueQuery:
     channel: str = ""
     merchant_id: str = ""
     processor_id: int | None = None
+    diagnosis: str = ""  # an Outcome, or NOT_CHECKED
     amount_min: Decimal | None = None
     amount_max: Decimal | None = None
     filed_from: date | None = None
@@ -151,6 +154,10 @@ def _filtered(cases: QuerySet[Case], query: QueueQuery, now: datetime) -> QueryS
         conditions &= Q(merchant_id=query.merchant_id)
     if query.processor_id:
         conditions &= Q(processor_id=query.processor_id)
+    if query.diagnosis == NOT_CHECKED:
+        conditions &= Q(verification__isnull=True)
+    elif query.diagnosis:
+        conditions &= Q(verification__outcome=query.diagnosis)
     if query.amount_min is not None:
         conditions &= Q(amount__gte=query.amount_min)
     if query.amount_max is not None:

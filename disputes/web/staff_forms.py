@@ -14,9 +14,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.slip import validate_merchant_id
-from disputes.models import NoteVisibility
+from disputes.models import NoteVisibility, Outcome
 from disputes.selectors.dashboard import Period
-from disputes.selectors.queue import Cursor, QueueQuery, Tab
+from disputes.selectors.queue import NOT_CHECKED, Cursor, QueueQuery, Tab
 from disputes.sla.conditions import STATUSES
 from disputes.web.badges import SLA_STATUS_LABELS
 from disputes.workflow.names import NOTE_MAX_LENGTH, Channel, State
@@ -44,6 +44,9 @@ class QueueFilterForm(forms.Form):
                                   validators=[validate_merchant_id],
                                   widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}))
     processor = forms.TypedChoiceField(label=_("Payment processor"), coerce=int, required=False, empty_value=None)
+    diagnosis = forms.ChoiceField(label=_("Diagnosis"), required=False,
+                                  choices=_any(_("any diagnosis")) + [(NOT_CHECKED, _("not checked yet"))]
+                                  + Outcome.choices)
     amount_min = forms.DecimalField(label=_("Amount from"), min_value=0, max_digits=14, decimal_places=2,
                                     required=False)
     amount_max = forms.DecimalField(label=_("Amount to"), min_value=0, max_digits=14, decimal_places=2,
@@ -52,13 +55,13 @@ class QueueFilterForm(forms.Form):
     filed_to = forms.DateField(label=_("Filed to"), required=False, widget=_date_widget())
     after = forms.CharField(required=False, widget=forms.HiddenInput, max_length=200)
 
-    FILTERS = ("state", "sla", "channel", "merchant_id", "processor", "amount_min", "amount_max",
+    FILTERS = ("state", "sla", "channel", "merchant_id", "processor", "diagnosis", "amount_min", "amount_max",
                "filed_from", "filed_to")
 
     def __init__(self, *args, processors=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["processor"].choices = _any(_("any processor")) + [(p.pk, p.name) for p in processors]
-        for name in ("state", "sla", "channel", "processor", "filed_from", "filed_to"):
+        for name in ("state", "sla", "channel", "processor", "diagnosis", "filed_from", "filed_to"):
             # Applied as soon as chosen, with JavaScript (static/js/staff.js); with the button without.
             self.fields[name].widget.attrs["data-autosubmit"] = ""
 
@@ -86,7 +89,7 @@ class QueueFilterForm(forms.Form):
         return QueueQuery(
             tab=data.get("tab") or Tab.MINE, q=data.get("q") or "", state=data.get("state") or "",
             sla=data.get("sla") or "", channel=data.get("channel") or "", merchant_id=data.get("merchant_id") or "",
-            processor_id=data.get("processor"), amount_min=data.get("amount_min"), amount_max=data.get("amount_max"),
+            processor_id=data.get("processor"), diagnosis=data.get("diagnosis") or "", amount_min=data.get("amount_min"), amount_max=data.get("amount_max"),
             filed_from=data.get("filed_from"), filed_to=data.get("filed_to"),
         )
 

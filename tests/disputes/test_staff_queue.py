@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from disputes.verification.checks import case_verify
 from disputes.models import Case
 from disputes.selectors.queue import Cursor
 from disputes.workflow.casework import case_assign
@@ -83,7 +84,7 @@ def test_the_nearest_deadline_comes_first_with_the_time_left_as_a_badge(client, 
     assert "overdue by 2h 0m" in client.get(QUEUE + "?tab=open", HTTP_ACCEPT_LANGUAGE="en").content.decode()
 
 
-def test_each_filter_narrows_the_list(client, bob, dave, file_case, cast):
+def test_each_filter_narrows_the_list(client, bob, dave, file_case, cast, system):
     unlicensed = PaymentProcessor.objects.create(name="FlyPay", licensed=False)
     a = file_case(amount=Decimal("50.00"), merchant_id="103287654110999")
     b = bring_to(file_case(amount=Decimal("500.00")), State.VERIFYING, cast)
@@ -105,9 +106,13 @@ def test_each_filter_narrows_the_list(client, bob, dave, file_case, cast):
     assert only("amount_min=100&amount_max=1000") == {b.reference}
     assert only(f"filed_from={ten_days_ago}&filed_to={ten_days_ago}") == {c.reference}
     assert only(f"filed_from={timezone.localdate()}") == {a.reference, b.reference}
+    case_verify(case=a, actor=system)  # no ledger rows: not found
+    assert only("diagnosis=not_found") == {a.reference}
+    assert only("diagnosis=not_checked") == {b.reference, c.reference}
+    assert only("diagnosis=settled") == set()
 
 
-@pytest.mark.parametrize("query", ["sla=late", "amount_min=abc", "amount_min=10&amount_max=5",
+@pytest.mark.parametrize("query", ["diagnosis=maybe", "sla=late", "amount_min=abc", "amount_min=10&amount_max=5",
                                    "filed_from=2026-12-02&filed_to=2026-12-01", "state=nonsense", "merchant_id=12"])
 def test_a_bad_filter_is_a_400_page_that_names_it(client, bob, query):
     client.force_login(bob)
