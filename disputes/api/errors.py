@@ -18,6 +18,7 @@ from django.core.exceptions import BadRequest, PermissionDenied, RequestDataTooB
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse, UnreadablePostError
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -231,6 +232,7 @@ def problem_response(request: HttpRequest, *, status_code: int, detail: str, cod
                         json_dumps_params={"ensure_ascii": False})
 
 
+@csrf_exempt  # it changes nothing, and a CSRF page in HTML would break the API's error shape
 def api_not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
-    """Unknown paths under /api/ answer in the API's error shape too."""
+    """Unknown paths under /api/ answer in the API's error shape too, whatever the method."""
     return problem_response(request, status_code=404, detail=_("There is no such API endpoint."))

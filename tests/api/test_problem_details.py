@@ -73,3 +73,17 @@ def test_a_bad_amount_is_reported_together_with_the_other_bad_fields(client, dav
     assert response.status_code == 400
     assert set(response.json()["errors"]) == {"amount", "card_last4", "rrn"}
     assert response.json()["errors"]["amount"] == ["The amount must be greater than zero."]
+
+
+@pytest.mark.parametrize("method, path", [("delete", "/api/v1/webhooks/null%2Cnull/"),
+                                          ("post", "/api/v1/webhooks/null%2Cnull/ping/"),
+                                          ("post", "/api/v1/nothing-here/")])
+def test_an_unknown_path_is_a_404_problem_even_for_a_session_without_csrf_token(db, bob, method, path):
+    # A signed-in browser session posting without a CSRF token to a path that does not
+    # exist: the API's 404 problem, not Django's CSRF page in HTML (Schemathesis found it).
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(bob)
+    body = assert_problem(getattr(client, method)(path), 404)
+    assert body["status"] == 404
