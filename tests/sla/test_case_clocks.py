@@ -151,3 +151,84 @@ def test_a_pause_keeps_the_working_time_left_when_the_deadline_counts_working_da
     case = case_transition(case=case, name="customer_info_received", actor=cast["customer"])
     assert calendar.between(clock.now, case.final_due_at) == left
     assert case.final_due_at == calendar.add(at("2026-11-30 09:00"), left)
+
+
+# --- what the API and the pages read -------------------------------------------------------
+
+
+def test_the_clocks_as_the_api_shows_them_while_they_run(clock, case):
+    # Filed Monday 10:00: the stage is due Tuesday 10:00, reminded 2 business hours before.
+    now = at("2026-11-23 16:30")  # exactly 2 business hours left: the reminder's own instant
+    clocks = case_clocks(case, now=now)
+    assert clocks.as_dict() == {
+        "status": ClockStatus.DUE_SOON,
+        "stage": {"due_at": at("2026-11-24 10:00").isoformat(), "status": ClockStatus.DUE_SOON,
+                  "time_left_seconds": 2 * 3600},
+        "final": {"due_at": at("2026-12-08 10:00").isoformat(), "status": ClockStatus.ON_TRACK,
+                  "time_left_seconds": int((at("2026-12-08 10:00") - now).total_seconds())},
+        "deadline_extensions": 0,
+    }
+    assert (clocks.stage.business_time, clocks.final.business_time) == (True, False)
+    assert case_clocks(case, now=at("2026-11-23 16:29")).stage.status == ClockStatus.ON_TRACK
+
+
+def test_the_clocks_as_the_api_shows_them_while_paused(clock, case, cast):
+    clock.set("2026-11-23 11:00")
+    case = bring_to(case, State.VERIFYING, cast)
+    clock.set("2026-11-23 15:00")  # 4 of 17 business hours used
+    case = case_transition(case=case, name="request_customer_info", actor=cast["alice"])
+    clocks = case_clocks(case, now=at("2026-11-30 10:00"))
+    assert clocks.final.time_left == case.final_remaining == at("2026-12-08 10:00") - at("2026-11-23 15:00")
+    assert clocks.as_dict() == {
+        "status": ClockStatus.PAUSED,
+        "stage": {"due_at": None, "status": ClockStatus.PAUSED, "time_left_seconds": 13 * 3600},
+        "final": {"due_at": None, "status": ClockStatus.PAUSED,
+                  "time_left_seconds": int(case.final_remaining.total_seconds())},
+        "deadline_extensions": 0,
+    }
+    assert (clocks.stage.business_time, clocks.final.business_time) == (True, False)
+
+
+def test_an_overall_deadline_in_working_days_is_read_in_business_time_running_and_paused(clock, file_case, cast):
+    SlaSettings.objects.update_or_create(pk=1, defaults={"final_counting": "working"})
+    case = file_case()
+    now = at("2026-11-24 10:00")
+    running = case_clocks(case, now=now).final
+    assert running.business_time is True
+    assert running.time_left == sla.business_calendar().between(now, case.final_due_at)
+    case = bring_to(case, State.AWAITING_CUSTOMER, cast)
+    paused = case_clocks(case, now=now).final
+    assert (paused.status, paused.business_time, paused.time_left) == (ClockStatus.PAUSED, True, case.final_remaining)
+
+
+def test_a_paused_case_whose_stage_has_no_target_shows_only_the_overall_clock(clock, case, cast):
+    StagePolicy.objects.filter(state=State.VERIFYING).delete()
+    case = bring_to(case, State.AWAITING_CUSTOMER, cast)  # paused in verification
+    clocks = case_clocks(case, now=at("2026-11-24 10:00"))
+    assert clocks.stage is None
+    assert (clocks.status, clocks.final.status) == (ClockStatus.PAUSED, ClockStatus.PAUSED)
+    assert clocks.as_dict()["stage"] is None
+
+
+def test_a_running_stage_clock_whose_policy_was_removed_has_no_reminder_lead(clock, case):
+    StagePolicy.objects.filter(state=State.SUBMITTED).delete()
+    sla.invalidate()
+    # Due Tuesday 10:00 as filed; one business hour before, without a lead it is still on track.
+    stage = case_clocks(case, now=at("2026-11-24 09:00")).stage
+    assert (stage.due_at, stage.status, stage.time_left) == (at("2026-11-24 10:00"), ClockStatus.ON_TRACK,
+                                                             timedelta(hours=1))
+
+
+def test_an_ended_case_keeps_its_count_of_deadline_extensions(clock, case, cast):
+    case = bring_to(case, State.RESOLVED, cast)
+    case.deadline_extensions = 2
+    assert case_clocks(case, now=at("2026-11-24 10:00")).as_dict() == {
+        "status": None, "stage": None, "final": None, "deadline_extensions": 2}
+
+
+def test_open_cases_carry_their_count_of_deadline_extensions(clock, case, cast):
+    case.deadline_extensions = 1
+    assert case_clocks(case, now=at("2026-11-24 10:00")).deadline_extensions == 1
+    case = bring_to(case, State.AWAITING_CUSTOMER, cast)
+    case.deadline_extensions = 2
+    assert case_clocks(case, now=at("2026-11-24 10:00")).as_dict()["deadline_extensions"] == 2
