@@ -13,13 +13,14 @@ from django.utils import timezone, translation
 from django_fsm import TransitionNotAllowed, has_transition_perm
 
 from config.celery import app as celery_app
-from disputes.models import Case, CaseEvent, Refund, RefundStatus
+from disputes.models import Case, CaseEvent, CaseNote, NoteVisibility, Refund, RefundStatus
 from disputes.refunds import refund_execute
 from disputes.workflow.actors import CUSTOMER
 from disputes.workflow.errors import ActionForbidden, StaleCase, TransitionNotAvailable
 from disputes.workflow.names import NOTE_MAX_LENGTH, EventKind, State
 from disputes.workflow.steps import (
     case_approve_refund,
+    case_customer_reply,
     case_decline_refund,
     case_propose_refund,
     case_reject,
@@ -365,3 +366,34 @@ def test_a_step_whose_conditions_fail_is_not_offered_and_the_steps_after_it_stil
     assert allowed_transitions(case, cast["bob"]) == ["approve_refund", "decline_refund", "withdraw"]
     case.refund_amount = case.amount + 1  # approving would pay more than is disputed
     assert allowed_transitions(case, cast["bob"]) == ["decline_refund", "withdraw"]
+
+
+def test_a_reopening_without_a_note_writes_an_event_with_no_message(case, cast):
+    case = bring_to(case, State.REJECTED, cast)
+    case_reopen(case=case, actor=cast["bob"])
+    event = _last_event(case)
+    assert (event.transition, event.message, event.from_state, event.to_state) == (
+        "reopen", "", State.REJECTED, State.VERIFYING)
+
+
+def test_the_customers_reply_is_kept_as_their_note_and_returns_the_case_to_its_stage(case, cast):
+    case = bring_to(case, State.MERCHANT_CONTACT, cast)
+    case = case_transition(case=case, name="request_customer_info", actor=cast["alice"])
+    case = case_customer_reply(case=case, actor=CUSTOMER, message="  The receipt is attached.  ")
+    stored = Case.objects.get(pk=case.pk)
+    assert stored.state == State.MERCHANT_CONTACT
+    note = CaseNote.objects.get(case=case)
+    assert (note.body, note.author_label, note.visibility) == ("The receipt is attached.", "customer",
+                                                               NoteVisibility.CUSTOMER)
+    step_event, note_event = CaseEvent.objects.filter(case=case).order_by("-id")[:2]
+    assert (note_event.kind, note_event.message) == (EventKind.NOTE, "The receipt is attached.")
+    assert (step_event.transition, step_event.actor_label, step_event.to_state) == (
+        "customer_info_received", "customer", State.MERCHANT_CONTACT)
+
+
+def test_an_empty_customer_reply_changes_nothing(case, cast):
+    case = bring_to(case, State.AWAITING_CUSTOMER, cast)
+    with pytest.raises(ValidationError):
+        case_customer_reply(case=case, actor=CUSTOMER, message="   ")
+    assert Case.objects.get(pk=case.pk).state == State.AWAITING_CUSTOMER
+    assert not CaseNote.objects.filter(case=case).exists()

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from disputes.workflow.steps import case_transition
 from disputes.models import Case, CaseEvent, SlaSettings, StagePolicy
 from disputes.sla import clocks as sla
-from disputes.sla.clocks import ClockStatus, case_clocks, overdue_q
+from disputes.sla.clocks import Clock, ClockStatus, case_clocks, overdue_q
 from disputes.workflow.names import EventKind, State
 from tests.disputes.workflow import bring_to
 
@@ -232,3 +232,8 @@ def test_open_cases_carry_their_count_of_deadline_extensions(clock, case, cast):
     case = bring_to(case, State.AWAITING_CUSTOMER, cast)
     case.deadline_extensions = 2
     assert case_clocks(case, now=at("2026-11-24 10:00")).as_dict()["deadline_extensions"] == 2
+
+
+def test_a_clock_without_time_left_reads_as_none():
+    assert Clock(due_at=None, status=ClockStatus.PAUSED, time_left=None, business_time=False).as_dict() == {
+        "due_at": None, "status": ClockStatus.PAUSED, "time_left_seconds": None}
