@@ -8,7 +8,8 @@ sessions needs a test database that no other session is using at that moment:
 * a session claims the first free *slot* (an exclusive ``flock`` on
   ``$DISPUTE_DESK_VAR_DIR/mutation-slots/N.lock``, released when the session
   ends or its process dies) and uses ``test_<database>_mutation<N>``, kept
-  between sessions (``--reuse-db``): created and migrated once, then reused;
+  between sessions: created and migrated by the slot's first session of a run
+  (which leaves ``N.ready`` beside the lock), then only connected to;
 * tests that commit (``transaction=True``, ``transactional_db``) or start a
   server are dropped: a commit would leave rows behind for the next session,
   and they are not fast tests anyway;
@@ -27,6 +28,7 @@ from hypothesis import Phase, settings as hypothesis_settings
 SLOTS = 16
 _ORIGINAL_TEST_NAMES: dict[str, str] = {}
 _slot_lock = None
+_slot_number: int | None = None
 
 # No shrinking: a mutant is killed by the first failing example; making it small is for people.
 hypothesis_settings.register_profile("mutation", derandomize=True, database=None, deadline=None,
@@ -34,10 +36,15 @@ hypothesis_settings.register_profile("mutation", derandomize=True, database=None
 hypothesis_settings.load_profile("mutation")
 
 
-def _claim_slot() -> int:
-    global _slot_lock
+def _slot_folder() -> Path:
     folder = Path(os.environ.get("DISPUTE_DESK_VAR_DIR", "var")) / "mutation-slots"
     folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _claim_slot() -> int:
+    global _slot_lock, _slot_number
+    folder = _slot_folder()
     for slot in range(SLOTS):
         lock = open(folder / f"{slot}.lock", "w")  # noqa: SIM115 - held for the whole session
         try:
@@ -45,23 +52,53 @@ def _claim_slot() -> int:
         except BlockingIOError:
             lock.close()
             continue
-        _slot_lock = lock
+        _slot_lock, _slot_number = lock, slot
         return slot
     raise RuntimeError(f"all {SLOTS} mutation database slots are in use")
 
 
-@pytest.fixture(scope="session")
-def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -> None:
-    from django.conf import settings
-    from django.contrib.contenttypes.models import ContentType
+class SlotDatabases:
+    """pytest-django's database fixtures, for a session on its slot's database.
 
-    slot = _claim_slot()
-    for alias, db in settings.DATABASES.items():
-        test = db.setdefault("TEST", {})
-        original = _ORIGINAL_TEST_NAMES.setdefault(alias, test.get("NAME") or f"test_{db['NAME']}")
-        test["NAME"] = f"{original}_mutation{slot}"
-    # Content type ids are read from a cache the forked process inherited.
-    ContentType.objects.clear_cache()
+    Registered in ``pytest_configure``, after pytest-django, so these win over
+    its fixtures of the same names (a plugin given with ``-p`` loads before it).
+    """
+
+    @pytest.fixture(scope="session")
+    def django_db_modify_db_settings(self, django_db_modify_db_settings_parallel_suffix) -> None:
+        from django.conf import settings
+        from django.contrib.contenttypes.models import ContentType
+
+        slot = _claim_slot()
+        for alias, db in settings.DATABASES.items():
+            test = db.setdefault("TEST", {})
+            original = _ORIGINAL_TEST_NAMES.setdefault(alias, test.get("NAME") or f"test_{db['NAME']}")
+            test["NAME"] = f"{original}_mutation{slot}"
+        # Content type ids are read from a cache the forked process inherited.
+        ContentType.objects.clear_cache()
+
+    @pytest.fixture(scope="session")
+    def django_db_setup(self, request, django_test_environment, django_db_blocker, django_db_modify_db_settings):
+        """Create and migrate the slot's database once per run (``bin/mutation``
+        drops it and its mark first); later sessions only connect to it."""
+        from django.db import connections
+        from django.test.utils import setup_databases
+
+        ready = _slot_folder() / f"{_slot_number}.ready"
+        if ready.exists():
+            for alias in connections:
+                connection = connections[alias]
+                connection.close()
+                connection.settings_dict["NAME"] = connection.settings_dict["TEST"]["NAME"]
+        else:
+            with django_db_blocker.unblock():
+                setup_databases(verbosity=0, interactive=False, keepdb=True)
+            ready.touch()
+        yield
+
+
+def pytest_configure(config) -> None:
+    config.pluginmanager.register(SlotDatabases(), "mutation-slot-databases")
 
 
 def pytest_collection_modifyitems(config, items) -> None:

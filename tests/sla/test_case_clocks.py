@@ -237,3 +237,10 @@ def test_open_cases_carry_their_count_of_deadline_extensions(clock, case, cast):
 def test_a_clock_without_time_left_reads_as_none():
     assert Clock(due_at=None, status=ClockStatus.PAUSED, time_left=None, business_time=False).as_dict() == {
         "due_at": None, "status": ClockStatus.PAUSED, "time_left_seconds": None}
+
+
+def test_a_running_case_without_an_overall_deadline_shows_only_its_stage_clock(clock, case):
+    case.final_due_at = None  # a case filed before the overall deadline existed
+    clocks = case_clocks(case, now=at("2026-11-24 10:00"))
+    assert clocks.final is None
+    assert clocks.status == clocks.stage.status == ClockStatus.BREACHED
