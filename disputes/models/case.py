@@ -173,8 +173,19 @@ class Case(ConcurrentTransitionMixin, PosSlipFields, models.Model):
     # --- optimistic locking on top of django-fsm's state check ---------------
 
     def _update_initial_state(self) -> None:
-        super()._update_initial_state()
-        self._loaded_version = self.version
+        # What was read is remembered; a field read later is remembered then.
+        # A case read without its state or version (``only()``, ``defer()``,
+        # the reload of some fields) must not load them here: loading a deferred
+        # field builds another partial case, whose __init__ comes back here (for
+        # ever), and the reload of other fields would copy the state read here
+        # over the protected one.
+        deferred = self.get_deferred_fields()
+        if type(self).state.field.attname not in deferred:
+            super()._update_initial_state()
+        if "version" in deferred:
+            self.__dict__.pop("_loaded_version", None)
+        else:
+            self._loaded_version = self.version
 
     def refresh_from_db(self, using=None, fields=None, from_queryset=None) -> None:
         """Reload from the database, the protected state included.
@@ -200,6 +211,7 @@ class Case(ConcurrentTransitionMixin, PosSlipFields, models.Model):
         self._update_initial_state()
 
     def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update):
+        self.state, self.version  # noqa: B018 - a case saved without having read them reads them now
         guarded = base_qs.filter(version=self._loaded_version)
         try:
             updated = super()._do_update(guarded, using, pk_val, values, update_fields, forced_update)

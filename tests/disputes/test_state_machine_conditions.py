@@ -9,6 +9,7 @@ from unittest import mock
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone, translation
 from django_fsm import TransitionNotAllowed, has_transition_perm
 
@@ -397,3 +398,43 @@ def test_an_empty_customer_reply_changes_nothing(case, cast):
         case_customer_reply(case=case, actor=CUSTOMER, message="   ")
     assert Case.objects.get(pk=case.pk).state == State.AWAITING_CUSTOMER
     assert not CaseNote.objects.filter(case=case).exists()
+
+
+# --- reloading a case (the optimistic lock's reload) ---------------------------------------
+
+
+def test_reloading_other_fields_leaves_the_state_in_memory_as_it_is(case):
+    Case.objects.filter(pk=case.pk).update(state=State.VERIFYING, version=7)
+    case.refresh_from_db(fields=["version"])
+    assert (case.state, case.version) == (State.SUBMITTED, 7)
+    case.refresh_from_db()
+    assert (case.state, case.version) == (State.VERIFYING, 7)
+
+
+def test_reloading_the_state_of_a_case_read_without_it(case):
+    Case.objects.filter(pk=case.pk).update(state=State.VERIFYING)
+    partial = Case.objects.only("reference").get(pk=case.pk)
+    partial.refresh_from_db(fields=["state"])
+    assert partial.state == State.VERIFYING
+
+
+def test_a_failed_reload_keeps_the_state_it_had(case):
+    with pytest.raises(Case.DoesNotExist):
+        case.refresh_from_db(from_queryset=Case.objects.filter(state=State.CLOSED))
+    assert case.state == State.SUBMITTED
+    case.refresh_from_db(using="default", from_queryset=Case.objects.filter(state=State.SUBMITTED))
+    assert case.state == State.SUBMITTED
+
+
+def test_a_case_read_with_only_some_fields_is_saved_under_the_optimistic_lock(case):
+    partial = Case.objects.only("priority").get(pk=case.pk)
+    partial.priority = 1
+    partial.save(update_fields=["priority"])
+    stored = Case.objects.get(pk=case.pk)
+    assert (stored.priority, stored.state, stored.version) == (1, State.SUBMITTED, case.version)
+    stale = Case.objects.only("priority", "version").get(pk=case.pk)
+    Case.objects.filter(pk=case.pk).update(version=case.version + 1)
+    stale.priority = 2
+    with pytest.raises(StaleCase), transaction.atomic():
+        stale.save(update_fields=["priority"])
+    assert Case.objects.get(pk=case.pk).priority == 1
