@@ -144,3 +144,8 @@ def test_json_values_are_scrubbed_at_every_depth_and_keys_stay():
 @pytest.mark.parametrize("value", [None, 4111111111111111, b"4111111111111111"])
 def test_only_text_can_contain_a_card_number(value):
     assert contains_card_number(value) is False
+
+
+def test_digits_before_a_card_in_the_same_run_stay_when_no_card_starts_there():
+    # "9 4111…" is one run of 17 digits; only its last 16 (the card) pass the Luhn check.
+    assert mask_card_numbers("Shop 9 4111 1111 1111 1111") == "Shop 9 **** **** **** 1111"

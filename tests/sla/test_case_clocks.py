@@ -244,3 +244,41 @@ def test_a_running_case_without_an_overall_deadline_shows_only_its_stage_clock(c
     clocks = case_clocks(case, now=at("2026-11-24 10:00"))
     assert clocks.final is None
     assert clocks.status == clocks.stage.status == ClockStatus.BREACHED
+
+
+def test_pausing_stamps_the_pause_and_resuming_sets_the_reminder_of_the_time_left(clock, case, cast):
+    clock.set("2026-11-23 11:00")
+    case = bring_to(case, State.VERIFYING, cast)
+    clock.set("2026-11-23 15:00")
+    case = case_transition(case=case, name="request_customer_info", actor=cast["alice"])
+    assert case.sla_paused_at == at("2026-11-23 15:00")
+    clock.set("2026-11-26 10:00")
+    case = case_transition(case=case, name="customer_info_received", actor=cast["customer"])
+    # 13 business hours left: due Friday 14:30, reminded 2 business hours before.
+    assert (case.sla_due_at, case.sla_alert_at, case.sla_paused_at) == (at("2026-11-27 14:30"),
+                                                                        at("2026-11-27 12:30"), None)
+
+
+def test_a_second_pause_in_the_same_stage_adds_to_the_time_already_used(clock, case, cast):
+    clock.set("2026-11-23 11:00")
+    case = bring_to(case, State.VERIFYING, cast)  # 17 business hours
+    clock.set("2026-11-23 13:00")
+    case = case_transition(case=case, name="request_customer_info", actor=cast["alice"])  # 2 h used
+    clock.set("2026-11-24 09:00")
+    case = case_transition(case=case, name="customer_info_received", actor=cast["customer"])
+    clock.set("2026-11-24 12:00")
+    case = case_transition(case=case, name="request_customer_info", actor=cast["alice"])  # 3 h more
+    assert case.sla_used == timedelta(hours=5)
+    assert case_clocks(case, now=at("2026-11-30 10:00")).stage.time_left == timedelta(hours=12)
+
+
+def test_a_case_paused_past_its_overall_deadline_is_due_at_once_when_it_resumes(clock, case, cast):
+    clock.set("2026-11-23 11:00")
+    case = bring_to(case, State.VERIFYING, cast)
+    clock.set("2026-12-09 10:00")  # a day after the overall deadline (8 December 10:00)
+    case = case_transition(case=case, name="request_customer_info", actor=cast["alice"])
+    assert case.final_remaining == -timedelta(days=1)
+    clock.set("2026-12-14 10:00")
+    case = case_transition(case=case, name="customer_info_received", actor=cast["customer"])
+    assert case.final_due_at == at("2026-12-14 10:00")
+    assert case_clocks(case, now=at("2026-12-14 10:00")).final.status == ClockStatus.BREACHED
