@@ -388,8 +388,8 @@ def test_the_customers_reply_is_kept_as_their_note_and_returns_the_case_to_its_s
                                                                NoteVisibility.CUSTOMER)
     step_event, note_event = CaseEvent.objects.filter(case=case).order_by("-id")[:2]
     assert (note_event.kind, note_event.message) == (EventKind.NOTE, "The receipt is attached.")
-    assert (step_event.transition, step_event.actor_label, step_event.to_state) == (
-        "customer_info_received", "customer", State.MERCHANT_CONTACT)
+    assert (step_event.transition, step_event.actor_label, step_event.to_state, step_event.message) == (
+        "customer_info_received", "customer", State.MERCHANT_CONTACT, "")
 
 
 def test_an_empty_customer_reply_changes_nothing(case, cast):
@@ -438,3 +438,16 @@ def test_a_case_read_with_only_some_fields_is_saved_under_the_optimistic_lock(ca
     with pytest.raises(StaleCase), transaction.atomic():
         stale.save(update_fields=["priority"])
     assert Case.objects.get(pk=case.pk).priority == 1
+
+
+def test_a_step_taken_by_name_without_a_note_or_reason_has_none(case, cast):
+    case = case_transition(case=case, name="start_verification", actor=cast["alice"])
+    assert _last_event(case).message == ""
+    with pytest.raises(ValidationError) as excinfo:
+        case_transition(case=case, name="reject", actor=cast["alice"])
+    assert excinfo.value.message_dict == {"reason": ["Give the reason for rejecting the complaint."]}
+
+
+def test_a_step_from_the_wrong_state_names_the_step_and_the_state(case, cast):
+    with pytest.raises(TransitionNotAvailable, match="^“Reject” is not possible while the case is submitted.$"):
+        case_transition(case=case, name="reject", actor=cast["alice"], reason="No debit.")

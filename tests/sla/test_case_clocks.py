@@ -282,3 +282,41 @@ def test_a_case_paused_past_its_overall_deadline_is_due_at_once_when_it_resumes(
     case = case_transition(case=case, name="customer_info_received", actor=cast["customer"])
     assert case.final_due_at == at("2026-12-14 10:00")
     assert case_clocks(case, now=at("2026-12-14 10:00")).final.status == ClockStatus.BREACHED
+
+
+def test_a_new_stage_sets_its_reminder_and_leaves_the_overall_reminder_alone(clock, case, cast):
+    clock.set("2026-11-23 11:00")
+    case = bring_to(case, State.VERIFYING, cast)
+    # Reminded 2 business hours before: Tuesday at closing time (Wednesday 09:00-11:00 are those 2 hours).
+    assert (case.sla_due_at, case.sla_alert_at) == (at("2026-11-25 11:00"), at("2026-11-24 17:30"))
+    # The sweep moved the overall reminder on (it was sent); a new stage does not bring it back.
+    Case.objects.filter(pk=case.pk).update(final_alert_at=case.final_due_at)
+    case = Case.objects.get(pk=case.pk)
+    clock.set("2026-11-24 10:00")
+    case = case_transition(case=case, name="confirm_debit", actor=cast["alice"])
+    assert case.final_alert_at == case.final_due_at
+
+
+def test_resuming_sets_the_overall_reminder_again(clock, case, cast):
+    clock.set("2026-11-23 15:00")
+    case = bring_to(case, State.AWAITING_CUSTOMER, cast)
+    assert case.final_alert_at is None
+    clock.set("2026-11-26 10:00")
+    case = case_transition(case=case, name="customer_info_received", actor=cast["customer"])
+    assert case.final_alert_at == case.final_due_at - timedelta(days=2)
+
+
+def test_a_reopened_case_gets_its_overall_reminder_back(clock, case, cast, settings):
+    settings.DISPUTE_REOPEN_WINDOW = timedelta(days=30)
+    case = bring_to(case, State.REJECTED, cast)
+    assert case.final_alert_at is None
+    clock.set("2026-11-24 10:00")
+    case = case_transition(case=case, name="reopen", actor=cast["bob"])
+    assert case.final_alert_at == at("2026-12-06 10:00")  # two days before 8 December 10:00
+    assert case.sla_due_at == at("2026-11-26 10:00")  # verification starts afresh: 2 business days
+
+
+def test_a_case_from_before_the_clocks_counts_its_first_stage_entry_as_one(clock, case, cast):
+    Case.objects.filter(pk=case.pk).update(sla_entry=0)
+    case = case_transition(case=Case.objects.get(pk=case.pk), name="start_verification", actor=cast["alice"])
+    assert case.sla_entry == 1
