@@ -14,7 +14,7 @@ from django.utils import timezone, translation
 from django_fsm import TransitionNotAllowed, has_transition_perm
 
 from config.celery import app as celery_app
-from disputes.models import Case, CaseEvent, CaseNote, NoteVisibility, Refund, RefundStatus
+from disputes.models import Case, CaseEvent, CaseNote, NoteVisibility, Notification, Refund, RefundStatus
 from disputes.refunds import refund_execute
 from disputes.workflow.actors import CUSTOMER
 from disputes.workflow.errors import ActionForbidden, StaleCase, TransitionNotAvailable
@@ -451,3 +451,28 @@ def test_a_step_taken_by_name_without_a_note_or_reason_has_none(case, cast):
 def test_a_step_from_the_wrong_state_names_the_step_and_the_state(case, cast):
     with pytest.raises(TransitionNotAvailable, match="^“Reject” is not possible while the case is submitted.$"):
         case_transition(case=case, name="reject", actor=cast["alice"], reason="No debit.")
+
+
+# --- the customer's e-mail on each step ----------------------------------------------------
+
+
+def test_a_step_that_moves_the_case_e_mails_the_customer_in_their_language(file_case, cast):
+    case = file_case(preferred_language="en")  # while this test runs in English
+    case = case_transition(case=case, name="start_verification", actor=cast["alice"])
+    subject, body = Notification.objects.filter(case=case).order_by("id").values_list("subject", "body").last()
+    assert subject == f"[{case.reference}] Your complaint: verifying"
+    assert body.startswith("We are checking the transaction in our records.\n\n")
+
+
+def test_a_chinese_speaking_customer_is_e_mailed_in_chinese_whatever_the_staff_language(case, cast):
+    case = case_transition(case=case, name="start_verification", actor=cast["alice"])
+    subject, body = Notification.objects.filter(case=case).order_by("id").values_list("subject", "body").last()
+    assert subject == f"[{case.reference}] 投诉处理进度：核实中"
+    assert body.startswith("我们正在核查该笔交易的记录。\n\n")
+
+
+def test_closing_a_case_e_mails_nobody(case, cast):
+    case = bring_to(case, State.RESOLVED, cast)
+    before = Notification.objects.filter(case=case).count()
+    case_transition(case=case, name="close", actor=cast["alice"])
+    assert Notification.objects.filter(case=case).count() == before
