@@ -16,8 +16,19 @@ The check digit of the property tests' card numbers comes from
 ``luhn_check_digit`` below, itself checked against the published list.
 """
 import pytest
+from django.core.exceptions import ValidationError
+from django.utils import translation
 
-from core.cardguard import contains_card_number, luhn_valid, mask_card_numbers, mask_in_json, scrub_free_text
+from core.cardguard import (
+    contains_card_number,
+    luhn_valid,
+    mask_card_numbers,
+    mask_in_json,
+    scrub_free_text,
+    validate_no_card_number,
+)
+from disputes.models import CaseEvent
+from disputes.workflow.names import EventKind
 
 PUBLISHED_TEST_PANS = [
     # Visa
@@ -149,3 +160,22 @@ def test_only_text_can_contain_a_card_number(value):
 def test_digits_before_a_card_in_the_same_run_stay_when_no_card_starts_there():
     # "9 4111…" is one run of 17 digits; only its last 16 (the card) pass the Luhn check.
     assert mask_card_numbers("Shop 9 4111 1111 1111 1111") == "Shop 9 **** **** **** 1111"
+
+
+def test_an_address_with_a_card_number_in_it_is_refused_not_masked():
+    with pytest.raises(ValidationError) as refused:
+        validate_no_card_number("4111111111111111@example.com")
+    assert refused.value.code == "card_number"
+    with translation.override("en"):
+        assert refused.value.messages == ["This must not contain a card number."]
+    validate_no_card_number("zhang.13800138000@example.com")  # a phone number in an address is fine
+
+
+@pytest.mark.django_db
+def test_a_json_field_keeps_the_masked_value_on_the_saved_instance_too(case):
+    event = CaseEvent(case=case, case_version=case.version, kind=EventKind.NOTE, actor_label="alice",
+                      payload={"note": "card 4111111111111111", "items": ["6200000000000005"]})
+    event.save()
+    expected = {"note": "card ************1111", "items": ["************0005"]}
+    assert event.payload == expected
+    assert CaseEvent.objects.get(pk=event.pk).payload == expected

@@ -320,3 +320,21 @@ def test_a_case_from_before_the_clocks_counts_its_first_stage_entry_as_one(clock
     Case.objects.filter(pk=case.pk).update(sla_entry=0)
     case = case_transition(case=Case.objects.get(pk=case.pk), name="start_verification", actor=cast["alice"])
     assert case.sla_entry == 1
+
+
+def test_each_stage_target_names_its_state_and_its_policy(db):
+    targets = sla.stage_targets()
+    submitted = targets[State.SUBMITTED]
+    assert (submitted.state, submitted.policy) == (State.SUBMITTED, StagePolicy.objects.get(state=State.SUBMITTED))
+    assert (submitted.duration, submitted.reminder_lead) == (timedelta(hours=8, minutes=30), timedelta(hours=2))
+
+
+def test_without_any_stage_policy_the_built_in_targets_apply(clock, file_case):
+    StagePolicy.objects.all().delete()
+    sla.invalidate()
+    targets = sla.stage_targets()
+    assert set(targets) == set(sla.DEFAULT_STAGE_TARGETS)
+    assert targets[State.PROCESSOR_INQUIRY].duration == 5 * timedelta(hours=8, minutes=30)
+    assert all(target.policy is None for target in targets.values())
+    case = file_case()
+    assert (case.sla_due_at, case.sla_alert_at) == (at("2026-11-24 10:00"), at("2026-11-23 16:30"))
