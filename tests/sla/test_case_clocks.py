@@ -338,3 +338,23 @@ def test_without_any_stage_policy_the_built_in_targets_apply(clock, file_case):
     assert all(target.policy is None for target in targets.values())
     case = file_case()
     assert (case.sla_due_at, case.sla_alert_at) == (at("2026-11-24 10:00"), at("2026-11-23 16:30"))
+
+
+class FakeMonotonic:
+    def __init__(self):
+        self.now = 1000.0
+
+    def monotonic(self):
+        return self.now
+
+
+def test_the_settings_are_read_again_once_the_cache_is_a_minute_old(db, monkeypatch):
+    fake = FakeMonotonic()
+    monkeypatch.setattr(sla, "_time", fake)
+    assert sla.sla_settings().final_days == 15
+    SlaSettings.objects.filter(pk=1).update(final_days=20)  # no signal: the cache does not know
+    read_at = fake.now
+    fake.now = read_at + sla.CACHE_SECONDS - 0.5
+    assert sla.sla_settings().final_days == 15
+    fake.now = read_at + sla.CACHE_SECONDS  # exactly a minute after it was read
+    assert sla.sla_settings().final_days == 20
