@@ -40,9 +40,7 @@ from disputes.workflow.names import (
 # both answer ``has_perm``. Active superusers hold every permission.
 
 
-# Runs when this module is imported, where mutation testing cannot switch a
-# mutant in; the state machine's mutants (bin/mutation) take each step's
-# permission away instead (docs/testing.md).
+# Runs at import, where mutmut cannot switch mutants in (docs/testing.md).
 def _any_permission(*codenames: str):  # pragma: no mutate block
     perms = [f"disputes.{codename}" for codename in codenames]
 
@@ -173,12 +171,9 @@ class Case(ConcurrentTransitionMixin, PosSlipFields, models.Model):
     # --- optimistic locking on top of django-fsm's state check ---------------
 
     def _update_initial_state(self) -> None:
-        # What was read is remembered; a field read later is remembered then.
-        # A case read without its state or version (``only()``, ``defer()``,
-        # the reload of some fields) must not load them here: loading a deferred
-        # field builds another partial case, whose __init__ comes back here (for
-        # ever), and the reload of other fields would copy the state read here
-        # over the protected one.
+        # Only what was read (a field read later is remembered then): loading a
+        # deferred state or version here built another partial case whose
+        # __init__ came back here, for ever (``only()``, a partial reload).
         deferred = self.get_deferred_fields()
         if type(self).state.field.attname not in deferred:
             super()._update_initial_state()
