@@ -419,9 +419,11 @@ def test_reloading_the_state_of_a_case_read_without_it(case):
 
 
 def test_a_failed_reload_keeps_the_state_it_had(case):
+    Case.objects.filter(pk=case.pk).update(state=State.VERIFYING)  # changed meanwhile
     with pytest.raises(Case.DoesNotExist):
         case.refresh_from_db(from_queryset=Case.objects.filter(state=State.CLOSED))
-    assert case.state == State.SUBMITTED
+    assert case.state == State.SUBMITTED  # the copy as it was, not half reloaded
+    Case.objects.filter(pk=case.pk).update(state=State.SUBMITTED)
     case.refresh_from_db(using="default", from_queryset=Case.objects.filter(state=State.SUBMITTED))
     assert case.state == State.SUBMITTED
 
