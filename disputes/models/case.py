@@ -177,9 +177,7 @@ class Case(ConcurrentTransitionMixin, PosSlipFields, models.Model):
         deferred = self.get_deferred_fields()
         if type(self).state.field.attname not in deferred:
             super()._update_initial_state()
-        if "version" in deferred:
-            self.__dict__.pop("_loaded_version", None)
-        else:
+        if "version" not in deferred:
             self._loaded_version = self.version
 
     def refresh_from_db(self, using=None, fields=None, from_queryset=None) -> None:
