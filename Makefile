@@ -19,7 +19,7 @@ PYTEST_ARGS ?=
 # Compiled translations, from locale/*/LC_MESSAGES/*.po with gettext's msgfmt.
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
 
-.PHONY: run test install install-dev migrate messages check-deploy diagram clean help system-packages-run system-packages-test
+.PHONY: run test mutation install install-dev migrate messages check-deploy diagram clean help system-packages-run system-packages-test
 
 # Prerequisites are built in the order listed: the system packages come first.
 .NOTPARALLEL:
@@ -27,6 +27,7 @@ MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
 help:
 	@echo "make run     start web + Celery worker + Celery beat on http://127.0.0.1:8000 (Ctrl-C stops all)"
 	@echo "make test    run the test suite against PostgreSQL (DATABASE_URL, default $(TEST_DATABASE_URL))"
+	@echo "make mutation  mutation testing of the core modules, score per module (docs/testing.md; not part of make test)"
 	@echo "make diagram regenerate the workflow diagram in docs/"
 	@echo "make messages recompile the translations after a .po changed"
 	@echo "make check-deploy  manage.py check --deploy --fail-level WARNING under the current environment"
@@ -86,6 +87,14 @@ test: system-packages-test $(VENV)/.installed-dev $(MO_FILES)
 	DISPUTE_DESK_VAR_DIR="$${DISPUTE_DESK_VAR_DIR:-$(CURDIR)/var/test}" \
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# Mutation testing of the core modules with their fast tests (docs/testing.md):
+# mutmut (setup.cfg) plus the state machine's declarations; prints the score of
+# each module and fails under MUTATION_MIN_SCORE (90). Not part of `make test`.
+mutation: $(VENV)/.installed-dev $(MO_FILES)
+	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" \
+	DISPUTE_DESK_VAR_DIR="$${DISPUTE_DESK_VAR_DIR:-$(CURDIR)/var/test}" \
+	$(BIN)/python bin/mutation
+
 check-deploy: $(VENV)/.installed
 	$(MANAGE) check --deploy --fail-level WARNING
 
@@ -93,4 +102,4 @@ diagram: $(VENV)/.installed
 	$(MANAGE) workflow_diagram --write
 
 clean:
-	rm -rf $(VENV) var staticfiles
+	rm -rf $(VENV) var staticfiles mutants

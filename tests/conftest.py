@@ -7,10 +7,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.apps import apps
 from django.contrib.auth.models import Group, User
 from django.core.servers.basehttp import WSGIServer
+from django.db.models.signals import post_migrate
 from django.utils import timezone
 
+from disputes.models import SlaSettings, StagePolicy
+from disputes.sla.clocks import DEFAULT_STAGE_TARGETS
 from disputes.workflow.filing import case_file
 from disputes.workflow.actors import CUSTOMER
 from disputes.workflow.names import Channel, Role
@@ -19,6 +23,22 @@ from disputes.workflow.names import Channel, Role
 # The live server's listen queue: Django's 10 drops the connections of a burst of
 # 50 clients (reset by peer) before the application sees them; gunicorn's is 2048.
 WSGIServer.request_queue_size = 128
+
+
+def _reseed_sla_rows(sender, using="default", **kwargs):
+    """The SLA settings row and stage policies that migration 0004 seeds, put back
+    after every flush. A committing (transactional) test ends with a flush that
+    empties every table; the role groups come back by the app's own post_migrate
+    handler, the seeded SLA rows only by this one. Without it, the tests after a
+    committing test, or the next run with ``--reuse-db`` (which keeps the flushed
+    database), see no stage policies at all."""
+    SlaSettings.objects.using(using).get_or_create(pk=1)
+    for state, (target, unit, lead) in DEFAULT_STAGE_TARGETS.items():
+        StagePolicy.objects.using(using).get_or_create(
+            state=str(state), defaults={"target": target, "unit": unit, "reminder_lead": lead})
+
+
+post_migrate.connect(_reseed_sla_rows, sender=apps.get_app_config("disputes"), dispatch_uid="tests.reseed_sla_rows")
 
 
 @pytest.fixture(autouse=True)

@@ -26,7 +26,8 @@ OUTSIDE_REFERENCES = [
 ]
 MANAGE_COMMAND = re.compile(r"manage\.py\s+([a-z_][a-z0-9_]*)")
 MARKDOWN_LINK = re.compile(r"\]\(([^)\s]+)\)")
-SKIPPED_DIRS = {".git", ".venv", "var", "staticfiles", "node_modules", "__pycache__", ".pytest_cache", ".hypothesis"}
+SKIPPED_DIRS = {".git", ".venv", "var", "staticfiles", "node_modules", "__pycache__", ".pytest_cache", ".hypothesis",
+                "mutants"}
 
 
 def tracked_files() -> list[Path]:

@@ -39,5 +39,11 @@ def test_a_user_without_a_role_is_forbidden(api, mallory):
 
 
 @pytest.mark.parametrize("who", ["alice", "bob", "dave", "erin"])
-def test_every_staff_role_may_read_cases(api, request, who):
-    assert api(request.getfixturevalue(who)).get(CASES).status_code == 200
+def test_every_staff_role_may_read_cases(api, request, who, case):
+    client = api(request.getfixturevalue(who))
+    listed = client.get(CASES)
+    assert listed.status_code == 200
+    assert [row["reference"] for row in listed.json()["results"]] == [case.reference]
+    detail = client.get(f"{CASES}{case.reference}/")
+    assert detail.status_code == 200
+    assert (detail.json()["reference"], detail.json()["amount"]) == (case.reference, "128.50")

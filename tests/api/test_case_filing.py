@@ -1,4 +1,6 @@
 """POST /api/v1/cases/: the call center files a complaint."""
+from decimal import Decimal
+
 import pytest
 
 from disputes.models import Case, CaseEvent
@@ -43,6 +45,16 @@ def test_optional_slip_fields_may_be_left_out(api, dave):
     body["customer"].pop("email")
     response = api(dave).post(CASES, body, format="json")
     assert response.status_code == 201, response.json()
+    answer = response.json()
+    assert {field: answer[field] for field in ("merchant_name", "merchant_id", "terminal_id", "rrn", "stan",
+                                               "auth_code", "description")} == dict.fromkeys(
+        ("merchant_name", "merchant_id", "terminal_id", "rrn", "stan", "auth_code", "description"), "")
+    stored = Case.objects.select_related("customer", "card").get(reference=answer["reference"])
+    assert (stored.merchant_name, stored.merchant_id, stored.terminal_id, stored.rrn, stored.stan,
+            stored.auth_code, stored.description) == ("", "", "", "", "", "", "")
+    assert stored.customer.email == ""
+    assert (stored.amount, stored.currency, stored.card.last4) == (Decimal(body["amount"]), body["currency"],
+                                                                   body["card_last4"])
 
 
 @pytest.mark.parametrize(

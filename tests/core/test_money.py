@@ -8,6 +8,7 @@ rational arithmetic, never the code under test nor ``Decimal``'s parser.
 """
 import re
 from datetime import timedelta
+from decimal import Decimal
 from fractions import Fraction
 
 import pytest
@@ -25,7 +26,7 @@ from disputes.workflow.names import Channel
 from tests.api.conftest import CASES, assert_problem, case_body
 from tests.conftest import filing_data
 from transactions.models import LedgerEntry
-from core.money import CURRENCY_MINOR_UNITS, AmountFormField, parse_amount, parse_decimal_amount
+from core.money import CURRENCY_MINOR_UNITS, AmountFormField, format_money, parse_amount, parse_decimal_amount
 
 # --- the oracle ----------------------------------------------------------------------------
 
@@ -214,3 +215,26 @@ def test_a_refund_proposal_refuses_it(alice, filed_case_in_verification):
 @pytest.fixture
 def filed_case_in_verification(file_case, alice):
     return case_transition(case=file_case(), name="start_verification", actor=alice)
+
+
+# --- the form field the admin and every model form use, and the written form of an amount ---------
+
+
+def test_a_model_form_types_an_amount_in_a_decimal_text_box_and_shows_the_stored_amount_as_written():
+    form_class = modelform_factory(LedgerEntry, fields=["amount"])
+    field = form_class.base_fields["amount"]
+    assert field.widget.attrs == {"inputmode": "decimal", "autocomplete": "off"}
+    assert field.prepare_value(Decimal("128.50")) == "128.50"
+    assert field.prepare_value(None) == ""
+    assert field.to_python(Decimal("7.25")) == Decimal("7.25")  # already a Decimal: kept as it is
+    assert field.to_python("") is None
+
+
+@pytest.mark.parametrize(("amount", "currency", "written"), [
+    (Decimal("1234.5"), "CNY", "1,234.50 CNY"),
+    (Decimal("1234567.891"), "USD", "1,234,567.89 USD"),
+    (Decimal("5000"), "JPY", "5,000 JPY"),
+    (Decimal("0.5"), "XXX", "0.50 XXX"),  # a currency not listed: two places
+])
+def test_format_money_writes_the_currencys_minor_units_and_groups_thousands(amount, currency, written):
+    assert format_money(amount, currency) == written

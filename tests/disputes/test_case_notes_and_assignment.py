@@ -1,3 +1,5 @@
+import hashlib
+
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 import pytest
@@ -73,10 +75,14 @@ def test_an_attachment_is_stored_under_its_hash_with_an_event(case, alice, setti
     settings.MEDIA_ROOT = tmp_path
     upload = SimpleUploadedFile("../../etc/passwd 6222021234567890128.pdf", b"%PDF-1.4 receipt")
     attachment = case_attach(case=case, actor=alice, upload=upload, content_type="application/pdf")
-    assert attachment.file.name.startswith(f"cases/{case.reference}/") and ".." not in attachment.file.name
+    digest = hashlib.sha256(b"%PDF-1.4 receipt").hexdigest()  # the test's own hash of the content
+    assert attachment.sha256 == digest
+    assert attachment.file.name == f"cases/{case.reference}/{digest[:16]}.pdf"
     assert attachment.original_name == "passwd ***************0128.pdf"
     assert attachment.file.read() == b"%PDF-1.4 receipt"
-    assert CaseEvent.objects.filter(case=case, kind=EventKind.NOTE, payload__attachment_id=attachment.pk).exists()
+    assert (tmp_path / "cases" / case.reference / f"{digest[:16]}.pdf").read_bytes() == b"%PDF-1.4 receipt"
+    event = CaseEvent.objects.get(case=case, kind=EventKind.NOTE, payload__attachment_id=attachment.pk)
+    assert event.payload == {"attachment_id": attachment.pk, "sha256": digest, "size": len(b"%PDF-1.4 receipt")}
 
 
 def test_an_attachment_of_the_wrong_type_or_too_large_is_refused(case, alice, settings, tmp_path):

@@ -226,9 +226,17 @@ def test_a_closed_case_can_be_reopened_within_the_window(case, cast):
     assert Case.objects.get(pk=case.pk).state == State.VERIFYING
 
 
-def test_ending_a_case_stamps_ended_at(case, cast):
-    case = bring_to(case, State.RESOLVED, cast)
-    assert Case.objects.get(pk=case.pk).ended_at is not None
+@pytest.mark.parametrize(("end", "last_step"), [(State.RESOLVED, "reversal_found"), (State.REJECTED, "reject"),
+                                               (State.REFUNDED, "approve_refund"), (State.WITHDRAWN, "withdraw")])
+def test_ending_a_case_stamps_ended_at_with_the_time_of_the_ending_step(case, cast, end, last_step):
+    assert case.ended_at is None
+    before = timezone.now()
+    case = bring_to(case, end, cast)
+    stored = Case.objects.get(pk=case.pk)
+    event = CaseEvent.objects.filter(case=case, transition=last_step).get()
+    assert before <= stored.ended_at <= timezone.now()
+    assert stored.ended_at == stored.stage_entered_at  # stamped by the ending step itself, not earlier
+    assert abs(stored.ended_at - event.created_at) < timedelta(seconds=1)
 
 
 # --- stale copies -----------------------------------------------------------------

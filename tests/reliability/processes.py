@@ -4,6 +4,7 @@ test can kill it (and its children) with one signal."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -100,6 +101,25 @@ class Processes:
 
     def logs(self) -> str:
         return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in sorted(self.tmp.glob("*.log")))
+
+    def log_mentions(self, *phrases: str) -> bool:
+        """Whether a process's log mentions any of ``phrases``."""
+        return any(phrase in path.read_text(errors="replace") for path in self.tmp.glob("*.log") for phrase in phrases)
+
+    def task_results(self, task_name: str) -> list[str]:
+        """What the workers logged as the result of each run of ``task_name``, oldest
+        first ("Task disputes.tasks.sweep_outbox[...] succeeded in 0.01s: 0" -> "0")."""
+        succeeded = re.compile(rf"Task {re.escape(task_name)}\[[^\]]+\] succeeded in [0-9.e-]+s: (.*)")
+        results = []
+        for path in sorted(self.tmp.glob("worker-*.log"), key=lambda p: int(p.stem.split("-")[1])):
+            results += succeeded.findall(path.read_text(errors="replace"))
+        return results
+
+    def wait_for_sweeps_with_nothing_to_send(self, count: int, timeout: float) -> None:
+        """Wait until ``count`` more runs of the outbox sweep, from now on, found nothing left to re-send."""
+        already = len(self.task_results("disputes.tasks.sweep_outbox"))
+        wait_for(lambda: self.task_results("disputes.tasks.sweep_outbox")[already:].count("0") >= count, timeout,
+                 f"{count} more outbox sweeps that find nothing to send")
 
     def mails_to(self, address: str) -> list[str]:
         """Delivered messages (one file per connection; send_mail opens one per message) addressed to ``address``."""

@@ -62,13 +62,15 @@ def test_filing_and_transitions_succeed_without_redis_and_their_emails_follow_wh
         assert case.state == "verifying"
         pending = list(Notification.objects.filter(case=case).values_list("pk", flat=True))
         assert len(pending) == 2 and Notification.objects.filter(pk__in=pending, status="pending").count() == 2
-        time.sleep(2)
+        # The worker and beat have noticed the broker is gone (and kept running): still no e-mail.
+        wait_for(lambda: procs.log_mentions("Connection refused", "Error 111"), 30,
+                 "the worker or beat to report the broker unreachable")
         assert procs.mails_to(CUSTOMER_EMAIL) == []
 
         procs.redis(procs.port)  # Redis is back on the same port
         wait_for(lambda: Notification.objects.filter(pk__in=pending, status="sent").count() == 2, 45,
                  "the worker and beat to reconnect and the outbox sweep to re-send the e-mails")
-        time.sleep(3)  # more sweeps find nothing left to send
+        procs.wait_for_sweeps_with_nothing_to_send(3, 30)  # later sweeps find nothing left to re-send
     except AssertionError:
         print(procs.logs())
         raise

@@ -54,10 +54,8 @@ def test_an_alert_email_is_delivered_once_when_the_worker_is_killed_while_sendin
         processes.worker()
         wait_for(lambda: Notification.objects.filter(pk=notification.pk, status="sent").exists(), 40,
                  "the outbox sweep to re-send the e-mail through the new worker")
-        # Several more sweeps (every second) and any redelivery find nothing left to send.
-        import time
-
-        time.sleep(4)
+        # Several more sweeps (every second) find nothing left to send.
+        processes.wait_for_sweeps_with_nothing_to_send(3, 30)
     except AssertionError:
         print(processes.logs())
         raise

@@ -145,9 +145,62 @@ def test_between_undoes_add(start, minutes):
 
 
 def test_negative_amounts_and_naive_times_are_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^Business time to add must not be negative.$"):
         CN.add(at("2026-11-23 10:00"), -H)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^Business time needs an aware datetime.$"):
         CN.add(datetime(2026, 11, 23, 10), H)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^A working day must end after it starts.$"):
         BusinessCalendar(work_starts=time(18), work_ends=time(9))
+    with pytest.raises(ValueError, match="^A working day must end after it starts.$"):
+        BusinessCalendar(work_starts=time(9), work_ends=time(9))
+
+
+def test_a_calendar_without_any_working_day_is_reported_as_broken():
+    never = BusinessCalendar(country="", overrides_loader=lambda year: {
+        date(year, 1, 1) + timedelta(days=n): False for n in range(366)})
+    with pytest.raises(ValueError, match="^No working day found: check the calendar overrides.$"):
+        never.add(at("2026-11-23 10:00"), H)
+
+
+# --- edge cases ---------------------------------------------------------------------------
+
+PLAIN = BusinessCalendar(country="")  # Monday to Friday, 09:00–17:30 Shanghai, no public holidays
+
+
+def test_a_day_off_has_no_working_hours():
+    assert CN.working_hours(date(2026, 11, 23)) == timedelta(hours=8, minutes=30)  # a Monday
+    assert CN.working_hours(date(2026, 11, 21)) == timedelta(0)  # a Saturday
+    assert CN.working_hours(date(2026, 10, 1)) == timedelta(0)  # National Day, a Thursday
+
+
+def test_between_an_end_before_the_start_is_negative_business_time():
+    assert CN.between(at("2026-11-23 12:00"), at("2026-11-23 10:00")) == -2 * H
+    assert CN.between(at("2026-11-23 10:00"), at("2026-11-20 16:30")) == -2 * H  # back over a weekend
+    assert CN.between(at("2026-11-23 10:00"), at("2026-11-23 10:00")) == timedelta(0)
+
+
+def test_between_counts_a_span_of_many_months():
+    # Monday 5 January to Monday 27 July 2026: 29 weeks, 145 working days with no holidays.
+    assert PLAIN.between(at("2026-01-05 09:00"), at("2026-07-27 09:00")) == 145 * PLAIN.working_day
+    # The same span on the Chinese calendar leaves out the public holidays and adds the make-up days.
+    assert CN.between(at("2026-01-05 09:00"), at("2026-07-27 09:00")) < 145 * CN.working_day
+
+
+def test_between_counts_an_instant_outside_working_hours_from_the_next_opening():
+    assert CN.between(at("2026-11-23 07:00"), at("2026-11-23 20:00")) == timedelta(hours=8, minutes=30)
+    assert CN.between(at("2026-11-23 18:00"), at("2026-11-24 08:00")) == timedelta(0)
+
+
+def test_between_counts_in_the_calendars_time_zone_whatever_zone_the_instants_are_in():
+    utc = ZoneInfo("UTC")
+    # 02:00 to 04:00 UTC is 10:00 to 12:00 in Shanghai.
+    assert CN.between(datetime(2026, 11, 23, 2, tzinfo=utc), at("2026-11-23 12:00")) == 2 * H
+    assert CN.between(at("2026-11-23 10:00"), datetime(2026, 11, 23, 4, tzinfo=utc)) == 2 * H
+
+
+def test_between_walks_thirty_years_at_most():
+    start = at("2000-01-03 09:00")
+    longest = start + timedelta(days=3 * 366 * 10)
+    assert PLAIN.between(start, longest) > timedelta(0)
+    with pytest.raises(ValueError, match="^Business time over more than thirty years is not supported.$"):
+        PLAIN.between(start, longest + timedelta(days=1))

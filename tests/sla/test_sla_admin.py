@@ -100,7 +100,16 @@ def test_an_extension_without_a_reason_is_asked_again_and_changes_nothing(staff,
 
 def test_an_agent_cannot_extend_from_the_admin(staff, case, alice):
     client = staff(alice)
-    client.post("/admin/disputes/case/", {"action": "extend_deadline", "_selected_action": [case.pk],
-                                          "apply": "1", "reason": "Because."})
+    page = client.get("/admin/disputes/case/")
+    assert page.status_code == 200 and 'value="extend_deadline"' not in page.content.decode()
+    final_due_at = case.final_due_at
+    answer = client.post("/admin/disputes/case/", {"action": "extend_deadline", "_selected_action": [case.pk],
+                                                   "apply": "1", "reason": "Because."},
+                         follow=True, HTTP_ACCEPT_LANGUAGE="en")
+    # The action is not hers: the admin treats it as no action at all.
+    assert answer.redirect_chain == [("/admin/disputes/case/", 302)]
+    assert [str(message) for message in answer.context["messages"]] == ["No action selected."]
     case.refresh_from_db()
-    assert case.deadline_extensions == 0
+    assert (case.deadline_extensions, case.final_due_at) == (0, final_due_at)
+    assert not case.events.filter(kind="deadline_extended").exists()
+
