@@ -67,6 +67,11 @@ class Customer(models.Model):
     preferred_language = models.CharField(
         _("preferred language"), max_length=8, choices=Language.choices, default=Language.ZH_HANS
     )
+    # The ledger's ``customer_ref``: how the bank's core system names this customer. A
+    # case the bank opens itself for an orphan debit goes to the verified customer with it.
+    bank_ref = models.CharField(
+        _("bank customer reference"), max_length=32, null=True, blank=True, unique=True,
+        help_text=_("The customer reference of the bank's ledger (customer_ref); unique."))
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
