@@ -362,6 +362,7 @@ SPECTACULAR_SETTINGS = {
         "TransitionNameEnum": "disputes.api.serializers.TRANSITION_CHOICES",
         "ClockStatusEnum": "disputes.api.serializers.CLOCK_STATUSES",
         "VerificationOutcomeEnum": "disputes.models.verification.Outcome",
+        "RootCauseEnum": "disputes.workflow.names.RootCause",
         "WebhookDeliveryStatusEnum": "disputes.models.WebhookDeliveryStatus",
     },
     "POSTPROCESSING_HOOKS": [

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from core.cardguard import ScrubbedCharField, ScrubbedEmailField
+from core.cardguard import ScrubbedCharField, ScrubbedEmailField, validate_no_card_number
 from core.slip import validate_bin6, validate_last4
 
 PHONE_MAX_INPUT_LENGTH = 32
@@ -71,7 +71,7 @@ class Customer(models.Model):
     # case the bank opens itself for an orphan debit goes to the verified customer with it.
     bank_ref = models.CharField(
         _("bank customer reference"), max_length=32, null=True, blank=True, unique=True,
-        help_text=_("The customer reference of the bank's ledger (customer_ref); unique."))
+        validators=[validate_no_card_number], help_text=_("The customer reference of the bank's ledger (customer_ref); unique."))
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
