@@ -16,7 +16,7 @@ from django.utils import translation
 
 from customers.models import Card, Customer
 from disputes.models import Case, CaseEvent, DebitCase, Notification, Outcome
-from disputes.verification.checks import case_verify
+from disputes.verification.checks import case_verify, case_verify_by_id
 from disputes.workflow.actors import CUSTOMER
 from disputes.workflow.filing import case_file
 from disputes.workflow.names import Channel, EventKind, State
@@ -74,6 +74,17 @@ def test_an_orphan_debit_gets_an_auto_case_for_the_customer_the_ledger_names(set
     assert DebitCase.objects.get(entry__entry_id="L1").case == case
     assert list(CaseEvent.objects.filter(case=case).values_list("kind", flat=True).order_by("id")) == [
         EventKind.FILED, EventKind.VERIFICATION]
+
+
+@pytest.mark.django_db
+def test_the_check_queued_after_filing_does_not_check_the_opened_case_twice():
+    customer("C00001")
+    debit("L1", T, customer_ref="C00001")
+    reconcile_command("--open-cases")
+    case = Case.objects.get()
+
+    assert case_verify_by_id(case_id=case.pk) is None  # the task VERIFY_CASE, run after commit
+    assert CaseEvent.objects.filter(case=case, kind=EventKind.VERIFICATION).count() == 1
 
 
 @pytest.mark.django_db
