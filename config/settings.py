@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -134,6 +135,18 @@ DISPUTE_DEFAULT_PHONE_REGION = env.str("DISPUTE_DEFAULT_PHONE_REGION", default="
 DISPUTE_REOPEN_WINDOW = timedelta(days=env.int("DISPUTE_REOPEN_WINDOW_DAYS", default=30))
 # A clear verification takes its step by itself (reversed → reversal_found, settled → confirm_debit).
 DISPUTE_VERIFICATION_AUTO_STEPS = env.bool("DISPUTE_VERIFICATION_AUTO_STEPS", default=False)
+# reconcile --open-cases and the daily reconciliation open cases for orphan debits through this function.
+RECONCILE_CASE_OPENER = env.str("RECONCILE_CASE_OPENER", default="disputes.verification.opening.orphan_case_open")
+# The daily reconciliation (beat, at DISPUTE_RECONCILE_AT, HH:MM in TIME_ZONE) also opens a case per
+# new orphan debit and e-mails its customer when this is on (off by default: it only records the orphans).
+DISPUTE_RECONCILE_OPEN_CASES = env.bool("DISPUTE_RECONCILE_OPEN_CASES", default=False)
+DISPUTE_RECONCILE_AT = env.str("DISPUTE_RECONCILE_AT", default="02:30")
+try:
+    _reconcile_hour, _reconcile_minute = (int(part) for part in DISPUTE_RECONCILE_AT.split(":"))
+    if not (0 <= _reconcile_hour < 24 and 0 <= _reconcile_minute < 60):
+        raise ValueError
+except ValueError:
+    raise ImproperlyConfigured("DISPUTE_RECONCILE_AT must be a time of day, HH:MM (e.g. 02:30).") from None
 # The overall answer deadline (days) of new SLA settings: the row migration 0004
 # creates, or the one created on first use. Afterwards admin → SLA settings decides.
 DISPUTE_FINAL_DEADLINE_DAYS = env.int("DISPUTE_FINAL_DEADLINE_DAYS", default=15)
@@ -214,6 +227,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "disputes.tasks.sweep_webhooks",
         "schedule": 60.0,
         "options": {"expires": 55},
+    },
+    "reconcile-daily": {
+        "task": "disputes.tasks.reconcile_daily",
+        "schedule": crontab(hour=_reconcile_hour, minute=_reconcile_minute),  # in CELERY_TIMEZONE = TIME_ZONE
+        "options": {"expires": 6 * 3600},
     },
 }
 # The outbox sweep re-sends a notification or refund whose task has not done it after this long.
@@ -344,6 +362,7 @@ SPECTACULAR_SETTINGS = {
         "TransitionNameEnum": "disputes.api.serializers.TRANSITION_CHOICES",
         "ClockStatusEnum": "disputes.api.serializers.CLOCK_STATUSES",
         "VerificationOutcomeEnum": "disputes.models.verification.Outcome",
+        "RootCauseEnum": "disputes.workflow.names.RootCause",
         "WebhookDeliveryStatusEnum": "disputes.models.WebhookDeliveryStatus",
     },
     "POSTPROCESSING_HOOKS": [

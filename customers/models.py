@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from core.cardguard import ScrubbedCharField, ScrubbedEmailField
+from core.cardguard import ScrubbedCharField, ScrubbedEmailField, validate_no_card_number
 from core.slip import validate_bin6, validate_last4
 
 PHONE_MAX_INPUT_LENGTH = 32
@@ -67,6 +67,11 @@ class Customer(models.Model):
     preferred_language = models.CharField(
         _("preferred language"), max_length=8, choices=Language.choices, default=Language.ZH_HANS
     )
+    # The ledger's ``customer_ref``: how the bank's core system names this customer. A
+    # case the bank opens itself for an orphan debit goes to the verified customer with it.
+    bank_ref = models.CharField(
+        _("bank customer reference"), max_length=32, null=True, blank=True, unique=True,
+        validators=[validate_no_card_number], help_text=_("The customer reference of the bank's ledger (customer_ref); unique."))
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:

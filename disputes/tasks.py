@@ -9,6 +9,7 @@ from disputes.delivery.outbox import outbox_pending
 from disputes.refunds import refund_execute
 from disputes.sla import sweep as sla_actions
 from disputes.verification import checks as verification
+from disputes.verification import opening
 
 
 @shared_task(
@@ -93,3 +94,10 @@ def verify_case(case_id: int) -> None:
 def verify_open_cases() -> int:
     """After an import: check again the open cases the records could now answer."""
     return verification.cases_verify_open()
+
+
+@shared_task(soft_time_limit=3600, time_limit=3900)
+def reconcile_daily() -> str:
+    """Beat, once a day (``DISPUTE_RECONCILE_AT``): the orphan debits as of now,
+    and a case for each new one when ``DISPUTE_RECONCILE_OPEN_CASES`` is on."""
+    return opening.reconcile_daily()

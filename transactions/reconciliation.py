@@ -279,7 +279,16 @@ def terminal_health_write_csv(rows: Iterable[TerminalHealth], out: TextIO) -> in
 
 # --- cases for orphans --------------------------------------------------------------------------
 
-CaseOpener = Callable[[OrphanDebit], str]
+@dataclass(frozen=True)
+class CaseForOrphan:
+    """What a case opener did for an orphan: opened a new case, or found the
+    case the debit already has (a customer's complaint, from any channel)."""
+
+    reference: str
+    opened: bool
+
+
+CaseOpener = Callable[[OrphanDebit], CaseForOrphan]
 
 
 class NoCaseOpener(Exception):
@@ -289,10 +298,13 @@ class NoCaseOpener(Exception):
 def case_opener() -> CaseOpener:
     """The function that opens a case for an orphan, named by the setting
     ``RECONCILE_CASE_OPENER`` (a dotted path). It takes the ``OrphanDebit``
-    (its ``entry`` loaded) and returns the reference of the case: a new
-    ``auto``-channel case, or the case the debit already has from any channel.
-    It runs inside the transaction that claims the debit, so what it writes
-    (the case, the customer's e-mail in the outbox) commits with the claim."""
+    (its ``entry`` loaded) and returns a ``CaseForOrphan``: a new
+    ``auto``-channel case, or the case the debit already has from any channel;
+    it raises when it cannot open one for that debit (the debit is then tried
+    again by the next run). It runs inside the transaction that claims the
+    debit, so what it writes (the case, the customer's e-mail in the outbox)
+    commits with the claim. The disputes side's opener is
+    ``disputes.verification.opening.orphan_case_open``."""
     path = getattr(settings, "RECONCILE_CASE_OPENER", "")
     if not path:
         raise NoCaseOpener("RECONCILE_CASE_OPENER is not set")
@@ -329,10 +341,14 @@ def orphan_cases_open(run: ReconciliationRun, *, opener: CaseOpener | None = Non
                 except IntegrityError:
                     already += 1
                     continue
-                claim.case_reference = opener(orphan)
+                result = opener(orphan)
+                claim.case_reference = result.reference
                 claim.save(update_fields=["case_reference"])
         except Exception as error:  # one debit's failure does not stop the others
             failed.append((orphan.entry.entry_id, str(error) or error.__class__.__name__))
             continue
-        opened += 1
+        if result.opened:
+            opened += 1
+        else:
+            already += 1
     return OpenedCases(opened=opened, already_open=already, failed=tuple(failed))

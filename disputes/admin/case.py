@@ -93,7 +93,7 @@ CASE_FIELDSETS = (
     (_("Transaction as reported"), {"fields": ("amount", "currency", "transaction_at", "merchant_name",
                                                "merchant_id", "terminal_id", "rrn", "stan", "auth_code")}),
     (_("Matched records"), {"fields": ("resolved_merchant", "resolved_terminal", "processor",
-                                       "ledger_entry", "settlement_record")}),
+                                       "ledger_entry", "settlement_record", "linked_to")}),
     (_("Outcome"), {"fields": ("root_cause", "resolution", "rejection_reason", "refund_amount",
                                "refund_proposed_by", "resume_state")}),
     (_("Clocks"), {"fields": ("created_at", "updated_at", "stage_entered_at", "sla_due_at", "final_due_at",
@@ -102,7 +102,7 @@ CASE_FIELDSETS = (
 # What the case page shows beside the case; loaded with it in one query.
 CASE_PAGE_RELATED = (
     "customer", "card", "assignee", "resolved_merchant", "resolved_terminal__merchant", "processor",
-    "ledger_entry", "settlement_record", "refund_proposed_by",
+    "ledger_entry", "settlement_record", "refund_proposed_by", "linked_to",
 )
 
 

@@ -164,6 +164,13 @@ class CaseSerializer(serializers.ModelSerializer):
         help_text=_("What the bank's transaction records say about the debit; null until first checked."))
     money_back_by = serializers.SerializerMethodField(
         help_text=_("The date the customer should see the money again, once known; else null."))
+    linked_to = serializers.SlugRelatedField(
+        slug_field="reference", read_only=True, allow_null=True,
+        help_text=_("The reference of the case about the same debit that this complaint joined (one debit, one "
+                    "case); null when it is not linked."))
+    suggested_root_cause = serializers.SerializerMethodField(
+        help_text=_("The root cause the transaction records point at (duplicate_payment when the reconciliation "
+                    "flagged the debit paid twice); null when they point at none."))
 
     class Meta:
         model = Case
@@ -173,6 +180,7 @@ class CaseSerializer(serializers.ModelSerializer):
             "rrn", "stan", "auth_code", "description", "assignee", "priority", "root_cause",
             "rejection_reason", "refund_amount", "created_at", "updated_at", "stage_entered_at",
             "sla_due_at", "final_due_at", "ended_at", "closed_at", "verification", "money_back_by",
+            "linked_to", "suggested_root_cause",
         ]
         read_only_fields = fields
 
@@ -187,6 +195,10 @@ class CaseSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.DateField(allow_null=True))
     def get_money_back_by(self, case: Case):
         return case.verification.money_back_on if case.verification else None
+
+    @extend_schema_field(serializers.ChoiceField(choices=RootCause.choices, allow_null=True))
+    def get_suggested_root_cause(self, case: Case) -> str | None:
+        return (case.verification.suggested_root_cause or None) if case.verification else None
 
 
 CLOCK_STATUSES = [(value, value) for value in ("on_track", "due_soon", "breached", "paused")]

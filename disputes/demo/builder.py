@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from config.celery import app as celery_app
+from customers.models import Customer
 from disputes.demo.data import (
     AGENT,
     APPROVER,
@@ -125,7 +126,13 @@ def demo_data_create(*, seed: int = DEFAULT_SEED) -> DemoDataOutcome:
         builder.cases()
         builder.background_transactions()
         builder.guide_examples()
+        builder.bank_customers()
     return DemoDataOutcome(created=True, counts=dict(builder.counts), states=dict(builder.states))
+
+
+def _bank_ref(phone: str) -> str:
+    """The demo ledger's ``customer_ref`` of the customer with this phone."""
+    return f"C{phone[-5:]}"
 
 
 class _Builder:
@@ -231,8 +238,24 @@ class _Builder:
         for n in range(5):
             slip = self._slip()
             last4 = f"{self.rng.randrange(10_000):04d}"
-            self._ledger(slip, kind=LedgerKind.DEBIT, card_last4=last4, customer_ref=f"C9{n:04d}", after=timedelta(seconds=3))
+            # Orphans of demo customers: ``reconcile --open-cases`` opens their cases.
+            self._ledger(slip, kind=LedgerKind.DEBIT, card_last4=last4, customer_ref=_bank_ref(self.customers[n][1]),
+                         after=timedelta(seconds=3))
             self._settlement(slip, status=SettlementStatus.TIMEOUT)
+
+    def bank_customers(self) -> None:
+        """The demo customers as the bank knows them: a verified record each, with
+        the reference its ledger rows carry (``customer_ref``)."""
+        people = [(name, phone, language) for name, phone, language in self.customers]
+        people.append((GUIDE_COMPLAINT["customer_name"], GUIDE_COMPLAINT["phone"], "zh-hans"))
+        for name, phone, language in people:
+            ref = _bank_ref(phone)
+            if Customer.objects.filter(bank_ref=ref).exists():
+                continue  # two demo phones ending alike: the first keeps the reference
+            customer = Customer.objects.filter(phone=phone, verified=True).first() or Customer(
+                name=name, phone=phone, verified=True, preferred_language=language)
+            customer.bank_ref = ref
+            customer.save()
 
     # --- cases --------------------------------------------------------------------------------
 
@@ -251,13 +274,13 @@ class _Builder:
         slip = self._slip()
         last4 = f"{self.rng.randrange(10_000):04d}"
         # What the customer saw at the POS: failed, yet the card was debited.
-        self._ledger(slip, kind=LedgerKind.DEBIT, card_last4=last4, customer_ref=f"C{phone[-5:]}", after=timedelta(seconds=5))
+        self._ledger(slip, kind=LedgerKind.DEBIT, card_last4=last4, customer_ref=_bank_ref(phone), after=timedelta(seconds=5))
         self._settlement(slip, status=self.rng.choice((SettlementStatus.TIMEOUT, SettlementStatus.DECLINED)))
         names = [name for name, _who in steps]
         if "reversal_found" in names:
-            self._ledger(slip, kind=LedgerKind.REVERSAL, card_last4=last4, customer_ref=f"C{phone[-5:]}", after=timedelta(hours=20))
+            self._ledger(slip, kind=LedgerKind.REVERSAL, card_last4=last4, customer_ref=_bank_ref(phone), after=timedelta(hours=20))
         if "merchant_refunded" in names:
-            self._ledger(slip, kind=LedgerKind.REFUND, card_last4=last4, customer_ref=f"C{phone[-5:]}", after=timedelta(days=2))
+            self._ledger(slip, kind=LedgerKind.REFUND, card_last4=last4, customer_ref=_bank_ref(phone), after=timedelta(days=2))
 
         channel, actor = self.rng.choice((
             (Channel.WEB, CUSTOMER), (Channel.WEB, CUSTOMER), (Channel.STAFF, self.rng.choice(self.cast.agents)),
@@ -333,7 +356,7 @@ class _Builder:
         slip = {"merchant": merchant, "terminal": terminal, "amount": Decimal(complaint["amount"]), "at": at,
                 "rrn": complaint["rrn"], "stan": complaint["stan"], "auth_code": complaint["auth_code"]}
         self._ledger(slip, kind=LedgerKind.DEBIT, card_last4=complaint["card_last4"],
-                     customer_ref=f"C{complaint['phone'][-5:]}", after=timedelta(seconds=5))
+                     customer_ref=_bank_ref(complaint["phone"]), after=timedelta(seconds=5))
         self._settlement(slip, status=SettlementStatus.TIMEOUT)
         case = case_file(
             actor=self.cast.call_center, channel=Channel.API, transaction_at=at, merchant_id=merchant.merchant_id,

@@ -6,11 +6,12 @@
 - ``sla``: SLA policies, calendar overrides and the alerts raised;
 - ``delivery``: e-mail notifications, webhook endpoints and deliveries;
 - ``api``: the REST API's idempotency keys;
-- ``verification``: each check of a case against the transaction records.
+- ``verification``: each check of a case against the transaction records, and
+  the case that owns each debit (``DebitCase``).
 - ``queue``: the staff queue's orderings and the indexes named for its queries.
 """
 from disputes.models.api import IdempotencyKey
-from disputes.models.verification import Outcome, Verification
+from disputes.models.verification import DebitCase, Outcome, Verification
 from disputes.models.case import TRANSITION_LABELS, TRANSITION_NAMES, Case
 from disputes.models.casefile import (
     Attachment,
@@ -50,5 +51,5 @@ __all__ = [
     "SlaClock", "SlaSettings", "StagePolicy", "TargetUnit", "default_final_days", "default_first_extension_to_days",
     "Notification", "NotificationStatus", "WebhookDelivery", "WebhookDeliveryStatus", "WebhookEndpoint",
     "validate_webhook_url", "IdempotencyKey", "_attachment_path",
-    "Outcome", "Verification",
+    "DebitCase", "Outcome", "Verification",
 ]

@@ -108,6 +108,7 @@ class Case(ConcurrentTransitionMixin, PosSlipFields, models.Model):
     ledger_entry = models.ForeignKey("transactions.LedgerEntry", on_delete=models.PROTECT, null=True, blank=True, related_name="cases", verbose_name=_("matched ledger entry"))
     verification = models.ForeignKey("disputes.Verification", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("latest verification"))
     settlement_record = models.ForeignKey("transactions.SettlementRecord", on_delete=models.PROTECT, null=True, blank=True, related_name="cases", verbose_name=_("matched settlement record"))
+    linked_to = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="linked_cases", verbose_name=_("linked to the case of the same debit"))
 
     # Work.
     assignee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="assigned_cases", verbose_name=_("assignee"))
@@ -218,7 +219,6 @@ class Case(ConcurrentTransitionMixin, PosSlipFields, models.Model):
         return updated
 
     # --- reading -------------------------------------------------------------
-
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_STATES

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.money import AmountField, CurrencyField
 from disputes.models.case import Case
+from disputes.workflow.names import RootCause
 
 
 class Outcome(models.TextChoices):
@@ -33,6 +34,8 @@ class Verification(models.Model):
     money_back_on = models.DateField(_("money back on"), null=True, blank=True)
     suggested_step = models.CharField(_("suggested step"), max_length=32, blank=True)
     chosen_by_hand = models.BooleanField(_("debit chosen by an agent"), default=False)
+    # The latest reconciliation that found the debit an orphan flagged it paid twice.
+    probable_duplicate = models.BooleanField(_("probable duplicate payment"), default=False)
     checked_at = models.DateTimeField(_("checked at"), default=timezone.now)
 
     class Meta:
@@ -43,3 +46,29 @@ class Verification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.outcome}"
+
+    @property
+    def suggested_root_cause(self) -> str:
+        """The root cause the records point at ("" when they point at none):
+        ``duplicate_payment`` for a debit the reconciliation flagged paid twice."""
+        return RootCause.DUPLICATE_PAYMENT if self.probable_duplicate else ""
+
+
+class DebitCase(models.Model):
+    """The case that owns a ledger debit: one row per debit ("one debit, one
+    case", docs/design.md). The unique entry is what two diagnoses at once
+    compete for; a later complaint about an owned debit is linked to the owner
+    (``Case.linked_to``) instead of being worked twice."""
+
+    entry = models.OneToOneField("transactions.LedgerEntry", on_delete=models.PROTECT, related_name="debit_case",
+                                 verbose_name=_("ledger entry"))
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="+", verbose_name=_("case"))
+    since = models.DateTimeField(_("since"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("case of a debit")
+        verbose_name_plural = _("cases of debits")
+        indexes = [models.Index(fields=["case"], name="debitcase_case_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.entry_id} → {self.case_id}"

@@ -18,7 +18,7 @@ from disputes.workflow.names import EventKind
 # What the page shows beside the case, joined in its one query.
 CASE_PAGE_RELATED = (
     "customer", "card", "assignee", "resolved_merchant", "resolved_terminal__merchant", "processor",
-    "ledger_entry", "settlement_record", "refund_proposed_by", "verification",
+    "ledger_entry", "settlement_record", "refund_proposed_by", "verification", "linked_to",
 )
 
 
@@ -31,6 +31,8 @@ class CasePage:
     attachments: list[Attachment]
     refunds: list[Refund]
     extensions: list[CaseEvent] = field(default_factory=list)
+    # The other complaints about the same debit that joined this case (one debit, one case).
+    joined_by: list[Case] = field(default_factory=list)
 
     @property
     def first_extension_by_id(self) -> int | None:
@@ -59,6 +61,7 @@ def case_page(*, user, reference: str, now: datetime | None = None) -> CasePage:
         attachments=list(case.attachments.select_related("uploaded_by").order_by("uploaded_at", "id")),
         refunds=list(case.refunds.select_related("proposed_by", "decided_by").order_by("proposed_at", "id")),
         extensions=[event for event in events if event.kind == EventKind.DEADLINE_EXTENDED],
+        joined_by=list(case.linked_cases.only("pk", "reference", "state").order_by("created_at", "id")),
     )
 
 

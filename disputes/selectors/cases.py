@@ -41,7 +41,7 @@ def cases_visible_to(user) -> QuerySet[Case]:
 def case_list(*, user) -> QuerySet[Case]:
     """The cases ``user`` may see, newest first, with what a list row shows
     joined in (the API's list; filters narrow it further)."""
-    return (cases_visible_to(user).select_related("customer", "card", "assignee", "verification")
+    return (cases_visible_to(user).select_related("customer", "card", "assignee", "verification", "linked_to")
             .order_by("-created_at", "-id"))
 
 

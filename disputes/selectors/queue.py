@@ -195,7 +195,9 @@ def queue_page(user, query: QueueQuery, *, after: Cursor | None = None, size: in
     cases, ordering = queue_cases(user, query, now=now)
     if after is not None:
         cases = _after(cases, ordering, after)
-    rows = list(cases.select_related("customer", "card", "assignee")[: size + 1])
+    # linked_reference: the case about the same debit this one joined ("linked to DD-…").
+    rows = list(cases.select_related("customer", "card", "assignee")
+                .annotate(linked_reference=F("linked_to__reference"))[: size + 1])
     next_cursor = None
     if len(rows) > size:
         rows = rows[:size]

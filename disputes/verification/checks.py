@@ -8,7 +8,9 @@ the customer when the money is back. Where the policy allows it
 (``DISPUTE_VERIFICATION_AUTO_STEPS``, off by default) a clear answer takes its
 step as the system user: ``reversed`` → ``reversal_found``, ``settled`` →
 ``confirm_debit``. It runs on filing and after every import (Celery, after
-commit) and on demand.
+commit) and on demand. The single debit found is claimed for the case, or the
+case is linked to the case that owns it ("one debit, one case",
+``verification.linking``).
 """
 from __future__ import annotations
 
@@ -33,7 +35,8 @@ from disputes.workflow.events import record_event
 from disputes.workflow.names import EventKind, State
 from disputes.workflow.steps import case_transition
 from disputes.workflow.transitions import case_restored_on_failure
-from transactions.models import LedgerEntry, LedgerKind
+from disputes.verification.linking import debit_claim
+from transactions.models import LedgerEntry, LedgerKind, OrphanDebit
 
 AUTO_STEPS = {Outcome.REVERSED: "reversal_found", Outcome.SETTLED: "confirm_debit"}
 
@@ -73,13 +76,18 @@ def verification_data(verification: Verification | None) -> dict | None:
     }
 
 
-def case_verify(*, case: Case, actor, as_of: datetime | None = None, entry_id: str = "") -> Verification:
+def case_verify(
+    *, case: Case, actor, as_of: datetime | None = None, entry_id: str = "", known_debit: LedgerEntry | None = None,
+) -> Verification:
     """Check ``case`` against the records as of ``as_of`` (now). ``entry_id`` is
     the debit an agent chose among the candidates (it must be a debit of the
-    same card and amount); the choice is part of the event."""
+    same card and amount); the choice is part of the event. ``known_debit`` is
+    the debit a case was opened for by the reconciliation (no search needed).
+    A single debit found is claimed for the case, or the case is linked to the
+    case that already owns it (``verification.linking``)."""
     require_permission(actor, "disputes.work_case" if not actor.has_perm("disputes.act_as_system")
                        else "disputes.act_as_system")
-    debit = None
+    debit = known_debit
     if entry_id:
         debit = LedgerEntry.objects.filter(entry_id=entry_id, kind=LedgerKind.DEBIT, card_last4=case.card.last4,
                                            amount=case.amount, currency=case.currency).first()
@@ -91,12 +99,14 @@ def case_verify(*, case: Case, actor, as_of: datetime | None = None, entry_id: s
     # version (its ETag) stays, so a client's If-Match is not spoiled by a check
     # running in the background (docs/api.md, "Versions").
     with case_restored_on_failure(case), transaction.atomic():
-        verification = _keep(case, diagnosis, chosen_by_hand=debit is not None)
+        verification = _keep(case, diagnosis, chosen_by_hand=bool(entry_id))
         Case.objects.filter(pk=case.pk).update(verification=verification, ledger_entry=case.ledger_entry,
                                                settlement_record=case.settlement_record)
         payload = verification_data(verification)
         payload["suggested_step"] = verification.suggested_step
-        if debit is not None:
+        if verification.probable_duplicate:
+            payload["suggested_root_cause"] = verification.suggested_root_cause
+        if entry_id:
             payload["chosen_entry_id"] = debit.entry_id
         record_event(case, kind=EventKind.VERIFICATION, actor=actor, payload=payload,
                      message=str(Outcome(verification.outcome).label))
@@ -104,6 +114,8 @@ def case_verify(*, case: Case, actor, as_of: datetime | None = None, entry_id: s
             previous is None or previous.outcome != Outcome.REVERSED)
         if newly_reversed and case.is_open:
             _tell_money_back(case, verification)
+        if case.ledger_entry is not None:
+            debit_claim(case=case, entry=case.ledger_entry, actor=actor)
     step = AUTO_STEPS.get(verification.outcome)
     if step and settings.DISPUTE_VERIFICATION_AUTO_STEPS and case.state == State.VERIFYING:
         try:
@@ -122,12 +134,21 @@ def _keep(case: Case, diagnosis: Diagnosis, *, chosen_by_hand: bool) -> Verifica
         settlement_records=[record.record_id for record in diagnosis.records],
         outstanding_amount=diagnosis.outstanding, money_back_on=diagnosis.money_back_on,
         suggested_step=diagnosis.suggested_step, chosen_by_hand=chosen_by_hand, checked_at=timezone.now(),
+        probable_duplicate=diagnosis.outcome == Outcome.ORPHAN and _flagged_paid_twice(diagnosis.debits[0]),
     )
     single = diagnosis.outcome in (Outcome.REVERSED, Outcome.SETTLED, Outcome.ORPHAN)
     case.verification = verification
     case.ledger_entry = debits[0] if single else None
     case.settlement_record = diagnosis.records[0] if diagnosis.records else None
     return verification
+
+
+def _flagged_paid_twice(debit: LedgerEntry) -> bool:
+    """Whether the latest reconciliation that found this debit an orphan flagged
+    it a probable duplicate payment (paid twice)."""
+    latest = (OrphanDebit.objects.filter(entry=debit).order_by("-reconciliation__as_of", "-reconciliation_id")
+              .values_list("probable_duplicate", flat=True).first())
+    return bool(latest)
 
 
 def _tell_money_back(case: Case, verification: Verification) -> None:
@@ -148,8 +169,8 @@ RECHECK_STATES = (State.SUBMITTED, State.VERIFYING, State.AWAITING_CUSTOMER)
 def case_verify_by_id(*, case_id: int) -> Verification | None:
     """``case_verify`` as the system user, for a task that holds only the id."""
     case = Case.objects.select_related("card", "customer", "verification").filter(pk=case_id).first()
-    if case is None or not case.is_open:
-        return None
+    if case is None or not case.is_open or case.verification is not None:
+        return None  # checked already (the case opener checks its case at once)
     return case_verify(case=case, actor=system_user())
 
 

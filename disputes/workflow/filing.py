@@ -48,6 +48,24 @@ def _customer_for_filing(*, channel: str, name: str, phone: str, email: str, pre
     return customer
 
 
+def _tell_filed(case: Case) -> None:
+    """The filing e-mail; a case the bank opened itself (``auto``) says so."""
+    values = {"amount": case.amount, "currency": case.currency, "last4": case.card.last4,
+              "merchant": case.merchant_name or case.merchant_id or "-",
+              "date": timezone.localtime(case.transaction_at).strftime("%Y-%m-%d %H:%M"),
+              "due": timezone.localtime(case.final_due_at).strftime("%Y-%m-%d")}
+    if case.channel == Channel.AUTO:
+        subject = _("We found a payment that did not reach the merchant")
+        body = _("Our records show that your card ending %(last4)s was debited %(amount)s %(currency)s at "
+                 "%(merchant)s on %(date)s, but the merchant was not paid. We have opened a case for you; you need "
+                 "not do anything. We will answer by %(due)s.") % values
+    else:
+        subject = _("We have received your complaint")
+        body = _("We have received your complaint about a payment of %(amount)s %(currency)s. "
+                 "We will answer by %(due)s.") % values
+    notify_customer(case, subject, [_("Dear %(name)s,") % {"name": case.customer.name}, body])
+
+
 @dataclass(frozen=True)
 class FiledCase:
     case: Case
@@ -172,13 +190,6 @@ def case_file(
                 raise
         record_event(case, kind=EventKind.FILED, actor=actor, to_state=case.state, payload={"channel": channel})
         with translation.override(customer.preferred_language):
-            notify_customer(
-                case,
-                _("We have received your complaint"),
-                [_("Dear %(name)s,") % {"name": customer.name},
-                 _("We have received your complaint about a payment of %(amount)s %(currency)s. We will answer by %(due)s.")
-                 % {"amount": case.amount, "currency": case.currency,
-                    "due": timezone.localtime(case.final_due_at).strftime("%Y-%m-%d")}],
-            )
+            _tell_filed(case)
         enqueue_after_commit(outbox.VERIFY_CASE, case.pk)  # what the records say, before an agent opens it
     return FiledCase(case=case, tracking_code=tracking_code)

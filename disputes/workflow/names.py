@@ -90,6 +90,7 @@ class EventKind(models.TextChoices):
     MERCHANT_RESPONSE = "merchant_response", _("merchant response")
     REFUND = "refund", _("refund")
     NOTIFICATION = "notification", _("notification")
+    LINKED = "linked", _("linked")
 
 
 class Role(models.TextChoices):

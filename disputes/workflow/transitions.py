@@ -167,6 +167,8 @@ def take_step(
                 case.stage_entered_at = now
             if target in ENDED_STATES:
                 case.ended_at = now
+                if not case.root_cause and case.verification_id:  # the records' suggestion, unless one is set
+                    case.root_cause = case.verification.suggested_root_cause
             case_save(case)
             if after is not None:
                 after(case, payload, now)

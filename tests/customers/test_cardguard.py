@@ -22,7 +22,8 @@ from .test_card_numbers_oracle import luhn_check_digit
 # Structured fields: fixed shapes with their own validators (ids, codes,
 # e-mail, phone, choices), never free text. Everything else must be guarded.
 STRUCTURED = {
-    "customers.Customer": {"phone", "email", "preferred_language"},
+    # bank_ref: the ledger's customer_ref, compared exactly (a card number is refused by its validator).
+    "customers.Customer": {"phone", "email", "preferred_language", "bank_ref"},
     "customers.Card": {"scheme", "last4", "bin6"},
     "merchants.Merchant": {"merchant_id", "contact_phone", "contact_email"},
     "merchants.Terminal": {"terminal_id", "status"},

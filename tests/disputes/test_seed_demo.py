@@ -5,14 +5,15 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
-from django.utils import translation
+from django.utils import timezone, translation
 
 from customers.models import Card, Customer, normalize_phone
 from disputes import demo
-from disputes.models import Case, CaseEvent, Notification, Refund, RefundStatus
+from disputes.models import Case, CaseEvent, DebitCase, Notification, Refund, RefundStatus
+from disputes.verification.checks import case_verify
 from disputes.workflow.names import EventKind, Role, State
 from merchants.models import Merchant, PaymentProcessor, Terminal, TerminalStatus
-from transactions.models import LedgerEntry, SettlementRecord
+from transactions.models import LedgerEntry, OrphanDebit, SettlementRecord
 from core.slip import validate_merchant_id, validate_terminal_id
 
 
@@ -151,3 +152,29 @@ def test_every_example_id_of_the_api_guide_exists_in_the_demo(seeded):
     assert {n for n in last4s if not Card.objects.filter(last4=n, customer__phone__in=phones).exists()} == set()
     case = Case.objects.get(reference__in=references)
     assert (case.state, case.version, case.channel) == (State.WITHDRAWN, 2, "api")
+
+
+def test_the_demo_customers_have_the_bank_references_of_the_demo_ledger(seeded):
+    refs = set(LedgerEntry.objects.filter(kind="debit").exclude(customer_ref__startswith="C000")
+               .values_list("customer_ref", flat=True))
+    known = set(Customer.objects.filter(verified=True, bank_ref__in=refs).values_list("bank_ref", flat=True))
+    assert refs and refs == known
+
+
+def test_reconcile_open_cases_on_the_demo_opens_the_orphans_nobody_complained_about(
+        seeded, system, django_capture_on_commit_callbacks):
+    complaints = list(Case.objects.values_list("pk", flat=True))
+    for case in Case.objects.select_related("card", "customer"):
+        case_verify(case=case, actor=system)  # what the worker does after each filing
+    out = StringIO()
+    with translation.override("en"), django_capture_on_commit_callbacks(execute=False):
+        call_command("reconcile", "--as-of", timezone.now().isoformat(), "--open-cases", stdout=out)
+    opened = Case.objects.exclude(pk__in=complaints)
+    # The background orphans of demo customers; every complaint's debit already had its case.
+    orphans = set(OrphanDebit.objects.values_list("entry__entry_id", flat=True))
+    of_complaints = set(DebitCase.objects.filter(case__in=complaints).values_list("entry__entry_id", flat=True))
+    assert set(opened.values_list("ledger_entry__entry_id", flat=True)) == orphans - of_complaints
+    assert f"Cases: {opened.count()} opened, {len(orphans & of_complaints)} already open, 0 failed." in out.getvalue()
+    assert opened.exists() and orphans & of_complaints
+    assert all(case.channel == "auto" and case.verification.outcome == "orphan" and case.customer.verified
+               for case in opened)

@@ -72,9 +72,10 @@ class Processes:
         return self._start([CELERY, "-A", "config", "worker", "--pool=prefork", "--concurrency=1",
                             "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"], "worker")
 
-    def beat(self) -> subprocess.Popen:
+    def beat(self, schedule: str = "beat-schedule") -> subprocess.Popen:
+        """A beat; a second one at once (a deployment's mistake) needs its own ``schedule`` file."""
         return self._start([CELERY, "-A", "config", "beat", "--loglevel=INFO",
-                            "--schedule", str(self.tmp / "beat-schedule")], "beat")
+                            "--schedule", str(self.tmp / schedule)], "beat")
 
     def redis(self, port: int) -> subprocess.Popen:
         return self._start(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
