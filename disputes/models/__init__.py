@@ -7,6 +7,7 @@
 - ``delivery``: e-mail notifications, webhook endpoints and deliveries;
 - ``api``: the REST API's idempotency keys;
 - ``verification``: each check of a case against the transaction records.
+- ``parties``: the merchant contacts and the processor inquiries;
 - ``queue``: the staff queue's orderings and the indexes named for its queries.
 """
 from disputes.models.api import IdempotencyKey
@@ -21,6 +22,7 @@ from disputes.models.casefile import (
     RefundStatus,
     _attachment_path,
 )
+from disputes.models.parties import ContactChannel, MerchantAnswer, MerchantContact, ProcessorInquiry
 from disputes.models.delivery import (
     Notification,
     NotificationStatus,
@@ -51,4 +53,5 @@ __all__ = [
     "Notification", "NotificationStatus", "WebhookDelivery", "WebhookDeliveryStatus", "WebhookEndpoint",
     "validate_webhook_url", "IdempotencyKey", "_attachment_path",
     "Outcome", "Verification",
+    "ContactChannel", "MerchantAnswer", "MerchantContact", "ProcessorInquiry",
 ]

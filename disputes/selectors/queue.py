@@ -195,7 +195,7 @@ def queue_page(user, query: QueueQuery, *, after: Cursor | None = None, size: in
     cases, ordering = queue_cases(user, query, now=now)
     if after is not None:
         cases = _after(cases, ordering, after)
-    rows = list(cases.select_related("customer", "card", "assignee")[: size + 1])
+    rows = list(cases.select_related("customer", "card", "assignee", "processor")[: size + 1])
     next_cursor = None
     if len(rows) > size:
         rows = rows[:size]

@@ -87,7 +87,10 @@ class EventKind(models.TextChoices):
     SLA_REMINDER = "sla_reminder", _("SLA reminder")
     SLA_BREACH = "sla_breach", _("SLA breach")
     DEADLINE_EXTENDED = "deadline_extended", _("deadline extended")
+    MERCHANT_CONTACT = "merchant_contact", _("merchant contacted")
     MERCHANT_RESPONSE = "merchant_response", _("merchant response")
+    PROCESSOR_INQUIRY = "processor_inquiry", _("processor inquiry sent")
+    PROCESSOR_RESPONSE = "processor_response", _("processor response")
     REFUND = "refund", _("refund")
     NOTIFICATION = "notification", _("notification")
 
