@@ -23,8 +23,11 @@ from disputes.workflow.merchant import MerchantLinkLimited, MerchantLinkRefused,
 
 
 def _private(response: HttpResponse) -> HttpResponse:
-    """The token is in the URL: never sent on as a referrer, never indexed, never cached."""
-    response["Referrer-Policy"] = "no-referrer"
+    """The token is in the URL: never indexed, never cached (``never_cache``), and
+    never sent to another site as a referrer: the site's policy is ``same-origin``
+    (SECURE_REFERRER_POLICY), kept here on purpose, as ``no-referrer`` would make
+    the browser post the form with ``Origin: null``, which CSRF refuses."""
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
