@@ -36,6 +36,12 @@ class CasePage:
     extensions: list[CaseEvent] = field(default_factory=list)
 
     @property
+    def merchant_attachment_ids(self) -> set[int]:
+        """The files the merchant sent with its answer (its ``merchant_response`` events name them)."""
+        return {attachment_id for event in self.events if event.kind == EventKind.MERCHANT_RESPONSE
+                for attachment_id in event.payload.get("attachment_ids", [])}
+
+    @property
     def first_extension_by_id(self) -> int | None:
         return self.extensions[0].actor_id if self.extensions else None
 

@@ -95,7 +95,7 @@ def _render(request: HttpRequest, reference: str, *, status: int = 200, kept: tu
     works = user.has_perm("disputes.work_case")
     open_inquiry = next((i for i in page.processor_inquiries if i.answered_at is None), None)
     context = {
-        "page": page, "case": case, "steps": steps, "now": now, "status": status, "problem": problem, "stale": stale,
+        "page": page, "case": case, "steps": steps, "now": now, "merchant_files": page.merchant_attachment_ids, "status": status, "problem": problem, "stale": stale,
         # What was typed for a step that is no longer offered (the case moved on): shown, not lost.
         "lost_input": [(StepForm.base_fields[key].label, kept_data[key]) for key in ("reason", "amount", "note")
                        if kept_data.get(key)] if kept_kind.startswith("step:") and kept_kind[5:] not in allowed else [],

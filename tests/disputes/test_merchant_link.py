@@ -14,6 +14,7 @@ from disputes.models import Attachment, Case, CaseEvent, MerchantContact
 from disputes.workflow.merchant import LINK_SALT, MerchantLinkRefused, merchant_answer
 from disputes.workflow.names import EventKind, State
 from disputes.workflow.steps import case_transition
+from tests.test_csp import assert_strict, inline_code
 from tests.disputes.merchants import (
     case_in_merchant_contact,
     contact_with_link,
@@ -114,12 +115,16 @@ def test_received_keeps_the_case_with_its_agent(client, contact, url):
     assert not CaseEvent.objects.filter(case=case, kind=EventKind.TRANSITION, created_at__gt=before.updated_at).exists()
 
 
-def test_evidence_is_kept_on_the_case_with_the_answer(client, contact, url):
+def test_evidence_is_kept_on_the_case_with_the_answer(client, contact, url, alice):
     answer(client, url, "refunded", files=[SimpleUploadedFile("refund.pdf", PDF, content_type="application/pdf")])
     attachment = Attachment.objects.get(case_id=contact.case_id)
     assert attachment.uploaded_by is None and attachment.original_name == "refund.pdf"
     event = CaseEvent.objects.get(case_id=contact.case_id, kind=EventKind.MERCHANT_RESPONSE)
     assert event.payload["attachment_ids"] == [attachment.pk]
+    client.force_login(alice)
+    page = en(client).get(f"/staff/cases/{contact.case.reference}/").content.decode()
+    row = page.split(f'data-attachment="{attachment.pk}"')[1].split("</li>")[0]
+    assert "from the merchant" in row  # not mistaken for the customer's
 
 
 def test_a_file_that_is_not_what_it_claims_refuses_the_whole_answer(client, contact, url):
@@ -249,3 +254,9 @@ def test_the_service_refuses_a_replay_with_the_answered_reason(contact, url):
     with pytest.raises(MerchantLinkRefused) as refused:
         merchant_answer(token=token, answer="refunded", client_address="10.0.0.1")
     assert refused.value.reason == "answered"
+
+
+def test_the_merchant_pages_carry_the_strict_policy_and_no_inline_code(client, contact, url):
+    for response in (client.get(url), client.get("/merchant/respond/not-a-token/"), answer(client, url, "received")):
+        assert_strict(response)
+        assert inline_code(response.content.decode()) == []
