@@ -14,7 +14,6 @@ from disputes.models import Attachment, Case, CaseEvent, MerchantContact
 from disputes.workflow.merchant import LINK_SALT, MerchantLinkRefused, merchant_answer
 from disputes.workflow.names import EventKind, State
 from disputes.workflow.steps import case_transition
-from tests.test_csp import assert_strict, inline_code
 from tests.disputes.merchants import (
     case_in_merchant_contact,
     contact_with_link,
@@ -22,6 +21,7 @@ from tests.disputes.merchants import (
     merchant_on_record,
     token_of,
 )
+from tests.test_csp import assert_strict, inline_code
 
 pytestmark = pytest.mark.django_db
 PDF = b"%PDF-1.4\n% settlement statement\n"
