@@ -17,7 +17,8 @@ link, and the merchant's answer (docs/design.md, "Merchant contact").
   address is refused before anything is checked (``MerchantLinkLimited``).
 - ``merchant_answer``: the answer, once per attempt (the attempt's row is
   locked, then the case's), with a comment and evidence files (the rules of
-  every attachment): a ``merchant_response`` event, then the step it drives,
+  every attachment): a ``merchant_response`` event, an e-mail to the case's
+  assignee, then the step it drives,
   taken as the merchant: "already refunded" → ``merchant_refunded``; "did not
   receive" → ``escalate_to_processor``; "received" → no step: the merchant
   holds the money and the case stays with its agent, who follows it up (a
@@ -225,6 +226,19 @@ def merchant_link_open(*, token: str, client_address: str) -> MerchantContact:
         raise
 
 
+def _tell_assignee(case: Case, contact: MerchantContact) -> None:
+    """The agent on the case hears of the answer by e-mail (staff e-mails are in the default language)."""
+    assignee = case.assignee
+    if assignee is None or not assignee.email:
+        return
+    with translation.override(settings.LANGUAGE_CODE):
+        label = MerchantAnswer(contact.answer).label
+        subject = _("[%(reference)s] The merchant answered: %(answer)s") % {"reference": case.reference, "answer": label}
+        body = "\n\n".join(filter(None, [subject, contact.answer_comment]))
+    notification = Notification.objects.create(case=case, recipient=assignee.email, subject=subject[:200], body=body)
+    enqueue_after_commit(outbox.DELIVER_NOTIFICATION, notification.pk)
+
+
 def merchant_answer(*, token: str, answer: str, comment: str = "", uploads=(), client_address: str) -> MerchantContact:
     """Record the merchant's answer once and take the step it drives; all or
     nothing (the answer, its files, its event, the step)."""
@@ -237,7 +251,8 @@ def merchant_answer(*, token: str, answer: str, comment: str = "", uploads=(), c
             # The attempt's row first (a second answer waits, then finds it answered),
             # then the case's (an answer to another attempt waits, then finds the case moved on).
             contact = _contact_for(token, lock=True)
-            case = Case.objects.select_for_update().select_related("customer").get(pk=contact.case_id)
+            case = Case.objects.select_for_update(of=("self",)).select_related("customer", "assignee").get(
+                pk=contact.case_id)
             if case.state != State.MERCHANT_CONTACT:
                 raise MerchantLinkRefused("stage")
             now = timezone.now()
@@ -249,6 +264,7 @@ def merchant_answer(*, token: str, answer: str, comment: str = "", uploads=(), c
                 case_save(case)
                 record_event(case, kind=EventKind.MERCHANT_RESPONSE, actor=MERCHANT, message=comment, payload={
                     "contact_id": contact.pk, "answer": answer, "attachment_ids": [a.pk for a in attachments]})
+            _tell_assignee(case, contact)
             step = ANSWER_STEPS.get(answer)
             if step:
                 note = str(MerchantAnswer(answer).label) + (f": {comment}" if comment else "")

@@ -5,12 +5,14 @@ workflow. A tampered or expired link, a link whose attempt is not of the case
 it names, a second answer and a case that has moved on are refused with a
 page in the visitor's language, and change nothing."""
 import time
+from datetime import timedelta
 
 import pytest
 from django.core import signing
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from disputes.models import Attachment, Case, CaseEvent, MerchantContact
+from disputes.models import Attachment, Case, CaseEvent, MerchantContact, Notification
+from disputes.workflow.casework import case_assign
 from disputes.workflow.merchant import LINK_SALT, MerchantLinkRefused, merchant_answer
 from disputes.workflow.names import EventKind, State
 from disputes.workflow.steps import case_transition
@@ -213,8 +215,6 @@ def test_a_link_past_its_age_is_refused_and_one_just_within_works(settings, monk
 
 
 def test_the_link_age_follows_the_setting(settings, monkeypatch, client, contact):
-    from datetime import timedelta
-
     settings.DISPUTE_MERCHANT_LINK_MAX_AGE = timedelta(days=1)
     token = issued_ago(monkeypatch, contact, 2 * 24 * 3600)
     assert client.get(f"/merchant/respond/{token}/").status_code == 410
@@ -260,3 +260,10 @@ def test_the_merchant_pages_carry_the_strict_policy_and_no_inline_code(client, c
     for response in (client.get(url), client.get("/merchant/respond/not-a-token/"), answer(client, url, "received")):
         assert_strict(response)
         assert inline_code(response.content.decode()) == []
+
+
+def test_the_agent_on_the_case_is_e_mailed_the_answer(client, contact, url, alice):
+    case_assign(case=Case.objects.get(pk=contact.case_id), actor=alice, assignee=alice)
+    answer(client, url, "received", "We have it.")
+    told = Notification.objects.get(recipient=alice.email)
+    assert contact.case.reference in told.subject and "We have it." in told.body
