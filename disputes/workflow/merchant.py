@@ -267,7 +267,8 @@ def merchant_answer(*, token: str, answer: str, comment: str = "", uploads=(), c
             _tell_assignee(case, contact)
             step = ANSWER_STEPS.get(answer)
             if step:
-                note = str(MerchantAnswer(answer).label) + (f": {comment}" if comment else "")
+                with translation.override(settings.LANGUAGE_CODE):  # the staff's language, not the merchant's
+                    note = str(MerchantAnswer(answer).label) + (f": {comment}" if comment else "")
                 take_step(case=case, name=step, actor=MERCHANT, note=note[:NOTE_MAX_LENGTH])
     except MerchantLinkRefused:
         _count_failure(client_address)
