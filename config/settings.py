@@ -155,6 +155,17 @@ if DISPUTE_FINAL_DEADLINE_DAYS < 1:
 # Where customers follow their case (used in e-mails).
 DISPUTE_PUBLIC_BASE_URL = env.str("DISPUTE_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 
+# Merchant contact (disputes/workflow/merchant.py): the merchant's response
+# deadline after each attempt (business days on the business calendar), how
+# long its signed answer link stays valid, and how many refused links one
+# address may open in the tracking page's window before it is answered 429.
+DISPUTE_MERCHANT_RESPONSE_DAYS = env.int("DISPUTE_MERCHANT_RESPONSE_DAYS", default=3)
+DISPUTE_MERCHANT_LINK_MAX_AGE = timedelta(days=env.int("DISPUTE_MERCHANT_LINK_MAX_AGE_DAYS", default=7))
+DISPUTE_MERCHANT_LINK_FAILURES_PER_ADDRESS = env.int("DISPUTE_MERCHANT_LINK_FAILURES_PER_ADDRESS", default=30)
+# Processor inquiries (disputes/workflow/processor.py): remind this long before the due date.
+DISPUTE_PROCESSOR_INQUIRY_REMINDER_LEAD = timedelta(
+    hours=env.int("DISPUTE_PROCESSOR_INQUIRY_REMINDER_LEAD_HOURS", default=24))
+
 # --- Static and media files ---------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 
-from disputes.web import public as views
+from disputes.web import merchant, public as views
 from disputes.api.errors import api_not_found
 
 admin.site.site_header = _("Dispute Desk administration")
@@ -18,6 +18,7 @@ urlpatterns = [
     path("complaints/track/reply/", views.complaint_reply, name="complaint-reply"),
     path("complaints/track/withdraw/", views.complaint_withdraw, name="complaint-withdraw"),
     path("complaints/track/evidence/", views.complaint_evidence, name="complaint-evidence"),
+    path("merchant/respond/<str:token>/", merchant.merchant_respond, name="merchant-respond"),
     path("staff/", include("disputes.web.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

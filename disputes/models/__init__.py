@@ -7,7 +7,8 @@
 - ``delivery``: e-mail notifications, webhook endpoints and deliveries;
 - ``api``: the REST API's idempotency keys;
 - ``verification``: each check of a case against the transaction records, and
-  the case that owns each debit (``DebitCase``).
+  the case that owns each debit (``DebitCase``);
+- ``parties``: the merchant contacts and the processor inquiries;
 - ``queue``: the staff queue's orderings and the indexes named for its queries.
 """
 from disputes.models.api import IdempotencyKey
@@ -22,6 +23,7 @@ from disputes.models.casefile import (
     RefundStatus,
     _attachment_path,
 )
+from disputes.models.parties import ContactChannel, MerchantAnswer, MerchantContact, ProcessorInquiry
 from disputes.models.delivery import (
     Notification,
     NotificationStatus,
@@ -52,4 +54,5 @@ __all__ = [
     "Notification", "NotificationStatus", "WebhookDelivery", "WebhookDeliveryStatus", "WebhookEndpoint",
     "validate_webhook_url", "IdempotencyKey", "_attachment_path",
     "DebitCase", "Outcome", "Verification",
+    "ContactChannel", "MerchantAnswer", "MerchantContact", "ProcessorInquiry",
 ]

@@ -184,6 +184,8 @@ class CalendarOverride(models.Model):
 class SlaClock(models.TextChoices):
     STAGE = "stage", _("stage deadline")
     FINAL = "final", _("overall deadline")
+    # A processor inquiry's due date (the alert's ``entry`` is the inquiry's id).
+    INQUIRY = "inquiry", _("processor inquiry due date")
 
 
 class SlaAlertKind(models.TextChoices):
@@ -194,10 +196,11 @@ class SlaAlertKind(models.TextChoices):
 class SlaAlert(models.Model):
     """An alert raised by the sweep. At most one per case, clock, entry and kind
     (the database makes sure): ``entry`` is the case's stage entry number for the
-    stage clock, and the number of extensions granted for the overall clock."""
+    stage clock, the number of extensions granted for the overall clock, and
+    the inquiry's id for a processor inquiry's due date."""
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="sla_alerts", verbose_name=_("case"))
-    clock = models.CharField(_("clock"), max_length=5, choices=SlaClock.choices)
+    clock = models.CharField(_("clock"), max_length=8, choices=SlaClock.choices)
     entry = models.PositiveIntegerField(_("entry"))
     kind = models.CharField(_("kind"), max_length=8, choices=SlaAlertKind.choices)
     stage = models.CharField(_("stage"), max_length=20, choices=State.choices)

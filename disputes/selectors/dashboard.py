@@ -156,6 +156,19 @@ def top_processors(period: Period) -> Figure:
                   [_("Payment processor"), _("Licensed"), _("Complaints")], rows, chart="bar", chart_columns=(2,))
 
 
+def unlicensed_processors(period: Period) -> Figure:
+    """Cases whose processor holds no payment licence ("二清"), per processor:
+    filed in the period, and open now (the compliance list names them)."""
+    found = (Case.objects.filter(processor__licensed=False).values("processor__name")
+             .annotate(filed=Count("id", filter=Q(created_at__gte=period.start, created_at__lt=period.end)),
+                       open=Count("id", filter=Q(state__in=OPEN_STATES)))
+             .filter(Q(filed__gt=0) | Q(open__gt=0)).order_by("-filed", "processor__name"))
+    rows = [[row["processor__name"], row["filed"], row["open"]] for row in found]
+    return Figure("unlicensed-processors", _("Cases with an unlicensed payment processor"),
+                  [_("Payment processor"), _("Filed in the period"), _("Open now")], rows, chart="bar",
+                  chart_columns=(1, 2))
+
+
 def refunds(period: Period) -> Figure:
     paid = Refund.objects.filter(status=RefundStatus.EXECUTED, executed_at__gte=period.start,
                                  executed_at__lt=period.end).values("currency").annotate(n=Count("*"), total=Sum("amount"))
@@ -180,6 +193,7 @@ FIGURES = {
     "top-merchants": lambda period, now: top_merchants(period),
     "top-terminals": lambda period, now: top_terminals(period),
     "top-processors": lambda period, now: top_processors(period),
+    "unlicensed-processors": lambda period, now: unlicensed_processors(period),
     "refunds": lambda period, now: refunds(period),
 }
 

@@ -196,7 +196,7 @@ def queue_page(user, query: QueueQuery, *, after: Cursor | None = None, size: in
     if after is not None:
         cases = _after(cases, ordering, after)
     # linked_reference: the case about the same debit this one joined ("linked to DD-…").
-    rows = list(cases.select_related("customer", "card", "assignee")
+    rows = list(cases.select_related("customer", "card", "assignee", "processor")
                 .annotate(linked_reference=F("linked_to__reference"))[: size + 1])
     next_cursor = None
     if len(rows) > size:

@@ -7,7 +7,9 @@ unique constraint on ``SlaAlert`` makes sure, even with two sweeps at the same
 time — writes the ``sla_reminder`` / ``sla_breach`` event and the staff e-mails
 (Notification outbox, sent after commit) in the same transaction, then takes
 the automatic steps: escalation on merchant silence, closing ended cases after
-the quiet period.
+the quiet period. A processor inquiry's due date is swept the same way (clock
+``inquiry``, the alert's entry the inquiry's id): a reminder before it and a
+breach at it, each once, while the inquiry waits for its answer on an open case.
 """
 from __future__ import annotations
 
@@ -24,12 +26,12 @@ from django.utils.translation import gettext as _
 
 from disputes.delivery import outbox
 from disputes.delivery.outbox import enqueue_after_commit
-from disputes.models import Case, Notification, SlaAlert, SlaAlertKind, SlaClock
+from disputes.models import Case, Notification, ProcessorInquiry, SlaAlert, SlaAlertKind, SlaClock
 from disputes.sla import clocks as sla
 from disputes.workflow.actors import system_user
 from disputes.workflow.errors import CaseError, StaleCase, TransitionNotAvailable
 from disputes.workflow.events import new_event, record_events
-from disputes.workflow.names import ENDED_STATES, EventKind, Role, State
+from disputes.workflow.names import ENDED_STATES, OPEN_STATES, EventKind, Role, State
 from disputes.workflow.steps import case_transition
 
 logger = logging.getLogger(__name__)
@@ -60,6 +62,9 @@ def sla_sweep(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> S
             found = _sweep_batch(clock=clock, now=now, batch_size=batch_size, result=result)
             if found < batch_size:
                 break
+    for _batch in range(MAX_BATCHES):
+        if _sweep_inquiries(now=now, batch_size=batch_size, result=result) < batch_size:
+            break
     conf = sla.sla_settings()
     if conf.auto_escalate_merchant_silence:
         _escalate_silent_merchants(now=now, result=result, batch_size=batch_size)
@@ -107,6 +112,35 @@ def _sweep_batch(*, clock: str, now: datetime, batch_size: int, result: SweepRes
     return len(rows)
 
 
+def _sweep_inquiries(*, now: datetime, batch_size: int, result: SweepResult) -> int:
+    """One bounded batch of processor inquiries due a reminder or a breach, in one transaction."""
+    with transaction.atomic():
+        rows = list(
+            ProcessorInquiry.objects.filter(alert_at__lte=now).order_by("alert_at")
+            .select_for_update(skip_locked=True, of=("self",))
+            .values_list("pk", "case_id", "due_at", "case__state")[:batch_size]
+        )
+        if not rows:
+            return 0
+        alerts, done = [], []
+        for pk, case_id, due, state in rows:
+            if state not in OPEN_STATES:
+                done.append(pk)  # the case ended: nobody waits for this answer any more
+                continue
+            kind = SlaAlertKind.BREACH if due <= now else SlaAlertKind.REMINDER
+            alerts.append((case_id, SlaClock.INQUIRY, pk, kind, state, due))
+        reminded = [entry for _c, _k, entry, kind, _s, _d in alerts if kind == SlaAlertKind.REMINDER]
+        done += [entry for _c, _k, entry, kind, _s, _d in alerts if kind == SlaAlertKind.BREACH]
+        if reminded:
+            ProcessorInquiry.objects.filter(pk__in=reminded).update(alert_at=F("due_at"))
+        if done:
+            ProcessorInquiry.objects.filter(pk__in=done).update(alert_at=None)
+        inserted = _insert_alerts(alerts, now=now) if alerts else []
+        if inserted:
+            _record_alerts(inserted, clock=SlaClock.INQUIRY, result=result)
+    return len(rows)
+
+
 def _insert_alerts(alerts: list[tuple], *, now: datetime) -> list[tuple]:
     """INSERT … ON CONFLICT DO NOTHING RETURNING: only the alerts raised now come back."""
     table = SlaAlert._meta.db_table
@@ -116,7 +150,7 @@ def _insert_alerts(alerts: list[tuple], *, now: datetime) -> list[tuple]:
         params += [pk, clock, entry, kind, state, due, now]
     sql = (
         f"INSERT INTO {table} (case_id, clock, entry, kind, stage, due_at, created_at) VALUES {placeholders} "
-        f"ON CONFLICT (case_id, clock, entry, kind) DO NOTHING RETURNING case_id, kind, stage, due_at"
+        f"ON CONFLICT (case_id, clock, entry, kind) DO NOTHING RETURNING case_id, kind, stage, due_at, entry"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -131,13 +165,19 @@ def _record_alerts(inserted: list[tuple], *, clock: str, result: SweepResult) ->
     conf = sla.sla_settings()
     supervisors = None
     events, notifications = [], []
+    inquiries = ({} if clock != SlaClock.INQUIRY else
+                 dict(ProcessorInquiry.objects.filter(pk__in=[row[4] for row in inserted])
+                      .values_list("pk", "our_reference")))
     with translation.override(settings.LANGUAGE_CODE):
-        for case_id, kind, stage, due in inserted:
+        for case_id, kind, stage, due, entry in inserted:
             case = cases[case_id]
             due_text = timezone.localtime(due, sla.business_calendar().tz).strftime("%Y-%m-%d %H:%M")
             if clock == SlaClock.STAGE:
                 what = _("the target of stage “%(stage)s”") % {"stage": State(stage).label}
                 recipients_conf = getattr(targets.get(stage), "policy", None) or conf
+            elif clock == SlaClock.INQUIRY:
+                what = _("the payment processor's answer to inquiry %(reference)s") % {"reference": inquiries[entry]}
+                recipients_conf = getattr(targets.get(State.PROCESSOR_INQUIRY), "policy", None) or conf
             else:
                 what = _("the overall answer deadline")
                 recipients_conf = conf
@@ -151,7 +191,8 @@ def _record_alerts(inserted: list[tuple], *, clock: str, result: SweepResult) ->
                 result.breaches += 1
             events.append(new_event(
                 case, kind=event_kind, actor=system, message=message,
-                payload={"clock": clock, "stage": stage, "due_at": due.isoformat()},
+                payload={"clock": clock, "stage": stage, "due_at": due.isoformat(),
+                         **({"inquiry_id": entry} if clock == SlaClock.INQUIRY else {})},
             ))
             recipients: list[str] = []
             if recipients_conf.notify_assignee and case.assignee and case.assignee.email:

@@ -26,10 +26,20 @@ from django.views.decorators.http import require_GET, require_POST
 
 from disputes.models import TRANSITION_LABELS, TRANSITION_NAMES
 from disputes.selectors import staff_assignees
+from disputes.selectors.queue import payment_processors
 from disputes.selectors.case_page import case_attachment, case_for_staff, case_page
 from disputes.sla.extensions import case_extend_deadline
 from disputes.web.badges import clock_badge
-from disputes.web.staff_forms import AssignForm, AttachForm, ExtendDeadlineForm, NoteForm, StepForm
+from disputes.web.staff_forms import (
+    AssignForm,
+    AttachForm,
+    ExtendDeadlineForm,
+    InquiryAnswerForm,
+    InquirySendForm,
+    MerchantContactForm,
+    NoteForm,
+    StepForm,
+)
 from disputes.web.workspace import refusal, workspace_view
 from disputes.verification.checks import case_verify
 from disputes.workflow.casework import case_add_note, case_assign, case_attach
@@ -82,8 +92,10 @@ def _render(request: HttpRequest, reference: str, *, status: int = 200, kept: tu
     may_assign = user.has_perm("disputes.assign_case") and case.is_open
     first_extender = page.first_extension_by_id
     now = timezone.now()
+    works = user.has_perm("disputes.work_case")
+    open_inquiry = next((i for i in page.processor_inquiries if i.answered_at is None), None)
     context = {
-        "page": page, "case": case, "steps": steps, "status": status, "problem": problem, "stale": stale,
+        "page": page, "case": case, "steps": steps, "now": now, "merchant_files": page.merchant_attachment_ids, "status": status, "problem": problem, "stale": stale,
         # What was typed for a step that is no longer offered (the case moved on): shown, not lost.
         "lost_input": [(StepForm.base_fields[key].label, kept_data[key]) for key in ("reason", "amount", "note")
                        if kept_data.get(key)] if kept_kind.startswith("step:") and kept_kind[5:] not in allowed else [],
@@ -93,6 +105,12 @@ def _render(request: HttpRequest, reference: str, *, status: int = 200, kept: tu
         "may_take": may_assign and case.assignee_id != user.pk,
         "may_release": may_assign and case.assignee_id == user.pk,
         "assign_form": form("assign", AssignForm, assignees=staff_assignees()) if may_assign and supervisor else None,
+        "contact_form": form("contact", MerchantContactForm) if works and case.state == State.MERCHANT_CONTACT else None,
+        "inquiry_form": form("inquiry", InquirySendForm, processors=payment_processors()) if (
+            works and case.state == State.PROCESSOR_INQUIRY and open_inquiry is None) else None,
+        "open_inquiry": open_inquiry,
+        "inquiry_answer_form": form("inquiry-answer", InquiryAnswerForm) if (
+            works and case.is_open and open_inquiry is not None) else None,
         "extend_form": form("extend", ExtendDeadlineForm) if (
             supervisor and case.is_open and case.final_due_at is not None and case.deadline_extensions < 2
             and not (case.deadline_extensions == 1 and first_extender == user.pk)) else None,
@@ -100,7 +118,7 @@ def _render(request: HttpRequest, reference: str, *, status: int = 200, kept: tu
     return render(request, "disputes/staff/case.html", context, status=status)
 
 
-def _outcome(request: HttpRequest, reference: str, kind: str, action: Callable[[], object],
+def outcome(request: HttpRequest, reference: str, kind: str, action: Callable[[], object],
              done: Callable[[], str]) -> HttpResponse:
     """Run a service call; on success back to the case page with ``done()``,
     else the case page again with the reason and what was typed."""
@@ -123,7 +141,7 @@ def _outcome(request: HttpRequest, reference: str, kind: str, action: Callable[[
     return redirect("staff-case", reference=reference)
 
 
-def _invalid(request: HttpRequest, reference: str, kind: str, form: forms.Form) -> HttpResponse:
+def invalid(request: HttpRequest, reference: str, kind: str, form: forms.Form) -> HttpResponse:
     return _render(request, reference, status=400, kept=(kind, request.POST), errors=form.errors,
                    problem=_("Nothing was changed: correct what is marked below and send it again."))
 
@@ -142,19 +160,19 @@ def case_step(request: HttpRequest, reference: str, name: str) -> HttpResponse:
         return refusal(request, 404, str(TransitionUnknown.default_message))
     form = StepForm(request.POST)
     if not form.is_valid():
-        return _invalid(request, reference, f"step:{name}", form)
+        return invalid(request, reference, f"step:{name}", form)
     data = form.cleaned_data
 
     def done() -> str:
         return _("“%(step)s” done: the case is now %(state)s.") % {
             "step": TRANSITION_LABELS[name], "state": State(case.state).label}
 
-    return _outcome(request, reference, f"step:{name}", lambda: case_transition(
+    return outcome(request, reference, f"step:{name}", lambda: case_transition(
         case=case, name=name, actor=request.user, note=data["note"], reason=data["reason"],
         amount=data["amount"].strip() or None, expected_version=data["version"]), done)
 
 
-def _changed_meanwhile(request: HttpRequest, form: forms.Form, case) -> None:
+def changed_meanwhile(request: HttpRequest, form: forms.Form, case) -> None:
     """An addition (note, file) overwrites nothing, so it is kept; the user is told the case moved on."""
     if form.cleaned_data["version"] != case.version:
         messages.warning(request, _("The case changed while you had it open (it is now %(state)s): read it again.")
@@ -167,9 +185,9 @@ def case_note(request: HttpRequest, reference: str) -> HttpResponse:
     case = case_for_staff(user=request.user, reference=reference)
     form = NoteForm(request.POST)
     if not form.is_valid():
-        return _invalid(request, reference, "note", form)
-    _changed_meanwhile(request, form, case)
-    return _outcome(request, reference, "note", lambda: case_add_note(
+        return invalid(request, reference, "note", form)
+    changed_meanwhile(request, form, case)
+    return outcome(request, reference, "note", lambda: case_add_note(
         case=case, actor=request.user, body=form.cleaned_data["body"], visibility=form.cleaned_data["visibility"]),
         lambda: _("Note added."))
 
@@ -181,7 +199,7 @@ def case_check_records(request: HttpRequest, reference: str) -> HttpResponse:
     agent chose among ambiguous candidates."""
     case = case_for_staff(user=request.user, reference=reference)
     entry_id = (request.POST.get("entry_id") or "").strip()[:32]
-    return _outcome(request, reference, "verify", lambda: case_verify(case=case, actor=request.user, entry_id=entry_id),
+    return outcome(request, reference, "verify", lambda: case_verify(case=case, actor=request.user, entry_id=entry_id),
                     lambda: _("Checked against the records."))
 
 
@@ -191,10 +209,10 @@ def case_attach_file(request: HttpRequest, reference: str) -> HttpResponse:
     case = case_for_staff(user=request.user, reference=reference)
     form = AttachForm(request.POST, request.FILES)
     if not form.is_valid():
-        return _invalid(request, reference, "attach", form)
-    _changed_meanwhile(request, form, case)
+        return invalid(request, reference, "attach", form)
+    changed_meanwhile(request, form, case)
     upload = form.cleaned_data["file"]
-    return _outcome(request, reference, "attach", lambda: case_attach(
+    return outcome(request, reference, "attach", lambda: case_attach(
         case=case, actor=request.user, upload=upload, content_type=upload.content_type),
         lambda: _("File attached: %(name)s.") % {"name": upload.name})
 
@@ -210,9 +228,9 @@ def case_assign_to(request: HttpRequest, reference: str) -> HttpResponse:
     if from_queue:
         return _assign_from_queue(request, case, form)
     if not form.is_valid():
-        return _invalid(request, reference, "assign", form)
+        return invalid(request, reference, "assign", form)
     assignee = form.cleaned_data["assignee"]
-    return _outcome(request, reference, "assign", lambda: case_assign(
+    return outcome(request, reference, "assign", lambda: case_assign(
         case=case, actor=request.user, assignee=assignee, expected_version=form.cleaned_data["version"]),
         lambda: _("Assigned to %(who)s.") % {"who": assignee.get_username()} if assignee else _("Unassigned."))
 
@@ -245,8 +263,8 @@ def case_extend(request: HttpRequest, reference: str) -> HttpResponse:
     case = case_for_staff(user=request.user, reference=reference)
     form = ExtendDeadlineForm(request.POST)
     if not form.is_valid():
-        return _invalid(request, reference, "extend", form)
-    return _outcome(request, reference, "extend", lambda: case_extend_deadline(
+        return invalid(request, reference, "extend", form)
+    return outcome(request, reference, "extend", lambda: case_extend_deadline(
         case=case, actor=request.user, reason=form.cleaned_data["reason"], expected_version=form.cleaned_data["version"]),
         lambda: _("The overall deadline is extended."))
 

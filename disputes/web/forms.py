@@ -190,3 +190,24 @@ class ReplyForm(PublicForm):
 
 class WithdrawForm(forms.Form):
     confirm = forms.BooleanField(label=_("Yes, I withdraw my complaint. The bank will stop working on it."))
+
+
+class MerchantAnswerForm(PublicForm):
+    """The merchant's answer on its signed link: one of three, a comment, evidence."""
+
+    answer = forms.ChoiceField(label=_("Your answer"), widget=forms.RadioSelect, choices=[
+        ("received", _("We received the money for this payment.")),
+        ("not_received", _("We did not receive the money for this payment.")),
+        ("refunded", _("We have already refunded the customer.")),
+    ])
+    comment = forms.CharField(label=_("Comment (optional)"), max_length=NOTE_MAX_LENGTH, required=False,
+                              help_text=_("For example when and how you refunded the customer. Do not write card numbers."),
+                              widget=forms.Textarea(attrs={"rows": 3}))
+    evidence = EvidenceField(label=_("Evidence (optional)"), required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["evidence"].help_text = _("For example your settlement statement or the refund receipt: PDF, "
+                                              "JPEG, PNG or text, at most %(n)s files of %(mb)s MB each.") % {
+            "n": settings.DISPUTE_CUSTOMER_EVIDENCE_MAX_FILES,
+            "mb": settings.DISPUTE_ATTACHMENT_MAX_BYTES // (1024 * 1024)}

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.slip import validate_merchant_id
-from disputes.models import NoteVisibility, Outcome
+from disputes.models import ContactChannel, NoteVisibility, Outcome
 from disputes.selectors.dashboard import Period
 from disputes.selectors.queue import NOT_CHECKED, Cursor, QueueQuery, Tab
 from disputes.sla.conditions import STATUSES
@@ -119,6 +119,32 @@ class NoteForm(VersionedForm):
 class AttachForm(VersionedForm):
     file = forms.FileField(label=_("File"), help_text=_("PDF, JPEG, PNG, CSV or text."),
                            widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png,.csv,.txt"}))
+
+
+class MerchantContactForm(VersionedForm):
+    channel = forms.ChoiceField(label=_("Channel"), choices=ContactChannel.choices, initial=ContactChannel.EMAIL)
+    asked = forms.CharField(label=_("What was asked"), max_length=NOTE_MAX_LENGTH,
+                            widget=forms.Textarea(attrs={"rows": 2}))
+    outcome = forms.CharField(label=_("Outcome (optional)"), max_length=NOTE_MAX_LENGTH, required=False,
+                              widget=forms.Textarea(attrs={"rows": 2}))
+    send_link = forms.BooleanField(label=_("E-mail the merchant its answer link"), required=False, initial=True)
+
+
+class InquirySendForm(VersionedForm):
+    processor = forms.ModelChoiceField(label=_("Payment processor"), queryset=None, required=False,
+                                       empty_label=_("the case's processor"))
+    our_reference = forms.CharField(label=_("Our reference"), max_length=40)
+    question = forms.CharField(label=_("Question (optional)"), max_length=NOTE_MAX_LENGTH, required=False,
+                               widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, processors, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["processor"].queryset = processors
+
+
+class InquiryAnswerForm(VersionedForm):
+    answer = forms.CharField(label=_("The processor's answer"), max_length=NOTE_MAX_LENGTH,
+                             widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class AssignForm(VersionedForm):

@@ -1,7 +1,7 @@
 """The staff workspace's URLs, under /staff/ (docs/design.md, "Web")."""
 from django.urls import path
 
-from disputes.web import case_page, dashboard, staff
+from disputes.web import case_page, compliance, dashboard, parties, staff
 
 urlpatterns = [
     path("", staff.queue, name="staff-queue"),
@@ -16,6 +16,11 @@ urlpatterns = [
          name="staff-case-attachment"),
     path("cases/<str:reference>/assign/", case_page.case_assign_to, name="staff-case-assign"),
     path("cases/<str:reference>/deadline/", case_page.case_extend, name="staff-case-extend"),
+    path("cases/<str:reference>/merchant-contacts/", parties.merchant_contact, name="staff-case-merchant-contact"),
+    path("cases/<str:reference>/inquiries/", parties.inquiry_send, name="staff-case-inquiry"),
+    path("cases/<str:reference>/inquiries/answer/", parties.inquiry_answer, name="staff-case-inquiry-answer"),
+    path("compliance/unlicensed/", compliance.unlicensed_page, name="staff-compliance-unlicensed"),
+    path("compliance/unlicensed.csv", compliance.unlicensed_csv, name="staff-compliance-unlicensed-csv"),
     path("dashboard/", dashboard.dashboard_page, name="staff-dashboard"),
     path("dashboard/<slug:figure>.csv", dashboard.dashboard_csv, name="staff-dashboard-csv"),
 ]

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from disputes.delivery.notifications import notify_customer
 from disputes.models import Attachment, Case, CaseNote, NoteVisibility
-from disputes.workflow.actors import CustomerActor, actor_label, actor_user, require_permission
+from disputes.workflow.actors import PUBLIC_ACTORS, CustomerActor, actor_label, actor_user, require_permission
 from disputes.workflow.errors import ActionForbidden
 from disputes.workflow.events import record_event
 from disputes.workflow.names import NOTE_MAX_LENGTH, EventKind, Role
@@ -121,9 +121,10 @@ def case_attach(*, case: Case, actor, upload, content_type: str) -> Attachment:
     from its hash, never the name the client sent. Staff who may write notes
     attach files; the customer (the public pages) attaches evidence while the
     case is open, at most DISPUTE_CUSTOMER_EVIDENCE_MAX_FILES files of
-    DISPUTE_CUSTOMER_EVIDENCE_MAX_BYTES in all.
+    DISPUTE_CUSTOMER_EVIDENCE_MAX_BYTES in all; the merchant's evidence sent
+    with its answer counts towards the same limits (files with no staff uploader).
     """
-    from_customer = isinstance(actor, CustomerActor)
+    from_customer = isinstance(actor, PUBLIC_ACTORS)
     if not from_customer:
         require_permission(actor, "disputes.note_case")
     if content_type not in ATTACHMENT_CONTENT_TYPES:

@@ -41,6 +41,7 @@ STRUCTURED = {
     "disputes.SlaSettings": {"time_zone", "holiday_country", "final_counting", "notify_emails"},
     "disputes.StagePolicy": {"state", "unit", "notify_emails"},
     "disputes.SlaAlert": {"clock", "kind", "stage"},
+    "disputes.MerchantContact": {"channel", "link_sent_to", "answer"},
     # A copy of an API response, built from fields guarded above (phone numbers must replay unchanged).
     "disputes.IdempotencyKey": {"key_hash", "request_fingerprint", "response_body", "response_headers"},
     # entry_id / record_id lists and names from the records' files and the workflow (no free text).
