@@ -57,7 +57,7 @@ def case_page(*, user, reference: str, now: datetime | None = None) -> CasePage:
         events=events,
         notes=list(case.notes.order_by("created_at", "id")),
         attachments=list(case.attachments.select_related("uploaded_by").order_by("uploaded_at", "id")),
-        refunds=list(case.refunds.select_related("proposed_by", "decided_by").order_by("proposed_at", "id")),
+        refunds=list(case.refunds.select_related("proposed_by", "first_approved_by", "decided_by").order_by("proposed_at", "id")),
         extensions=[event for event in events if event.kind == EventKind.DEADLINE_EXTENDED],
     )
 
