@@ -67,16 +67,19 @@ def case_propose_refund(*, case: Case, actor, amount: Decimal | str | None, note
     except IntegrityError as exc:  # the database's check: another refund of the debit got in first
         if "refund_within_outstanding" not in str(exc):
             raise
-        _check_outstanding(case, parse_amount_for_field(amount, case.currency, field="amount"))
-        raise
+        raise _above_outstanding(case, refund_outstanding(case)) from None
 
 
 def _check_outstanding(case: Case, refund_amount: Decimal) -> None:
     outstanding = refund_outstanding(case)
     if refund_amount > outstanding:
-        raise ValidationError({"amount": _("A refund cannot exceed what is still outstanding: %(amount)s %(currency)s "
-                                           "(the disputed amount less reversals and earlier refunds).")
-                               % {"amount": outstanding, "currency": case.currency}})
+        raise _above_outstanding(case, outstanding)
+
+
+def _above_outstanding(case: Case, outstanding: Decimal) -> ValidationError:
+    return ValidationError({"amount": _("A refund cannot exceed what is still outstanding: %(amount)s %(currency)s "
+                                        "(the disputed amount less reversals and earlier refunds).")
+                            % {"amount": outstanding, "currency": case.currency}})
 
 
 def case_approve_refund(*, case: Case, actor, note: str = "", expected_version: int | None = None) -> Case:
