@@ -105,3 +105,33 @@ def test_the_ledger_gateways_refund_entry_is_seen_by_reconciliation(verifying, d
     assert list(orphan_debits(reconcile(as_of=timezone.now()))) == []  # no longer an orphan
     assert refund_execute(refund_id=refund.pk) is False  # a retried task posts nothing more
     assert LedgerEntry.objects.filter(kind=LedgerKind.REFUND).count() == 1
+
+
+def test_a_reversal_posted_after_the_proposal_stops_its_approval(verifying, debit, alice, bob):
+    case = verifying()
+    case = case_transition(case=case, name="propose_refund", actor=alice, amount="100.00")
+    _reversal(debit, "30.00")  # imported meanwhile: 98.50 is outstanding now
+    with pytest.raises(ValidationError, match="decline it and propose the right amount"):
+        case_transition(case=case, name="approve_refund", actor=bob)
+    assert Refund.objects.get(case=case).status == RefundStatus.PROPOSED
+    case = case_transition(case=Case.objects.get(pk=case.pk), name="decline_refund", actor=bob)
+    case_transition(case=case, name="propose_refund", actor=alice, amount="98.50")
+
+
+def test_the_api_and_the_staff_page_answer_400_with_the_outstanding_amount(verifying, debit, alice, client):
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    _reversal(debit, "28.50")
+    case = verifying()
+    api = APIClient(HTTP_ACCEPT_LANGUAGE="en")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=alice).key}")
+    response = api.post(f"/api/v1/cases/{case.reference}/transitions/propose_refund/", {"amount": "100.01"},
+                        format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"]["amount"][0].startswith(OUTSTANDING % "100.00")
+    client.force_login(alice)
+    page = client.post(f"/staff/cases/{case.reference}/transitions/propose_refund/",
+                       {"version": case.version, "amount": "100.01"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 400 and (OUTSTANDING % "100.00") in page.content.decode()
+    assert not Refund.objects.exists()
