@@ -88,11 +88,12 @@ class LedgerGateway(RefundGateway):
     def pay(self, payment: RefundPayment) -> Receipt:
         entry, _created = LedgerEntry.objects.get_or_create(
             entry_id=payment.ledger_entry_id,
-            defaults=dict(
-                kind=LedgerKind.REFUND, amount=payment.amount, currency=payment.currency, posted_at=timezone.now(),
-                customer_ref=payment.customer_ref, card_last4=payment.card_last4, merchant_id=payment.merchant_id,
-                terminal_id=payment.terminal_id, rrn=payment.rrn, stan=payment.stan, auth_code=payment.auth_code,
-            ),
+            defaults={
+                "kind": LedgerKind.REFUND, "amount": payment.amount, "currency": payment.currency,
+                "posted_at": timezone.now(), "customer_ref": payment.customer_ref, "card_last4": payment.card_last4,
+                "merchant_id": payment.merchant_id, "terminal_id": payment.terminal_id, "rrn": payment.rrn,
+                "stan": payment.stan, "auth_code": payment.auth_code,
+            },
         )
         if (entry.kind, entry.amount, entry.currency) != (LedgerKind.REFUND, payment.amount, payment.currency):
             raise GatewayError(f"ledger entry {entry.entry_id} exists and is not this refund")

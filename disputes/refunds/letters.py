@@ -8,6 +8,7 @@ file to ship); it sets Latin text too, so one font serves both languages.
 from __future__ import annotations
 
 from io import BytesIO
+from xml.sax.saxutils import escape
 
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -17,7 +18,6 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
-from xml.sax.saxutils import escape
 
 from disputes.models import Case, CaseEvent, Refund, RefundStatus
 from disputes.workflow.names import EventKind, State

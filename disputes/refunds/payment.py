@@ -27,7 +27,13 @@ from django.utils.translation import gettext as _
 from disputes.delivery import outbox
 from disputes.delivery.outbox import enqueue_after_commit
 from disputes.models import Case, Refund, RefundStatus
-from disputes.refunds.gateways import GatewayError, Receipt, RefundGateway, RefundPayment, refund_gateway
+from disputes.refunds.gateways import (
+    GatewayError,
+    Receipt,
+    RefundGateway,
+    RefundPayment,
+    refund_gateway,
+)
 from disputes.sla.clocks import business_calendar
 from disputes.workflow.actors import require_permission, system_user
 from disputes.workflow.errors import TransitionNotAvailable

@@ -20,7 +20,7 @@ from django.utils import timezone
 from disputes.models import REFUND_LIVE_STATUSES, Case, Refund
 from transactions.reconciliation import reversals_for
 
-ZERO = Decimal("0")
+ZERO = Decimal(0)
 
 
 def refund_outstanding(case: Case, *, besides: Refund | None = None) -> Decimal:

@@ -5,7 +5,6 @@ from decimal import Decimal
 
 import pytest
 
-from disputes.delivery import outbox
 from disputes.models import Case, CaseEvent, Refund, RefundStatus
 from disputes.workflow.errors import ActionForbidden, TransitionNotAvailable
 from disputes.workflow.names import EventKind, State

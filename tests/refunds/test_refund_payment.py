@@ -4,22 +4,26 @@ and what the customer is told: the amount and the date the money should be
 on the card (settlement business days on the business calendar), on the
 tracking page, by e-mail and as the API's money_back_by."""
 from datetime import date, datetime
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.conftest import filing_data
 from disputes.models import Case, CaseEvent, Notification, Refund, RefundStatus
 from disputes.refunds.gateways import GatewayError, HttpGateway
-from disputes.refunds.payment import expected_credit_on, refund_execute, refund_payment, refund_retry
+from disputes.refunds.payment import (
+    expected_credit_on,
+    refund_execute,
+    refund_payment,
+    refund_retry,
+)
 from disputes.workflow.actors import CUSTOMER
 from disputes.workflow.errors import ActionForbidden, TransitionNotAvailable
 from disputes.workflow.filing import case_file
 from disputes.workflow.names import Channel, EventKind, State
 from disputes.workflow.steps import case_transition
+from tests.conftest import filing_data
 
 from .payment_stub import PaymentStub
 
