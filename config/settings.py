@@ -7,6 +7,7 @@ rest; ``python manage.py check --deploy`` then passes with no warning.
 """
 import ssl
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -147,6 +148,23 @@ try:
         raise ValueError
 except ValueError:
     raise ImproperlyConfigured("DISPUTE_RECONCILE_AT must be a time of day, HH:MM (e.g. 02:30).") from None
+
+# --- Refunds (docs/design.md "Refunds", docs/deployment.md "Refund gateway") -------
+# Above this amount (in the case's currency; exactly at it, one is enough) a refund
+# needs a second supervisor's approval.
+DISPUTE_REFUND_SECOND_APPROVAL_ABOVE = Decimal(env.str("DISPUTE_REFUND_SECOND_APPROVAL_ABOVE", default="5000.00"))
+# The gateway that pays refunds (a dotted path): the ledger of the transactions app
+# by default, or disputes.refunds.gateways.HttpGateway (the bank's payment system).
+DISPUTE_REFUND_GATEWAY = env.str("DISPUTE_REFUND_GATEWAY", default="disputes.refunds.gateways.LedgerGateway")
+DISPUTE_REFUND_GATEWAY_URL = env.str("DISPUTE_REFUND_GATEWAY_URL", default="")
+DISPUTE_REFUND_GATEWAY_SECRET = env.str("DISPUTE_REFUND_GATEWAY_SECRET", default="")
+# Seconds to wait for the payment system to connect, and for each read of its answer.
+DISPUTE_REFUND_GATEWAY_TIMEOUT = env.float("DISPUTE_REFUND_GATEWAY_TIMEOUT", default=20.0)
+# Business days from the payment until the money shows on the card, per gateway.
+DISPUTE_REFUND_SETTLEMENT_DAYS = {
+    "ledger": env.int("DISPUTE_REFUND_LEDGER_SETTLEMENT_DAYS", default=1),
+    "http": env.int("DISPUTE_REFUND_HTTP_SETTLEMENT_DAYS", default=3),
+}
 # The overall answer deadline (days) of new SLA settings: the row migration 0004
 # creates, or the one created on first use. Afterwards admin → SLA settings decides.
 DISPUTE_FINAL_DEADLINE_DAYS = env.int("DISPUTE_FINAL_DEADLINE_DAYS", default=15)

@@ -6,7 +6,7 @@ from disputes.api import idempotency
 from disputes.delivery import outbox, webhooks
 from disputes.delivery.notifications import notification_deliver
 from disputes.delivery.outbox import outbox_pending
-from disputes.refunds import refund_execute
+from disputes.refunds.payment import refund_execute
 from disputes.sla import sweep as sla_actions
 from disputes.verification import checks as verification
 from disputes.verification import opening
@@ -37,7 +37,7 @@ def deliver_notifications(notification_ids: list[int]) -> int:
 @shared_task
 def sweep_outbox() -> int:
     """Beat, every minute: re-send the work whose task was lost (broker down,
-    worker killed): pending notifications and approved, unpaid refunds."""
+    worker killed): pending notifications, and refunds approved or left being paid."""
     pending = outbox_pending(older_than=settings.DISPUTE_OUTBOX_RESEND_AFTER)
     for notification_id in pending.notification_ids:
         deliver_notification.delay(notification_id)
@@ -46,8 +46,10 @@ def sweep_outbox() -> int:
     return len(pending.notification_ids) + len(pending.refund_ids)
 
 
-@shared_task(name=outbox.EXECUTE_REFUND, bind=True, autoretry_for=(OSError,), retry_backoff=5, max_retries=8)
+@shared_task(name=outbox.EXECUTE_REFUND, bind=True)
 def execute_refund(self, refund_id: int) -> bool:
+    """A gateway failure is recorded on the refund (a supervisor retries it);
+    anything else leaves it ``paying`` for the outbox sweep."""
     return refund_execute(refund_id=refund_id)
 
 

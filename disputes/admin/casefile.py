@@ -54,11 +54,13 @@ class RefundAdmin(CaseRecordAdmin):
                     "executed_at", "execution_reference")
     list_filter = ("status",)
     list_select_related = ("case", "proposed_by", "decided_by")
-    fields = ("case", "amount", "currency", "status", "proposed_by", "proposed_at", "decided_by", "decided_at",
-              "executed_at", "execution_reference")
+    fields = ("case", "debit", "amount", "currency", "status", "proposed_by", "proposed_at", "first_approved_by",
+              "first_approved_at", "decided_by", "decided_at", "gateway", "attempts", "attempted_at", "last_error",
+              "executed_at", "execution_reference", "expected_credit_on")
 
     def get_queryset(self, request: HttpRequest):
-        return super().get_queryset(request).select_related("case", "proposed_by", "decided_by")
+        return super().get_queryset(request).select_related("case", "debit", "proposed_by", "first_approved_by",
+                                                            "decided_by")
 
 
 @admin.register(Notification)

@@ -163,7 +163,8 @@ class CaseSerializer(serializers.ModelSerializer):
     verification = serializers.SerializerMethodField(
         help_text=_("What the bank's transaction records say about the debit; null until first checked."))
     money_back_by = serializers.SerializerMethodField(
-        help_text=_("The date the customer should see the money again, once known; else null."))
+        help_text=_("The date the customer should see the money again: the refund's expected credit date once "
+                    "it is paid, else the last reversal's day once known; else null."))
     linked_to = serializers.SlugRelatedField(
         slug_field="reference", read_only=True, allow_null=True,
         help_text=_("The reference of the case about the same debit that this complaint joined (one debit, one "
@@ -194,6 +195,8 @@ class CaseSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.DateField(allow_null=True))
     def get_money_back_by(self, case: Case):
+        if case.refund_credit_on is not None:  # the refund paid: its expected credit date
+            return case.refund_credit_on
         return case.verification.money_back_on if case.verification else None
 
     @extend_schema_field(serializers.ChoiceField(choices=RootCause.choices, allow_null=True))

@@ -12,6 +12,7 @@ urlpatterns = [
     path("cases/<str:reference>/events/", api.CaseEventList.as_view(), name="api-case-events"),
     path("cases/<str:reference>/notes/", api.CaseNoteCreate.as_view(), name="api-case-notes"),
     path("cases/<str:reference>/transitions/<str:name>/", api.CaseTransitionCreate.as_view(), name="api-case-transition"),
+    path("cases/<str:reference>/refund/retry/", api.CaseRefundRetry.as_view(), name="api-case-refund-retry"),
     path("customers/", api.CustomerLookup.as_view(), name="api-customers"),
     path("merchants/<str:merchant_id>/", api.MerchantDetail.as_view(), name="api-merchant"),
     path("webhooks/", webhooks.WebhookEndpointListCreate.as_view(), name="api-webhooks"),

@@ -38,6 +38,7 @@ from disputes.models import TRANSITION_NAMES, Case
 from disputes.workflow.casework import case_add_note
 from disputes.workflow.filing import case_file
 from disputes.workflow.names import Channel
+from disputes.refunds.payment import refund_retry
 from disputes.workflow.steps import case_transition
 
 # --- shared pieces ------------------------------------------------------------------
@@ -285,6 +286,28 @@ class CaseTransitionCreate(APIView):
             **serializer.validated_data,
         )
         return _case_response(request, case)
+
+
+class CaseRefundRetry(APIView):
+    permission_classes = API_PERMISSIONS
+
+    @extend_schema(
+        operation_id="retryRefundPayment",
+        summary="Retry a failed refund payment",
+        description="A supervisor has the failed payment of the case's approved refund tried again, with the same "
+        "idempotency key at the payment system (a payment it did make is not made twice). 409 when no payment "
+        "of the case has failed.",
+        parameters=[REFERENCE, IDEMPOTENCY_KEY],
+        request=None,
+        responses={202: OpenApiResponse(CaseDetailSerializer, description="The case; the payment is queued."),
+                   **problems(401, 403, 404, 409, 422, 429)},
+        tags=["cases"],
+    )
+    @idempotent
+    def post(self, request, reference: str):
+        case = selectors.case_get(user=request.user, reference=reference)
+        refund_retry(case=case, actor=request.user)
+        return _case_response(request, case, status_code=status.HTTP_202_ACCEPTED)
 
 
 # --- look-ups -------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from celery import current_app
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from disputes.models import Notification, NotificationStatus, Refund, RefundStatus
@@ -58,8 +59,11 @@ def outbox_pending(*, older_than: timedelta = timedelta(seconds=60), limit: int 
         Notification.objects.filter(status=NotificationStatus.PENDING, created_at__lte=cutoff)
         .order_by("created_at").values_list("pk", flat=True)[:limit]
     )
+    # Approved and not tried since the cutoff, or left being paid (its worker died):
+    # the payment task is idempotent, the gateway's key makes a payment made once final.
     refunds = (
-        Refund.objects.filter(status=RefundStatus.APPROVED, decided_at__lte=cutoff)
-        .order_by("decided_at").values_list("pk", flat=True)[:limit]
+        Refund.objects.filter(Q(status=RefundStatus.APPROVED, decided_at__lte=cutoff)
+                              | Q(status__in=[RefundStatus.APPROVED, RefundStatus.PAYING], attempted_at__lte=cutoff))
+        .order_by("pk").values_list("pk", flat=True)[:limit]
     )
     return PendingWork(notification_ids=list(notifications), refund_ids=list(refunds))

@@ -44,7 +44,7 @@ from disputes.demo.data import (
 )
 from disputes.demo.users import DEMO_USERS
 from disputes.models import Case, NoteVisibility, Refund, RefundStatus
-from disputes.refunds import refund_execute
+from disputes.refunds.payment import refund_execute
 from disputes.workflow.actors import CUSTOMER, system_user
 from disputes.workflow.casework import case_add_note, case_assign
 from disputes.workflow.filing import case_file
@@ -318,9 +318,11 @@ class _Builder:
                 kwargs["amount"] = case.amount if self.rng.random() < 0.7 else (case.amount / 2).quantize(Decimal("0.01"))
             case_transition(case=case, name=name, actor=actor, note=STEP_NOTES[name], **kwargs)
             if name == "approve_refund":
-                # What the worker would do after commit; the task, if it runs, finds it done.
+                # What the worker would do after commit (the demo's amounts need one approval); the task, if it
+                # runs, finds it done.
                 refund = Refund.objects.get(case=case, status=RefundStatus.APPROVED)
                 refund_execute(refund_id=refund.pk)
+                case.refresh_from_db()
         if self.rng.random() < 0.3:
             case_add_note(case=case, actor=agent, body="已电话联系客户，说明处理进度。",
                                    visibility=self.rng.choice((NoteVisibility.INTERNAL, NoteVisibility.CUSTOMER)))

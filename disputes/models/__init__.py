@@ -19,6 +19,8 @@ from disputes.models.casefile import (
     CaseEvent,
     CaseNote,
     NoteVisibility,
+    REFUND_LIVE_STATUSES,
+    REFUND_OPEN_STATUSES,
     Refund,
     RefundStatus,
     _attachment_path,
@@ -49,6 +51,7 @@ from disputes.models.sla import (
 
 __all__ = [
     "TRANSITION_LABELS", "TRANSITION_NAMES", "Case", "Attachment", "CaseEvent", "CaseNote", "NoteVisibility", "Refund", "RefundStatus",
+    "REFUND_LIVE_STATUSES", "REFUND_OPEN_STATUSES",
     "FIRST_EXTENSION_TO_DAYS", "CalendarOverride", "DeadlineCounting", "Recipients", "SlaAlert", "SlaAlertKind",
     "SlaClock", "SlaSettings", "StagePolicy", "TargetUnit", "default_final_days", "default_first_extension_to_days",
     "Notification", "NotificationStatus", "WebhookDelivery", "WebhookDeliveryStatus", "WebhookEndpoint",

@@ -24,6 +24,20 @@ from core.slip import (
     validate_transaction_time,
 )
 from disputes.models.queue import STAFF_WORKSPACE_INDEXES
+from disputes.models.rules import (
+    approval_target,
+    can_approve_refund,
+    can_reply,
+    can_supervise,
+    can_withdraw,
+    can_work,
+    can_work_or_system,
+    has_rejection_reason,
+    refund_amount_within_dispute,
+    refund_approvable,
+    refund_not_ordered,
+    within_reopen_window,
+)
 from disputes.workflow.errors import StaleCase
 from disputes.workflow.names import (
     CASE_PERMISSIONS,
@@ -35,50 +49,6 @@ from disputes.workflow.names import (
     RootCause,
     State,
 )
-
-# --- permissions: callables of (case, user) -----------------------------------
-# ``user`` is a django User, or a ``disputes.actors`` stand-in for the customer;
-# both answer ``has_perm``. Active superusers hold every permission.
-
-
-# Runs at import, where mutmut cannot switch mutants in (docs/testing.md).
-def _any_permission(*codenames: str):  # pragma: no mutate block
-    perms = [f"disputes.{codename}" for codename in codenames]
-
-    def check(case: Case, user) -> bool:
-        return any(user.has_perm(perm) for perm in perms)
-
-    check.__name__ = "any_of_" + "_or_".join(codenames)
-    return check
-
-
-can_work = _any_permission("work_case")
-can_work_or_system = _any_permission("work_case", "act_as_system")
-can_reply = _any_permission("work_case", "reply_as_customer")
-can_withdraw = _any_permission("withdraw_case")
-can_supervise = _any_permission("supervise_case")
-
-
-def can_approve_refund(case: Case, user) -> bool:
-    """A supervisor, and not the one who proposed this refund (four eyes)."""
-    return user.has_perm("disputes.supervise_case") and case.refund_proposed_by_id != user.pk
-
-
-# --- conditions: pure functions of the case ----------------------------------
-
-
-def has_rejection_reason(case: Case) -> bool:
-    return bool((case.rejection_reason or "").strip())
-
-
-def refund_amount_within_dispute(case: Case) -> bool:
-    return case.refund_amount is not None and 0 < case.refund_amount <= case.amount
-
-
-def within_reopen_window(case: Case) -> bool:
-    ended_at = case.ended_at
-    return ended_at is not None and timezone.now() - ended_at <= settings.DISPUTE_REOPEN_WINDOW
-
 
 def _resume_stage(case: Case, *args, **kwargs) -> str:
     return case.resume_state
@@ -118,6 +88,12 @@ class Case(ConcurrentTransitionMixin, PosSlipFields, models.Model):
     rejection_reason = ScrubbedTextField(_("rejection reason"), blank=True)
     refund_amount = AmountField(_("refund amount"), null=True, blank=True)
     refund_proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("refund proposed by"))
+    # The proposed refund's approvals so far, its first approver, when the gateway
+    # confirmed its payment, and the day the customer should see the money.
+    refund_approvals = models.PositiveSmallIntegerField(_("refund approvals"), default=0, editable=False)
+    refund_approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("refund first approved by"))
+    refund_paid_at = models.DateTimeField(_("refund paid at"), null=True, blank=True, editable=False)
+    refund_credit_on = models.DateField(_("refund expected on the card"), null=True, blank=True, editable=False)
     resume_state = models.CharField(_("stage to return to"), max_length=20, choices=State.choices, blank=True)
 
     # Clocks.
@@ -323,24 +299,25 @@ class Case(ConcurrentTransitionMixin, PosSlipFields, models.Model):
     @transition(
         field=state,
         source=State.REFUND_PENDING,
-        target=State.REFUNDED,
-        conditions=[refund_amount_within_dispute],
+        target=GET_STATE(approval_target, states=[State.REFUND_PENDING, State.REFUNDED]),
+        conditions=[refund_approvable],
         permission=can_approve_refund,
         custom={"label": _("Approve the refund")},
     )
     def approve_refund(self) -> None:
-        pass
+        if self.refund_paid_at is None:  # a supervisor's approval; afterwards the system's "paid"
+            self.refund_approvals += 1
 
     @transition(
         field=state,
         source=State.REFUND_PENDING,
         target=GET_STATE(_resume_stage, states=WORKING_STAGES),
+        conditions=[refund_not_ordered],
         permission=can_supervise,
         custom={"label": _("Decline the refund")},
     )
     def decline_refund(self) -> None:
-        self.refund_amount = None
-        self.refund_proposed_by = None
+        self.refund_clear()
 
     @transition(
         field=state,
@@ -357,6 +334,7 @@ class Case(ConcurrentTransitionMixin, PosSlipFields, models.Model):
         field=state,
         source=OPEN_STATES,
         target=State.WITHDRAWN,
+        conditions=[refund_not_ordered],
         permission=can_withdraw,
         custom={"label": _("Withdraw")},
     )
@@ -385,8 +363,15 @@ class Case(ConcurrentTransitionMixin, PosSlipFields, models.Model):
         self.ended_at = None
         self.closed_at = None
         self.rejection_reason = ""
+        self.refund_clear()
+
+    def refund_clear(self) -> None:
+        """Forget the proposed refund (declined, or a reopened case); a paid one stays on its ``Refund`` row."""
         self.refund_amount = None
         self.refund_proposed_by = None
+        self.refund_approvals = 0
+        self.refund_approved_by = None
+        self.refund_paid_at = None
 
 
 # The steps, read off the state machine, in the order they are declared above

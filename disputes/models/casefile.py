@@ -92,23 +92,45 @@ class Attachment(models.Model):
 class RefundStatus(models.TextChoices):
     PROPOSED = "proposed", _("proposed")
     DECLINED = "declined", _("declined")
-    APPROVED = "approved", _("approved, being paid")
+    APPROVED = "approved", _("approved, to be paid")
+    PAYING = "paying", _("being paid")
+    FAILED = "failed", _("payment failed")
     EXECUTED = "executed", _("paid")
 
 
+# A refund that counts against what is outstanding: every one but a declined one.
+REFUND_LIVE_STATUSES = ("proposed", "approved", "paying", "failed", "executed")
+# Not yet paid nor declined: at most one per case.
+REFUND_OPEN_STATUSES = ("proposed", "approved", "paying", "failed")
+
+
 class Refund(models.Model):
-    """A refund proposed on a case; approved by a second person; then paid once."""
+    """A refund proposed on a case; approved by one supervisor (two above
+    ``DISPUTE_REFUND_SECOND_APPROVAL_ABOVE``), never its proposer; then paid once
+    through the refund gateway (``disputes.refunds``). The total of the refunds
+    of one debit never exceeds what is outstanding of it: a trigger checks it
+    (migration ``disputes/0013``), under a lock of the debit's ledger row."""
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("case"))
+    debit = models.ForeignKey("transactions.LedgerEntry", on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="case_refunds", verbose_name=_("debit refunded"))
     amount = AmountField(_("amount"))
     currency = CurrencyField(_("currency"))
     status = models.CharField(_("status"), max_length=8, choices=RefundStatus.choices, default=RefundStatus.PROPOSED)
     proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("proposed by"))
     proposed_at = models.DateTimeField(_("proposed at"), default=timezone.now)
+    first_approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                          verbose_name=_("first approved by"))
+    first_approved_at = models.DateTimeField(_("first approved at"), null=True, blank=True)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("decided by"))
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    gateway = models.CharField(_("gateway"), max_length=32, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("payment attempts"), default=0)
+    attempted_at = models.DateTimeField(_("last payment attempt"), null=True, blank=True)
+    last_error = ScrubbedTextField(_("last payment error"), blank=True)
     executed_at = models.DateTimeField(_("paid at"), null=True, blank=True)
     execution_reference = models.CharField(_("payment reference"), max_length=64, blank=True)
+    expected_credit_on = models.DateField(_("expected on the card"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("refund")
@@ -119,9 +141,17 @@ class Refund(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(decided_by=models.F("proposed_by")), name="refund_four_eyes"
             ),
+            models.CheckConstraint(
+                condition=~models.Q(first_approved_by=models.F("proposed_by"))
+                & ~models.Q(first_approved_by=models.F("decided_by")),
+                name="refund_six_eyes",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="executed") | ~models.Q(execution_reference=""), name="refund_paid_has_reference"
+            ),
             models.UniqueConstraint(
-                fields=["case"], condition=models.Q(status__in=["proposed", "approved", "executed"]),
-                name="refund_one_live_per_case",
+                fields=["case"], condition=models.Q(status__in=REFUND_OPEN_STATUSES),
+                name="refund_one_open_per_case",
             ),
         ]
         indexes = [
@@ -133,3 +163,13 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.amount} {self.currency} {self.status}"
+
+    @property
+    def idempotency_key(self) -> str:
+        """The payment's key at the gateway: the same for every attempt of this refund."""
+        return f"dispute-desk-refund-{self.pk}"
+
+    @property
+    def ledger_entry_id(self) -> str:
+        """The ``entry_id`` of the ledger's ``refund`` entry paying this refund (the ledger gateway)."""
+        return f"DDRF{self.pk:012d}"

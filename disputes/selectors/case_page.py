@@ -68,7 +68,7 @@ def case_page(*, user, reference: str, now: datetime | None = None) -> CasePage:
         events=events,
         notes=list(case.notes.order_by("created_at", "id")),
         attachments=list(case.attachments.select_related("uploaded_by").order_by("uploaded_at", "id")),
-        refunds=list(case.refunds.select_related("proposed_by", "decided_by").order_by("proposed_at", "id")),
+        refunds=list(case.refunds.select_related("proposed_by", "first_approved_by", "decided_by").order_by("proposed_at", "id")),
         merchant_contacts=list(case.merchant_contacts.select_related("contacted_by").order_by("contacted_at", "id")),
         processor_inquiries=list(case.processor_inquiries.select_related("processor", "sent_by", "answered_by")
                                  .order_by("sent_at", "id")),

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Case as Choose
+from django.db.models import Count, F, Max, Q, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from disputes.models import Case, CaseEvent, Refund, RefundStatus, SlaAlert, SlaAlertKind, SlaClock
+from disputes.models import REFUND_OPEN_STATUSES, Case, CaseEvent, Refund, RefundStatus, SlaAlert, SlaAlertKind, SlaClock
 from disputes.sla.clocks import overdue_q
 from disputes.sla.conditions import RUNNING_STATES
 from disputes.workflow.names import OPEN_STATES, Channel, EventKind, RootCause, State
@@ -172,14 +173,17 @@ def unlicensed_processors(period: Period) -> Figure:
 def refunds(period: Period) -> Figure:
     paid = Refund.objects.filter(status=RefundStatus.EXECUTED, executed_at__gte=period.start,
                                  executed_at__lt=period.end).values("currency").annotate(n=Count("*"), total=Sum("amount"))
-    unpaid = list(Refund.objects.filter(status__in=[RefundStatus.PROPOSED, RefundStatus.APPROVED]).values(
-        "status", "currency").annotate(n=Count("*"), total=Sum("amount")).order_by("currency"))
+    # Approved and not paid yet: to be paid, being paid, or a failed payment waiting for its retry.
+    being_paid = Choose(When(status__in=[RefundStatus.PAYING, RefundStatus.FAILED], then=Value(RefundStatus.APPROVED.value)),
+                        default=F("status"))
+    unpaid = list(Refund.objects.filter(status__in=REFUND_OPEN_STATUSES).annotate(stage=being_paid).values(
+        "stage", "currency").annotate(n=Count("*"), total=Sum("amount")).order_by("currency"))
     disputed = Case.objects.filter(state__in=OPEN_STATES).values("currency").annotate(n=Count("*"), total=Sum("amount"))
     rows = [[_("Refunds paid in the period"), row["currency"], row["n"], row["total"]] for row in paid.order_by("currency")]
     for status, label in ((RefundStatus.APPROVED, _("Refunds approved, being paid")),
                           (RefundStatus.PROPOSED, _("Refunds awaiting approval"))):
         rows += [[label, row["currency"], row["n"], row["total"]]
-                 for row in unpaid if row["status"] == status]
+                 for row in unpaid if row["stage"] == status]
     rows += [[_("Disputed on open cases"), row["currency"], row["n"], row["total"]] for row in disputed.order_by("currency")]
     return Figure("refunds", _("Refunds paid and amounts outstanding"),
                   [_("What"), _("Currency"), _("Count"), _("Amount")], rows, chart="bar", chart_columns=(3,))

@@ -45,6 +45,9 @@ from disputes.verification.checks import case_verify
 from disputes.workflow.casework import case_add_note, case_assign, case_attach
 from disputes.workflow.errors import ActionForbidden, StaleCase, TransitionNotAvailable, TransitionUnknown
 from disputes.workflow.names import State
+
+# Where the resolution letter is offered (a closed case's letter tells how it ended; a withdrawn one has none).
+LETTER_CASE_STATES = (State.REFUNDED, State.RESOLVED, State.REJECTED, State.CLOSED)
 from disputes.workflow.steps import STEP_INPUTS, case_transition
 from disputes.workflow.transitions import allowed_transitions
 
@@ -114,6 +117,8 @@ def _render(request: HttpRequest, reference: str, *, status: int = 200, kept: tu
         "extend_form": form("extend", ExtendDeadlineForm) if (
             supervisor and case.is_open and case.final_due_at is not None and case.deadline_extensions < 2
             and not (case.deadline_extensions == 1 and first_extender == user.pk)) else None,
+        "may_retry_payment": supervisor and any(refund.status == "failed" for refund in page.refunds),
+        "letter": case.state in LETTER_CASE_STATES,
     }
     return render(request, "disputes/staff/case.html", context, status=status)
 

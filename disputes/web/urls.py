@@ -1,7 +1,7 @@
 """The staff workspace's URLs, under /staff/ (docs/design.md, "Web")."""
 from django.urls import path
 
-from disputes.web import case_page, compliance, dashboard, parties, staff
+from disputes.web import case_page, compliance, dashboard, parties, refund_pages, staff
 
 urlpatterns = [
     path("", staff.queue, name="staff-queue"),
@@ -15,6 +15,8 @@ urlpatterns = [
     path("cases/<str:reference>/attachments/<int:attachment_id>/", case_page.attachment_download,
          name="staff-case-attachment"),
     path("cases/<str:reference>/assign/", case_page.case_assign_to, name="staff-case-assign"),
+    path("cases/<str:reference>/refund/retry/", refund_pages.case_retry_payment, name="staff-case-refund-retry"),
+    path("cases/<str:reference>/letter.pdf", refund_pages.case_letter, name="staff-case-letter"),
     path("cases/<str:reference>/deadline/", case_page.case_extend, name="staff-case-extend"),
     path("cases/<str:reference>/merchant-contacts/", parties.merchant_contact, name="staff-case-merchant-contact"),
     path("cases/<str:reference>/inquiries/", parties.inquiry_send, name="staff-case-inquiry"),

@@ -26,6 +26,7 @@ END_MARKER = "<!-- workflow:end -->"
 DYNAMIC_TARGET_NOTES = {
     "customer_info_received": "back to the stage it left",
     "decline_refund": "back to the stage it came from",
+    "approve_refund": "each approval; to refunded once paid",
 }
 DEFAULT_DYNAMIC_NOTE = "target chosen at run time"
 

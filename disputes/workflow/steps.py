@@ -10,15 +10,17 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from core.cardguard import mask_card_numbers
 from disputes.delivery import outbox
 from disputes.delivery.outbox import enqueue_after_commit
 from disputes.models import Case, Refund, RefundStatus
+from disputes.models.rules import refund_approvals_needed
 from disputes.workflow.actors import CustomerActor, actor_user
 from disputes.workflow.casework import case_add_note
+from disputes.workflow.outstanding import refund_outstanding
 from disputes.workflow.transitions import parse_amount_for_field, take_step
 
 
@@ -38,8 +40,9 @@ def case_reject(*, case: Case, actor, reason: str, note: str = "", expected_vers
 
 def case_propose_refund(*, case: Case, actor, amount: Decimal | str | None, note: str = "",
                         expected_version: int | None = None) -> Case:
-    """Propose a refund of ``amount`` (above zero, at most the disputed amount),
-    for a supervisor other than the proposer to approve."""
+    """Propose a refund of ``amount``: above zero, at most the disputed amount and
+    at most what is still outstanding (``workflow.outstanding``), for one
+    supervisor other than the proposer to approve (two above the threshold)."""
 
     def prepare(case: Case, payload: dict) -> None:
         if amount in (None, ""):
@@ -48,16 +51,72 @@ def case_propose_refund(*, case: Case, actor, amount: Decimal | str | None, note
         if refund_amount > case.amount:
             raise ValidationError({"amount": _("A refund cannot exceed the disputed amount of %(amount)s %(currency)s.")
                                    % {"amount": case.amount, "currency": case.currency}})
+        _check_outstanding(case, refund_amount)
         case.refund_amount = refund_amount
         case.refund_proposed_by = actor_user(actor)
-        payload.update(amount=str(refund_amount), currency=case.currency)
+        payload.update(amount=str(refund_amount), currency=case.currency,
+                       approvals_needed=refund_approvals_needed(refund_amount))
 
     def after(case: Case, payload: dict, now: datetime) -> None:
-        Refund.objects.create(case=case, amount=case.refund_amount, currency=case.currency,
+        Refund.objects.create(case=case, debit=case.ledger_entry, amount=case.refund_amount, currency=case.currency,
                               proposed_by=actor_user(actor))
 
-    return take_step(case=case, name="propose_refund", actor=actor, note=note, expected_version=expected_version,
-                     prepare=prepare, after=after)
+    try:
+        return take_step(case=case, name="propose_refund", actor=actor, note=note, expected_version=expected_version,
+                         prepare=prepare, after=after)
+    except IntegrityError as exc:  # the database's check: another refund of the debit got in first
+        if "refund_within_outstanding" not in str(exc):
+            raise
+        raise _above_outstanding(case, refund_outstanding(case)) from None
+
+
+def _check_outstanding(case: Case, refund_amount: Decimal) -> None:
+    outstanding = refund_outstanding(case)
+    if refund_amount > outstanding:
+        raise _above_outstanding(case, outstanding)
+
+
+def _above_outstanding(case: Case, outstanding: Decimal) -> ValidationError:
+    return ValidationError({"amount": _("A refund cannot exceed what is still outstanding: %(amount)s %(currency)s "
+                                        "(the disputed amount less reversals and earlier refunds).")
+                            % {"amount": outstanding, "currency": case.currency}})
+
+
+def case_approve_refund(*, case: Case, actor, note: str = "", expected_version: int | None = None) -> Case:
+    """Approve the proposed refund: a supervisor who neither proposed it nor
+    approved it already. The case stays ``refund_pending``; the last approval
+    the refund needs queues its payment after commit (``disputes.refunds``)."""
+    user = actor_user(actor)
+    needed = refund_approvals_needed(case.refund_amount)
+
+    def prepare(case: Case, payload: dict) -> None:
+        refund = Refund.objects.filter(case=case, status=RefundStatus.PROPOSED).first()
+        if refund is not None and refund.amount > refund_outstanding(case, besides=refund):
+            raise ValidationError(_("Reversals or other refunds posted since this refund was proposed leave less "
+                                    "outstanding than its amount: decline it and propose the right amount."))
+        if case.refund_approvals + 1 < needed:
+            case.refund_approved_by = user
+        payload.update(approval=case.refund_approvals + 1, approvals_needed=needed)
+
+    def after(case: Case, payload: dict, now: datetime) -> None:
+        refund = Refund.objects.select_for_update().get(case=case, status=RefundStatus.PROPOSED)
+        payload.update(amount=str(refund.amount), currency=refund.currency, refund_id=refund.pk)
+        if case.refund_approvals < needed:
+            refund.first_approved_by, refund.first_approved_at = user, now
+            refund.save(update_fields=["first_approved_by", "first_approved_at"])
+            return
+        refund.status, refund.decided_by, refund.decided_at = RefundStatus.APPROVED, user, now
+        refund.save(update_fields=["status", "decided_by", "decided_at"])
+        enqueue_after_commit(outbox.EXECUTE_REFUND, refund.pk)
+
+    forbidden = None
+    if actor.has_perm("disputes.supervise_case"):
+        forbidden = (_("A refund must be approved by a supervisor other than the one who proposed it.")
+                     if case.refund_proposed_by_id == getattr(user, "pk", None)
+                     else _("You have approved this refund already: the second approval must be another supervisor's."))
+    return take_step(case=case, name="approve_refund", actor=actor, note=note, expected_version=expected_version,
+                     prepare=prepare, after=after, forbidden_message=forbidden,
+                     conditions_message=_("This refund has all its approvals: it is being paid."))
 
 
 def _decide_refund(case: Case, actor, status: str, payload: dict, now: datetime) -> Refund:
@@ -70,28 +129,14 @@ def _decide_refund(case: Case, actor, status: str, payload: dict, now: datetime)
     return refund
 
 
-def case_approve_refund(*, case: Case, actor, note: str = "", expected_version: int | None = None) -> Case:
-    """Approve the proposed refund (a supervisor who did not propose it); its
-    payment is queued after commit."""
-
-    def after(case: Case, payload: dict, now: datetime) -> None:
-        refund = _decide_refund(case, actor, RefundStatus.APPROVED, payload, now)
-        enqueue_after_commit(outbox.EXECUTE_REFUND, refund.pk)
-
-    four_eyes = (_("A refund must be approved by a supervisor other than the one who proposed it.")
-                 if actor.has_perm("disputes.supervise_case") else None)
-    return take_step(case=case, name="approve_refund", actor=actor, note=note, expected_version=expected_version,
-                     after=after, forbidden_message=four_eyes)
-
-
 def case_decline_refund(*, case: Case, actor, note: str = "", expected_version: int | None = None) -> Case:
-    """Decline the proposed refund; the case returns to the stage it came from."""
+    """Decline the proposed refund (before its last approval); the case returns to the stage it came from."""
 
     def after(case: Case, payload: dict, now: datetime) -> None:
         _decide_refund(case, actor, RefundStatus.DECLINED, payload, now)
 
     return take_step(case=case, name="decline_refund", actor=actor, note=note, expected_version=expected_version,
-                     after=after)
+                     after=after, conditions_message=_("This refund has all its approvals: it is being paid."))
 
 
 def case_reopen(*, case: Case, actor, note: str = "", expected_version: int | None = None) -> Case:

@@ -132,13 +132,15 @@ def take_step(
     after: After | None = None,
     forbidden_message: str | None = None,
     conditions_message: str | None = None,
+    customer_lines: Callable[[Case], list[str]] | None = None,
 ) -> Case:
     """Take the workflow step ``name`` (see the module's docstring).
 
     Raises TransitionUnknown, ActionForbidden (with ``forbidden_message`` when
     the step's service has a better word for it), StaleCase,
     TransitionNotAvailable (with ``conditions_message`` when the state machine's
-    conditions refuse) and ValidationError."""
+    conditions refuse) and ValidationError. ``customer_lines`` adds what the
+    customer's e-mail says beyond the new state (in the customer's language)."""
     with case_restored_on_failure(case):
         meta = _fsm_meta(name)
         if not may_take(case, name, actor):
@@ -178,6 +180,7 @@ def take_step(
             )
             if target != source and target != State.CLOSED:
                 with translation.override(case.customer.preferred_language):
+                    extra = customer_lines(case) if customer_lines is not None else []
                     notify_customer(case, _("Your complaint: %(state)s") % {"state": State(target).label},
-                                    [str(CUSTOMER_WORDING[target])])
+                                    [str(CUSTOMER_WORDING[target]), *extra])
     return case

@@ -40,7 +40,7 @@ def operations(schema):
 def test_every_endpoint_of_the_design_has_an_operation_id(schema):
     ids = {operation["operationId"] for _path, _method, operation in operations(schema)}
     assert ids == {"listCases", "createCase", "getCase", "listCaseEvents", "addCaseNote", "transitionCase",
-                   "lookupCustomers", "getMerchant", "listWebhookEndpoints", "registerWebhookEndpoint",
+                   "retryRefundPayment", "lookupCustomers", "getMerchant", "listWebhookEndpoints", "registerWebhookEndpoint",
                    "getWebhookEndpoint", "removeWebhookEndpoint", "pingWebhookEndpoint", "listWebhookDeliveries"}
 
 

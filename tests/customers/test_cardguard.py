@@ -36,7 +36,7 @@ STRUCTURED = {
     "disputes.CaseEvent": {"kind", "actor_label", "transition", "from_state", "to_state"},
     "disputes.CaseNote": {"author_label", "visibility"},
     "disputes.Attachment": {"file", "content_type", "sha256"},
-    "disputes.Refund": {"currency", "status", "execution_reference"},
+    "disputes.Refund": {"currency", "status", "execution_reference", "gateway"},
     "disputes.Notification": {"recipient", "status"},
     "disputes.SlaSettings": {"time_zone", "holiday_country", "final_counting", "notify_emails"},
     "disputes.StagePolicy": {"state", "unit", "notify_emails"},

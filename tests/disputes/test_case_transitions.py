@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from disputes.refunds import refund_execute
+from disputes.refunds.payment import refund_execute
 from disputes.workflow.casework import case_assign
 from disputes.workflow.transitions import allowed_transitions
 from disputes.workflow.steps import case_transition
@@ -36,7 +36,8 @@ SPEC = {
     "escalate_to_processor": (State.MERCHANT_CONTACT, ["alice", "system"], ["dave", "customer"], State.PROCESSOR_INQUIRY, {}, State.VERIFYING),
     "back_to_merchant": (State.PROCESSOR_INQUIRY, ["alice"], ["dave", "customer", "system"], State.MERCHANT_CONTACT, {}, State.MERCHANT_CONTACT),
     "propose_refund": (State.PROCESSOR_INQUIRY, ["alice"], ["dave", "customer", "system", "erin"], State.REFUND_PENDING, {"amount": Decimal("50.00")}, State.SUBMITTED),
-    "approve_refund": (State.REFUND_PENDING, ["bob", "carol"], ["alice", "dave", "customer", "system"], State.REFUNDED, {}, State.MERCHANT_CONTACT),
+    # An approval queues the payment; the case becomes refunded once the gateway paid (tests/refunds/).
+    "approve_refund": (State.REFUND_PENDING, ["bob", "carol"], ["alice", "dave", "customer", "system"], State.REFUND_PENDING, {}, State.MERCHANT_CONTACT),
     "decline_refund": (State.REFUND_PENDING, ["bob"], ["alice", "dave", "customer", "system"], State.MERCHANT_CONTACT, {}, State.MERCHANT_CONTACT),
     "reject": (State.VERIFYING, ["alice"], ["dave", "customer", "system"], State.REJECTED, {"reason": "Reversal already posted."}, State.SUBMITTED),
     "withdraw": (State.AWAITING_CUSTOMER, ["alice", "dave", "customer"], ["erin", "mallory", "system"], State.WITHDRAWN, {}, State.RESOLVED),
@@ -176,13 +177,15 @@ def test_a_supervisor_cannot_approve_their_own_refund_proposal(case, cast):
 
 
 def test_an_approved_refund_is_paid_once(case, cast):
-    case = bring_to(case, State.REFUNDED, cast)
+    case = bring_to(case, State.REFUND_PENDING, cast)
+    case_transition(case=case, name="approve_refund", actor=cast["bob"])
     refund = Refund.objects.get(case=case)
     assert refund_execute(refund_id=refund.pk) is True
     assert refund_execute(refund_id=refund.pk) is False
     refund.refresh_from_db()
     assert refund.status == RefundStatus.EXECUTED and refund.execution_reference
     assert CaseEvent.objects.filter(case=case, kind=EventKind.REFUND).count() == 1
+    assert Case.objects.get(pk=case.pk).state == State.REFUNDED
 
 
 @pytest.mark.parametrize("stage", [State.VERIFYING, State.MERCHANT_CONTACT, State.PROCESSOR_INQUIRY])
@@ -233,7 +236,7 @@ def test_ending_a_case_stamps_ended_at_with_the_time_of_the_ending_step(case, ca
     before = timezone.now()
     case = bring_to(case, end, cast)
     stored = Case.objects.get(pk=case.pk)
-    event = CaseEvent.objects.filter(case=case, transition=last_step).get()
+    event = CaseEvent.objects.filter(case=case, transition=last_step, to_state=end).get()
     assert before <= stored.ended_at <= timezone.now()
     assert stored.ended_at == stored.stage_entered_at  # stamped by the ending step itself, not earlier
     assert abs(stored.ended_at - event.created_at) < timedelta(seconds=1)

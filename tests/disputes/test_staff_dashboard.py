@@ -15,7 +15,7 @@ from disputes.models import Case
 from disputes.selectors.dashboard import FIGURES
 from disputes.workflow.names import Channel, State
 from disputes.workflow.steps import case_transition
-from disputes.refunds import refund_execute
+from disputes.refunds.payment import refund_execute
 from merchants.models import PaymentProcessor
 from tests.disputes.workflow import bring_to
 

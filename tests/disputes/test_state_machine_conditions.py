@@ -15,7 +15,7 @@ from django_fsm import TransitionNotAllowed, has_transition_perm
 
 from config.celery import app as celery_app
 from disputes.models import Case, CaseEvent, CaseNote, NoteVisibility, Notification, Refund, RefundStatus
-from disputes.refunds import refund_execute
+from disputes.refunds.payment import refund_execute
 from disputes.workflow.actors import CUSTOMER
 from disputes.workflow.errors import ActionForbidden, StaleCase, TransitionNotAvailable
 from disputes.workflow.names import NOTE_MAX_LENGTH, EventKind, State
@@ -115,8 +115,8 @@ def test_the_state_machine_checks_the_refund_amount_again_on_approval(case, cast
     with pytest.raises(TransitionNotAllowed, match="conditions have not been met for method 'approve_refund'"):
         case.approve_refund()
     case.refund_amount = case.amount
-    case.approve_refund()
-    assert case.state == State.REFUNDED
+    case.approve_refund()  # an approval: counted; the case waits for the payment
+    assert (case.state, case.refund_approvals) == (State.REFUND_PENDING, 1)
 
 
 def test_the_four_eyes_rule_is_the_state_machines_own_permission(case, cast):
@@ -250,7 +250,7 @@ def test_a_refund_from_one_cent_to_the_whole_disputed_amount_is_proposed(case, c
     assert (refund.amount, refund.currency, refund.status, refund.proposed_by) == (
         Decimal(amount), "CNY", RefundStatus.PROPOSED, cast["alice"])
     event = _last_event(case)
-    assert (event.message, event.payload) == ("", {"amount": amount, "currency": "CNY"})
+    assert (event.message, event.payload) == ("", {"amount": amount, "currency": "CNY", "approvals_needed": 1})
 
 
 def test_a_refund_in_a_currency_without_minor_units_is_recorded_in_that_currency(file_case, cast):
@@ -258,7 +258,7 @@ def test_a_refund_in_a_currency_without_minor_units_is_recorded_in_that_currency
     case_propose_refund(case=case, actor=cast["alice"], amount="1200")
     refund = Refund.objects.get(case=case)
     assert (refund.amount, refund.currency) == (Decimal("1200.00"), "JPY")
-    assert _last_event(case).payload == {"amount": "1200.00", "currency": "JPY"}
+    assert _last_event(case).payload == {"amount": "1200.00", "currency": "JPY", "approvals_needed": 1}
 
 
 def test_a_supervisor_approving_their_own_proposal_is_told_about_the_four_eyes_rule(case, cast):
@@ -294,9 +294,11 @@ def test_approving_decides_the_pending_refund_of_this_case_and_pays_it_after_com
     assert (approved.amount, approved.status, approved.decided_by, approved.decided_at) == (
         Decimal("12.00"), RefundStatus.EXECUTED, cast["carol"], clock.now)
     assert Refund.objects.get(case=other).status == RefundStatus.PROPOSED
-    transition = CaseEvent.objects.filter(case=case, kind=EventKind.TRANSITION).latest("id")
-    assert (transition.transition, transition.message, transition.payload) == (
-        "approve_refund", "", {"amount": "12.00", "currency": "CNY", "refund_id": approved.pk})
+    approval, paid = CaseEvent.objects.filter(case=case, kind=EventKind.TRANSITION).order_by("-id")[:2][::-1]
+    assert (approval.transition, approval.actor_label, approval.to_state, approval.message, approval.payload) == (
+        "approve_refund", "carol", State.REFUND_PENDING, "",
+        {"amount": "12.00", "currency": "CNY", "refund_id": approved.pk, "approval": 1, "approvals_needed": 1})
+    assert (paid.transition, paid.actor_label, paid.to_state) == ("approve_refund", "system", State.REFUNDED)
 
 
 @pytest.mark.parametrize("service", [case_reject, case_propose_refund, case_approve_refund, case_decline_refund,
@@ -316,20 +318,26 @@ def test_every_step_service_refuses_a_copy_older_than_the_expected_version(case,
 
 
 def test_paying_a_refund_pays_that_refund_only_stamps_it_and_writes_one_event(file_case, cast, clock):
-    first = bring_to(file_case(phone="+8613800138098"), State.REFUNDED, cast)
-    second = bring_to(file_case(), State.REFUNDED, cast)
+    first = bring_to(file_case(phone="+8613800138098"), State.REFUND_PENDING, cast)
+    second = bring_to(file_case(), State.REFUND_PENDING, cast)
+    for case in (first, second):
+        case_approve_refund(case=case, actor=cast["bob"])
     refund = Refund.objects.get(case=second)
     clock.now += timedelta(seconds=90)
     assert refund_execute(refund_id=refund.pk) is True
     refund.refresh_from_db()
-    assert (refund.status, refund.executed_at, refund.execution_reference) == (
-        RefundStatus.EXECUTED, clock.now, f"RF{refund.pk:012d}")
+    # The default gateway posts a ledger refund entry whose id is derived from the refund's.
+    assert (refund.status, refund.executed_at, refund.execution_reference, refund.gateway) == (
+        RefundStatus.EXECUTED, clock.now, f"DDRF{refund.pk:012d}", "ledger")
     assert Refund.objects.get(case=first).status == RefundStatus.APPROVED
     event = CaseEvent.objects.get(case=second, kind=EventKind.REFUND)
     assert (event.message, event.actor_label) == ("Refund paid", "system")
     assert event.payload == {"refund_id": refund.pk, "amount": "100.00", "currency": "CNY",
-                             "execution_reference": f"RF{refund.pk:012d}"}
+                             "execution_reference": f"DDRF{refund.pk:012d}", "gateway": "ledger",
+                             "expected_credit_on": refund.expected_credit_on.isoformat()}
     assert not CaseEvent.objects.filter(case=first, kind=EventKind.REFUND).exists()
+    assert Case.objects.get(pk=second.pk).state == State.REFUNDED
+    assert Case.objects.get(pk=first.pk).state == State.REFUND_PENDING
 
 
 @pytest.mark.parametrize("status", [RefundStatus.PROPOSED, RefundStatus.DECLINED])

@@ -24,7 +24,8 @@ DESIGN_TRANSITIONS = {
     "escalate_to_processor": ({"merchant_contact"}, {"processor_inquiry"}),
     "back_to_merchant": ({"processor_inquiry"}, {"merchant_contact"}),
     "propose_refund": (WORKING, {"refund_pending"}),
-    "approve_refund": ({"refund_pending"}, {"refunded"}),
+    # each approval keeps the case refund_pending; the system's step once the refund is paid ends it
+    "approve_refund": ({"refund_pending"}, {"refund_pending", "refunded"}),
     "decline_refund": ({"refund_pending"}, WORKING),
     "reject": (WORKING, {"rejected"}),
     "withdraw": ({s.value for s in OPEN_STATES}, {"withdrawn"}),
@@ -87,6 +88,7 @@ def test_dynamic_targets_are_labelled_with_how_they_are_chosen():
     assert notes == {
         ("customer_info_received", "back to the stage it left"),
         ("decline_refund", "back to the stage it came from"),
+        ("approve_refund", "each approval; to refunded once paid"),
     }
 
 

@@ -1,6 +1,8 @@
 """Bring a case to any state of the workflow, through the services only."""
 from decimal import Decimal
 
+from disputes.models import RefundStatus
+from disputes.refunds.payment import refund_execute
 from disputes.workflow.steps import case_transition
 from disputes.workflow.actors import CUSTOMER
 from disputes.workflow.names import State
@@ -30,9 +32,15 @@ PATHS: dict[str, list[tuple[str, str, dict]]] = {
 
 
 def bring_to(case, state: str, cast: dict):
-    """Take ``case`` along PATHS[state]; ``cast`` maps actor keys to users."""
+    """Take ``case`` along PATHS[state]; ``cast`` maps actor keys to users. To
+    ``refunded``, the approved refund is then paid as the worker would (through
+    the default gateway, the ledger)."""
     for name, who, inputs in PATHS[state]:
         actor = CUSTOMER if who == "customer" else cast[who]
         case = case_transition(case=case, name=name, actor=actor, **inputs)
+    if state == State.REFUNDED:
+        assert case.state == State.REFUND_PENDING  # approved, its payment queued
+        assert refund_execute(refund_id=case.refunds.get(status=RefundStatus.APPROVED).pk)
+        case.refresh_from_db()
     assert case.state == state
     return case

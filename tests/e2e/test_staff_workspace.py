@@ -11,7 +11,8 @@ from decimal import Decimal
 
 import pytest
 
-from disputes.models import Case, CaseNote
+from disputes.models import Case, CaseNote, Refund
+from disputes.refunds.payment import refund_execute
 from disputes.workflow.casework import case_assign
 from disputes.workflow.names import State
 from disputes.workflow.steps import case_transition
@@ -125,18 +126,24 @@ def test_a_supervisor_approves_while_a_second_browser_is_told_the_case_changed(l
         other.locator("form[data-step=decline_refund] summary").click()
         other.fill("form[data-step=decline_refund] textarea[name=note]", "Not convinced yet.")
 
-        take_step(page, "approve_refund")  # bob, first
-        assert state_of(page) == State.REFUNDED
+        take_step(page, "approve_refund")  # bob, first: approved, its payment queued
+        assert state_of(page) == State.REFUND_PENDING
+        assert page.locator("#refunds .refund").get_attribute("data-status") == "approved"
 
         with other.expect_navigation():
             other.locator("form[data-step=decline_refund] button[type=submit]").click()
         problem = other.locator("#case-problem")
         assert problem.get_attribute("data-stale") == "true" and problem.is_visible()
-        assert state_of(other) == State.REFUNDED  # the fresh case
+        assert state_of(other) == State.REFUND_PENDING  # the fresh case: nothing left to decline
         assert "Not convinced yet." in other.locator("#kept-input").inner_text()  # what carol typed, not lost
     finally:
         other_context.close()
-    assert Case.objects.get(pk=case.pk).state == State.REFUNDED
+    # The worker pays it (here in this process, through the default ledger gateway): refunded, with its letter.
+    assert refund_execute(refund_id=Refund.objects.get(case=case).pk)
+    page.reload()
+    assert state_of(page) == State.REFUNDED
+    assert page.locator("#resolution-letter").is_visible()
+    assert page.locator("#refunds .money-back-by").inner_text() == Refund.objects.get(case=case).expected_credit_on.isoformat()
     assert violations == [], "\n".join(violations)
 
 
