@@ -19,7 +19,7 @@ PYTEST_ARGS ?=
 # Compiled translations, from locale/*/LC_MESSAGES/*.po with gettext's msgfmt.
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
 
-.PHONY: run test mutation install install-dev migrate messages check-deploy diagram clean help system-packages-run system-packages-test
+.PHONY: run test reliability mutation install install-dev migrate messages check-deploy diagram clean help system-packages-run system-packages-test
 
 # Prerequisites are built in the order listed: the system packages come first.
 .NOTPARALLEL:
@@ -27,6 +27,7 @@ MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
 help:
 	@echo "make run     start web + Celery worker + Celery beat on http://127.0.0.1:8000 (Ctrl-C stops all)"
 	@echo "make test    run the test suite against PostgreSQL (DATABASE_URL, default $(TEST_DATABASE_URL))"
+	@echo "make reliability  the reliability suite: fault scenarios with real processes, figures printed (run by .ci/run)"
 	@echo "make mutation  mutation testing of the core modules, score per module (docs/testing.md; not part of make test)"
 	@echo "make diagram regenerate the workflow diagram in docs/"
 	@echo "make messages recompile the translations after a .po changed"
@@ -85,7 +86,16 @@ test: system-packages-test $(VENV)/.installed-dev $(MO_FILES)
 	@mkdir -p "$${DJANGO_STATIC_ROOT:-staticfiles}"  # WhiteNoise warns about a missing static root
 	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" \
 	DISPUTE_DESK_VAR_DIR="$${DISPUTE_DESK_VAR_DIR:-$(CURDIR)/var/test}" \
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not reliability" $(PYTEST_ARGS)
+
+# The reliability suite (docs/testing.md, "Reliability"): real processes under
+# faults (a worker SIGKILLed, Redis stopped, PostgreSQL restarted, 50 concurrent
+# transitions, hostile requests); each scenario prints its figures. Run by .ci/run.
+reliability: system-packages-test $(VENV)/.installed-dev $(MO_FILES)
+	@mkdir -p "$${DJANGO_STATIC_ROOT:-staticfiles}"
+	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" \
+	DISPUTE_DESK_VAR_DIR="$${DISPUTE_DESK_VAR_DIR:-$(CURDIR)/var/test}" \
+	$(BIN)/pytest -m reliability -s -p no:cacheprovider $(PYTEST_ARGS)
 
 # Mutation testing of the core modules with their fast tests (docs/testing.md):
 # mutmut (setup.cfg) plus the state machine's declarations; prints the score of

@@ -30,3 +30,7 @@ urlpatterns = [
 # A request Django cannot read (a body above DATA_UPLOAD_MAX_MEMORY_SIZE, a form
 # not in UTF-8): a clear page, or problem details under /api/.
 handler400 = "disputes.web.public.bad_request"
+
+# A crash is a 500; the database out of reach is a 503 with Retry-After (and
+# problem details under /api/), never a page that needs the database itself.
+handler500 = "disputes.web.errors.server_error"

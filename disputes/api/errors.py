@@ -16,6 +16,7 @@ import logging
 from django.conf import settings
 from django.core.exceptions import BadRequest, PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse, UnreadablePostError
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -29,6 +30,16 @@ logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:dispute-desk:problem:"
+
+# The database out of reach (restarting, failing over, a connection cut): the
+# request changed nothing that stays (its transaction rolled back), so the answer
+# is 503 with Retry-After, never a 500. Django reconnects on the next request.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable_message() -> str:
+    return _("The service is briefly unavailable. Nothing was changed: try again in a few seconds.")
 
 
 
@@ -68,6 +79,7 @@ def _titles() -> dict[int, str]:
         422: _("Unprocessable request"),
         429: _("Too many requests"),
         500: _("Server error"),
+        503: _("Service briefly unavailable"),
     }
 
 
@@ -76,6 +88,7 @@ def _slug(status_code: int, code: str | None) -> str:
         400: "validation", 401: "not-authenticated", 403: "forbidden", 404: "not-found",
         405: "method-not-allowed", 406: "not-acceptable", 409: "conflict", 412: "precondition-failed",
         413: "request-too-large", 415: "unsupported-media-type", 422: "unprocessable", 429: "throttled", 500: "server-error",
+        503: "unavailable",
     }.get(status_code, "error")
     return (code or default).replace("_", "-")
 
@@ -152,6 +165,11 @@ def problem_exception_handler(exc, context):
             discard_unread_body(request)
         return problem(status_code=status_code, detail=detail, instance=instance)
 
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        logger.warning("database unavailable on %s: %s", instance, exc)
+        return problem(status_code=503, detail=database_unavailable_message(), instance=instance,
+                       headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -217,7 +235,7 @@ def request_error(exc: Exception) -> tuple[int, str]:
 
 
 def problem_response(request: HttpRequest, *, status_code: int, detail: str, code: str | None = None,
-                     errors: dict[str, list[str]] | None = None) -> JsonResponse:
+                     errors: dict[str, list[str]] | None = None, headers: dict | None = None) -> JsonResponse:
     """A problem details response outside DRF's views (URL fallbacks, middleware, error handlers)."""
     body = {
         "type": PROBLEM_TYPE_PREFIX + _slug(status_code, code),
@@ -228,7 +246,7 @@ def problem_response(request: HttpRequest, *, status_code: int, detail: str, cod
     }
     if errors:
         body["errors"] = errors
-    return JsonResponse(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE,
+    return JsonResponse(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE, headers=headers,
                         json_dumps_params={"ensure_ascii": False})
 
 

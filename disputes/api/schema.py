@@ -82,6 +82,8 @@ EVERY_OPERATION_PROBLEMS = {
     "415": "The body is not JSON in UTF-8: send `Content-Type: application/json` (no other charset).",
     "500": "Something went wrong on our side: nothing was changed, or the change is complete. Safe to retry "
     "with the same Idempotency-Key.",
+    "503": "The database is briefly out of reach (a restart, a fail-over): nothing was changed, or the change is "
+    "complete. Retry after the `Retry-After` seconds with the same Idempotency-Key.",
 }
 PROBLEM_SCHEMA = {"$ref": "#/components/schemas/Problem"}
 

@@ -28,7 +28,7 @@ from tests.reliability.processes import ROOT, database_url, free_port, wait_for
 
 from .conftest import case_body
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+pytestmark = [pytest.mark.reliability, pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 PRODUCTION_ENV = {

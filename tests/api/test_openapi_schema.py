@@ -137,8 +137,8 @@ def test_the_token_scheme_says_authorization_token_key(schema):
         assert {"tokenAuth": []} in operation["security"]
 
 
-def test_415_and_500_are_problems_on_every_operation(schema):
+def test_415_500_and_503_are_problems_on_every_operation(schema):
     for path, method, operation in operations(schema):
-        for code in ("415", "500"):
+        for code in ("415", "500", "503"):
             ref = operation["responses"][code]["content"]["application/problem+json"]["schema"]["$ref"]
             assert ref == "#/components/schemas/Problem", (path, method, code)

@@ -10,7 +10,7 @@ from disputes.workflow.names import EventKind, State
 
 from .conftest import http
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+pytestmark = [pytest.mark.reliability, pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 CLIENTS = 50
 

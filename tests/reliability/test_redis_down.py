@@ -12,7 +12,7 @@ from disputes.models import Notification
 
 from .processes import Processes, free_port, wait_for
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.reliability, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 CUSTOMER_EMAIL = "zhang@example.com"
 

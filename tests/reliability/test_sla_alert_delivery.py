@@ -15,7 +15,7 @@ from .processes import Processes, wait_for
 BROKER = "redis://127.0.0.1:6379/3"
 DUTY = "duty@bank.example"
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.reliability, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
