@@ -20,7 +20,7 @@ from tests.reliability.processes import Processes, free_port, wait_for
 
 from .payment_stub import PaymentStub
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.reliability, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 SECRET = "stub-secret-for-tests"
 

@@ -15,7 +15,7 @@ from transactions.models import LedgerEntry, ReconciliationRun
 
 from .processes import Processes, free_port, wait_for
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.reliability, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 TASK = "disputes.tasks.reconcile_daily"
 
