@@ -130,6 +130,15 @@ def test_working_hours_and_time_zone_come_from_the_settings():
     assert calendar.add(datetime(2026, 12, 24, 15, tzinfo=berlin), 2 * H) == datetime(2026, 12, 28, 9, tzinfo=berlin)
 
 
+@pytest.mark.django_db
+def test_no_holiday_country_in_the_settings_means_weekends_only():
+    SlaSettings.objects.update_or_create(pk=1, defaults={"holiday_country": ""})
+    calendar = sla.business_calendar()
+    assert calendar.is_working_day(date(2026, 10, 1))  # a Thursday: National Day only with a country
+    assert not calendar.is_working_day(date(2026, 10, 3))  # a Saturday
+    assert not calendar.is_working_day(date(2026, 9, 20))  # an ordinary Sunday
+
+
 instants = st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 12, 1)).map(
     lambda d: d.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
 )
