@@ -9,6 +9,7 @@ from disputes.delivery.outbox import outbox_pending
 from disputes.refunds import refund_execute
 from disputes.sla import sweep as sla_actions
 from disputes.verification import checks as verification
+from transactions.importing.uploads import upload_import
 
 
 @shared_task(
@@ -36,13 +37,16 @@ def deliver_notifications(notification_ids: list[int]) -> int:
 @shared_task
 def sweep_outbox() -> int:
     """Beat, every minute: re-send the work whose task was lost (broker down,
-    worker killed): pending notifications and approved, unpaid refunds."""
+    worker killed): pending notifications, approved, unpaid refunds and uploads
+    still queued for import."""
     pending = outbox_pending(older_than=settings.DISPUTE_OUTBOX_RESEND_AFTER)
     for notification_id in pending.notification_ids:
         deliver_notification.delay(notification_id)
     for refund_id in pending.refund_ids:
         execute_refund.delay(refund_id)
-    return len(pending.notification_ids) + len(pending.refund_ids)
+    for run_id in pending.import_run_ids:
+        import_upload.delay(run_id)
+    return len(pending.notification_ids) + len(pending.refund_ids) + len(pending.import_run_ids)
 
 
 @shared_task(name=outbox.EXECUTE_REFUND, bind=True, autoretry_for=(OSError,), retry_backoff=5, max_retries=8)
@@ -93,3 +97,17 @@ def verify_case(case_id: int) -> None:
 def verify_open_cases() -> int:
     """After an import: check again the open cases the records could now answer."""
     return verification.cases_verify_open()
+
+
+# --- ledger and settlement files uploaded on /staff/imports/ ----------------------
+
+# Millions of rows take minutes, not the 60 s every other task gets.
+IMPORT_TIME_LIMIT = 4 * 3600
+
+
+@shared_task(name=outbox.IMPORT_UPLOAD, ignore_result=True,
+             soft_time_limit=IMPORT_TIME_LIMIT, time_limit=IMPORT_TIME_LIMIT + 60)
+def import_upload(run_id: int, language: str | None = None) -> None:
+    """Import an uploaded file, its progress written to its run (once: a run no
+    longer queued is left alone); bad lines explained in ``language``."""
+    upload_import(run_id=run_id, language=language)

@@ -109,6 +109,7 @@ class RecordKind(models.TextChoices):
 
 
 class ImportStatus(models.TextChoices):
+    QUEUED = "queued", _("queued")
     RUNNING = "running", _("running")
     SUCCEEDED = "succeeded", _("succeeded")
     FAILED = "failed", _("failed")
@@ -119,7 +120,11 @@ class ImportRun(models.Model):
     ``transactions.importing.records_import``: who, when, which file (its
     SHA-256), what it counted, and the first bad lines when it imported nothing.
     The same file may be imported again: it then imports nothing new, and that
-    run is recorded too."""
+    run is recorded too.
+
+    A file uploaded on the imports page (``/staff/imports/``) is a run
+    ``queued`` until a worker takes it; while it runs, the worker writes its
+    progress here (``progress_percent``, ``rows_read``, ``bad_rows``)."""
 
     kind = models.CharField(_("kind"), max_length=10, choices=RecordKind.choices)
     file_name = ScrubbedCharField(_("file name"), max_length=255)
@@ -135,12 +140,25 @@ class ImportRun(models.Model):
     bad_rows = models.PositiveBigIntegerField(_("bad rows"), default=0)
     # [{"line": 7, "problems": [["amount", "…"], …]}, …]: the first bad lines, with why.
     errors = ScrubbedJSONField(_("first bad lines"), default=list, blank=True)
+    progress_percent = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    rows_read = models.PositiveBigIntegerField(_("rows read so far"), default=0)
+    # An uploaded file waiting for its import: its name in DISPUTE_IMPORT_UPLOAD_DIR (removed once imported).
+    upload_name = models.CharField(_("stored upload"), max_length=100, blank=True)
 
     class Meta:
         verbose_name = _("import")
         verbose_name_plural = _("imports")
         ordering = ["-started_at", "-id"]
         indexes = [models.Index(fields=["sha256"], name="importrun_sha256_idx")]
+        permissions = [("import_records", "Can import ledger and settlement files (the imports page)")]
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (ImportStatus.SUCCEEDED, ImportStatus.FAILED)
+
+    @property
+    def bad_lines_not_shown(self) -> int:
+        return max(0, self.bad_rows - len(self.errors or []))
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.file_name} ({self.get_status_display()})"

@@ -1,7 +1,7 @@
 """The staff workspace's URLs, under /staff/ (docs/design.md, "Web")."""
 from django.urls import path
 
-from disputes.web import case_page, dashboard, staff
+from disputes.web import case_page, dashboard, imports, staff
 
 urlpatterns = [
     path("", staff.queue, name="staff-queue"),
@@ -18,4 +18,6 @@ urlpatterns = [
     path("cases/<str:reference>/deadline/", case_page.case_extend, name="staff-case-extend"),
     path("dashboard/", dashboard.dashboard_page, name="staff-dashboard"),
     path("dashboard/<slug:figure>.csv", dashboard.dashboard_csv, name="staff-dashboard-csv"),
+    path("imports/", imports.imports_page, name="staff-imports"),
+    path("imports/<int:run_id>/progress/", imports.import_progress, name="staff-import-progress"),
 ]
