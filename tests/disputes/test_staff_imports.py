@@ -158,6 +158,16 @@ def test_an_upload_is_stored_queued_then_imported_and_its_file_removed(client, b
     assert LedgerEntry.objects.count() == rows
 
 
+def test_a_run_or_page_that_does_not_exist_is_answered_plainly(client, bob):
+    client.force_login(bob)
+    huge = "9" * 30
+    assert client.get(f"{IMPORTS}?run={huge}").status_code == 200
+    assert client.get(f"{IMPORTS}?before={huge}").status_code == 200
+    assert client.get(f"{IMPORTS}?run=-1&before=x").status_code == 200
+    assert client.get(f"{IMPORTS}{huge}/progress/").status_code == 404
+    assert client.get(f"{IMPORTS}12345/progress/").status_code == 404
+
+
 def test_a_running_import_polls_and_a_finished_one_does_not(client, bob):
     client.force_login(bob)
     run = run_of(upload(client, "ledger", csv_upload(csv_text("ledger", [ledger_row("L1")]))))

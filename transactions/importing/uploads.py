@@ -42,12 +42,17 @@ def upload_store(*, kind: str, file_name: str, chunks: Iterable[bytes], user) ->
     its run, ``queued``. The caller queues its import after commit."""
     folder = upload_folder()
     folder.mkdir(parents=True, exist_ok=True)
-    stored = f"{uuid4().hex}.csv"
-    with open(folder / stored, "xb") as out:
-        for chunk in chunks:
-            out.write(chunk)
-    return ImportRun.objects.create(kind=kind, file_name=os.path.basename(file_name)[:255], user=user,
-                                    started_at=timezone.now(), status=ImportStatus.QUEUED, upload_name=stored)
+    stored = folder / f"{uuid4().hex}.csv"
+    try:
+        with open(stored, "xb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+        return ImportRun.objects.create(kind=kind, file_name=os.path.basename(file_name)[:255], user=user,
+                                        started_at=timezone.now(), status=ImportStatus.QUEUED,
+                                        upload_name=stored.name)
+    except BaseException:
+        stored.unlink(missing_ok=True)  # no run points at it
+        raise
 
 
 def upload_import(*, run_id: int, language: str | None = None) -> ImportReport | None:
