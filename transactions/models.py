@@ -39,7 +39,7 @@ class LedgerKind(models.TextChoices):
 class LedgerEntry(PosSlipFields, models.Model):
     """What the issuing bank's core system posted to the card."""
 
-    entry_id = models.CharField(_("entry id"), max_length=32, unique=True)
+    entry_id = models.CharField(_("entry id"), max_length=32)
     customer_ref = models.CharField(_("customer reference"), max_length=32, blank=True)
     card_last4 = models.CharField(_("card last 4"), max_length=4, validators=[validate_last4])
     amount = AmountField(_("amount"))
@@ -51,14 +51,20 @@ class LedgerEntry(PosSlipFields, models.Model):
         verbose_name = _("ledger entry")
         verbose_name_plural = _("ledger entries")
         ordering = ["posted_at", "entry_id"]
+        # The ids are unique by a constraint, not ``unique=True``: on PostgreSQL that
+        # would add a second index (varchar_pattern_ops, for LIKE) which no query
+        # uses and every import maintains. No index on (kind, posted_at) either:
+        # each kind is spread over every page of the table, so the one query
+        # filtering on both (reconcile's reversal sums) is faster scanning it
+        # (docs/performance.md, "Transaction records").
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="ledger_amount_positive"),
+            models.UniqueConstraint(fields=["entry_id"], name="ledger_entry_id_unique"),
         ]
         indexes = [
             models.Index(fields=["rrn"], name="ledger_rrn_idx"),
             models.Index(fields=["terminal_id", "stan"], name="ledger_tid_stan_idx"),
             models.Index(fields=["merchant_id", "amount"], name="ledger_mid_amount_idx"),
-            models.Index(fields=["kind", "posted_at"], name="ledger_kind_posted_idx"),
             models.Index(fields=["card_last4", "posted_at"], name="ledger_card_posted_idx"),
         ]
 
@@ -76,7 +82,7 @@ class SettlementStatus(models.TextChoices):
 class SettlementRecord(PosSlipFields, models.Model):
     """What the acquirer / processor recorded at the POS."""
 
-    record_id = models.CharField(_("record id"), max_length=32, unique=True)
+    record_id = models.CharField(_("record id"), max_length=32)
     processor = models.CharField(_("processor"), max_length=100)
     amount = AmountField(_("amount"))
     currency = CurrencyField(_("currency"))
@@ -89,6 +95,7 @@ class SettlementRecord(PosSlipFields, models.Model):
         ordering = ["transacted_at", "record_id"]
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="settlement_amount_positive"),
+            models.UniqueConstraint(fields=["record_id"], name="settlement_record_id_unique"),
         ]
         indexes = [
             models.Index(fields=["rrn"], name="settlement_rrn_idx"),
