@@ -204,6 +204,10 @@ DISPUTE_ATTACHMENT_MAX_BYTES = env.int("DISPUTE_ATTACHMENT_MAX_BYTES", default=1
 # files at most, adding up to this many bytes (each also within the limit above).
 DISPUTE_CUSTOMER_EVIDENCE_MAX_FILES = env.int("DISPUTE_CUSTOMER_EVIDENCE_MAX_FILES", default=5)
 DISPUTE_CUSTOMER_EVIDENCE_MAX_BYTES = env.int("DISPUTE_CUSTOMER_EVIDENCE_MAX_BYTES", default=20 * 1024 * 1024)
+# Ledger and settlement files uploaded on /staff/imports/: the largest accepted,
+# and where each waits for its worker (every web and worker node mounts it).
+DISPUTE_IMPORT_MAX_BYTES = env.int("DISPUTE_IMPORT_MAX_BYTES", default=1024 * 1024 * 1024)
+DISPUTE_IMPORT_UPLOAD_DIR = Path(env.str("DISPUTE_IMPORT_UPLOAD_DIR", default=str(VAR_DIR / "imports")))
 
 # --- E-mail -------------------------------------------------------------------
 # Unset: messages are written as files under var/mail (the demo's outbox).

@@ -10,6 +10,7 @@ from disputes.refunds.payment import refund_execute
 from disputes.sla import sweep as sla_actions
 from disputes.verification import checks as verification
 from disputes.verification import opening
+from transactions.importing.uploads import upload_import
 
 
 @shared_task(
@@ -37,13 +38,16 @@ def deliver_notifications(notification_ids: list[int]) -> int:
 @shared_task
 def sweep_outbox() -> int:
     """Beat, every minute: re-send the work whose task was lost (broker down,
-    worker killed): pending notifications, and refunds approved or left being paid."""
+    worker killed): pending notifications, refunds approved or left being paid,
+    and uploads still queued for import."""
     pending = outbox_pending(older_than=settings.DISPUTE_OUTBOX_RESEND_AFTER)
     for notification_id in pending.notification_ids:
         deliver_notification.delay(notification_id)
     for refund_id in pending.refund_ids:
         execute_refund.delay(refund_id)
-    return len(pending.notification_ids) + len(pending.refund_ids)
+    for run_id in pending.import_run_ids:
+        import_upload.delay(run_id)
+    return len(pending.notification_ids) + len(pending.refund_ids) + len(pending.import_run_ids)
 
 
 @shared_task(name=outbox.EXECUTE_REFUND, bind=True)
@@ -103,3 +107,17 @@ def reconcile_daily() -> str:
     """Beat, once a day (``DISPUTE_RECONCILE_AT``): the orphan debits as of now,
     and a case for each new one when ``DISPUTE_RECONCILE_OPEN_CASES`` is on."""
     return opening.reconcile_daily()
+
+
+# --- ledger and settlement files uploaded on /staff/imports/ ----------------------
+
+# Millions of rows take minutes, not the 60 s every other task gets.
+IMPORT_TIME_LIMIT = 4 * 3600
+
+
+@shared_task(name=outbox.IMPORT_UPLOAD, ignore_result=True,
+             soft_time_limit=IMPORT_TIME_LIMIT, time_limit=IMPORT_TIME_LIMIT + 60)
+def import_upload(run_id: int, language: str | None = None) -> None:
+    """Import an uploaded file, its progress written to its run (once: a run no
+    longer queued is left alone); bad lines explained in ``language``."""
+    upload_import(run_id=run_id, language=language)

@@ -133,7 +133,7 @@ def test_the_staff_pages_carry_the_policy_and_no_inline_code(alice, bob, client)
     case = case_file(actor=CUSTOMER, channel=Channel.WEB, **filing_data()).case
     for user, path in ((alice, "/staff/"), (alice, "/staff/?tab=unassigned&state=nonsense"),
                        (bob, "/staff/?tab=open"), (bob, f"/staff/cases/{case.reference}/"),
-                       (bob, "/staff/dashboard/")):
+                       (bob, "/staff/dashboard/"), (bob, "/staff/imports/")):
         client.force_login(user)
         response = client.get(path)
         assert response.status_code in (200, 400), path
@@ -190,7 +190,8 @@ def test_every_staff_page_of_the_demo_has_no_inline_code(demo_cases, client):
     from django.contrib.auth.models import User
 
     client.force_login(User.objects.get(username="supervisor1"))
-    pages = ["/staff/", "/staff/?tab=unassigned", "/staff/?tab=open", "/staff/?tab=ended", "/staff/dashboard/"]
+    pages = ["/staff/", "/staff/?tab=unassigned", "/staff/?tab=open", "/staff/?tab=ended", "/staff/dashboard/",
+             "/staff/imports/"]
     pages += [f"/staff/cases/{reference}/" for reference in Case.objects.values_list("reference", flat=True)]
     found = {}
     for path in pages:

@@ -39,7 +39,7 @@ class LedgerKind(models.TextChoices):
 class LedgerEntry(PosSlipFields, models.Model):
     """What the issuing bank's core system posted to the card."""
 
-    entry_id = models.CharField(_("entry id"), max_length=32, unique=True)
+    entry_id = models.CharField(_("entry id"), max_length=32)
     customer_ref = models.CharField(_("customer reference"), max_length=32, blank=True)
     card_last4 = models.CharField(_("card last 4"), max_length=4, validators=[validate_last4])
     amount = AmountField(_("amount"))
@@ -51,14 +51,20 @@ class LedgerEntry(PosSlipFields, models.Model):
         verbose_name = _("ledger entry")
         verbose_name_plural = _("ledger entries")
         ordering = ["posted_at", "entry_id"]
+        # The ids are unique by a constraint, not ``unique=True``: on PostgreSQL that
+        # would add a second index (varchar_pattern_ops, for LIKE) which no query
+        # uses and every import maintains. No index on (kind, posted_at) either:
+        # each kind is spread over every page of the table, so the one query
+        # filtering on both (reconcile's reversal sums) is faster scanning it
+        # (docs/performance.md, "Transaction records").
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="ledger_amount_positive"),
+            models.UniqueConstraint(fields=["entry_id"], name="ledger_entry_id_unique"),
         ]
         indexes = [
             models.Index(fields=["rrn"], name="ledger_rrn_idx"),
             models.Index(fields=["terminal_id", "stan"], name="ledger_tid_stan_idx"),
             models.Index(fields=["merchant_id", "amount"], name="ledger_mid_amount_idx"),
-            models.Index(fields=["kind", "posted_at"], name="ledger_kind_posted_idx"),
             models.Index(fields=["card_last4", "posted_at"], name="ledger_card_posted_idx"),
         ]
 
@@ -76,7 +82,7 @@ class SettlementStatus(models.TextChoices):
 class SettlementRecord(PosSlipFields, models.Model):
     """What the acquirer / processor recorded at the POS."""
 
-    record_id = models.CharField(_("record id"), max_length=32, unique=True)
+    record_id = models.CharField(_("record id"), max_length=32)
     processor = models.CharField(_("processor"), max_length=100)
     amount = AmountField(_("amount"))
     currency = CurrencyField(_("currency"))
@@ -89,6 +95,7 @@ class SettlementRecord(PosSlipFields, models.Model):
         ordering = ["transacted_at", "record_id"]
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="settlement_amount_positive"),
+            models.UniqueConstraint(fields=["record_id"], name="settlement_record_id_unique"),
         ]
         indexes = [
             models.Index(fields=["rrn"], name="settlement_rrn_idx"),
@@ -109,6 +116,7 @@ class RecordKind(models.TextChoices):
 
 
 class ImportStatus(models.TextChoices):
+    QUEUED = "queued", _("queued")
     RUNNING = "running", _("running")
     SUCCEEDED = "succeeded", _("succeeded")
     FAILED = "failed", _("failed")
@@ -119,7 +127,11 @@ class ImportRun(models.Model):
     ``transactions.importing.records_import``: who, when, which file (its
     SHA-256), what it counted, and the first bad lines when it imported nothing.
     The same file may be imported again: it then imports nothing new, and that
-    run is recorded too."""
+    run is recorded too.
+
+    A file uploaded on the imports page (``/staff/imports/``) is a run
+    ``queued`` until a worker takes it; while it runs, the worker writes its
+    progress here (``progress_percent``, ``rows_read``, ``bad_rows``)."""
 
     kind = models.CharField(_("kind"), max_length=10, choices=RecordKind.choices)
     file_name = ScrubbedCharField(_("file name"), max_length=255)
@@ -135,12 +147,25 @@ class ImportRun(models.Model):
     bad_rows = models.PositiveBigIntegerField(_("bad rows"), default=0)
     # [{"line": 7, "problems": [["amount", "…"], …]}, …]: the first bad lines, with why.
     errors = ScrubbedJSONField(_("first bad lines"), default=list, blank=True)
+    progress_percent = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    rows_read = models.PositiveBigIntegerField(_("rows read so far"), default=0)
+    # An uploaded file waiting for its import: its name in DISPUTE_IMPORT_UPLOAD_DIR (removed once imported).
+    upload_name = models.CharField(_("stored upload"), max_length=100, blank=True)
 
     class Meta:
         verbose_name = _("import")
         verbose_name_plural = _("imports")
         ordering = ["-started_at", "-id"]
         indexes = [models.Index(fields=["sha256"], name="importrun_sha256_idx")]
+        permissions = [("import_records", "Can import ledger and settlement files (the imports page)")]
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (ImportStatus.SUCCEEDED, ImportStatus.FAILED)
+
+    @property
+    def bad_lines_not_shown(self) -> int:
+        return max(0, self.bad_rows - len(self.errors or []))
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.file_name} ({self.get_status_display()})"

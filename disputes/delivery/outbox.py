@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from disputes.models import Notification, NotificationStatus, Refund, RefundStatus
+from transactions.models import ImportRun, ImportStatus
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ EXECUTE_REFUND = "disputes.tasks.execute_refund"
 DELIVER_WEBHOOK = "disputes.tasks.deliver_webhook"
 VERIFY_CASE = "disputes.tasks.verify_case"
 VERIFY_OPEN_CASES = "disputes.tasks.verify_open_cases"
+IMPORT_UPLOAD = "disputes.tasks.import_upload"
 
 
 def enqueue_after_commit(task_name: str, *args) -> None:
@@ -49,10 +51,12 @@ def enqueue_after_commit(task_name: str, *args) -> None:
 class PendingWork:
     notification_ids: list[int]
     refund_ids: list[int]
+    import_run_ids: list[int]
 
 
 def outbox_pending(*, older_than: timedelta = timedelta(seconds=60), limit: int = 500) -> PendingWork:
-    """Work whose task seems lost (broker down, worker died): the sweep re-sends it.
+    """Work whose task seems lost (broker down, worker died): the sweep re-sends it
+    (notifications, approved refunds, uploaded files still queued for import).
     Sending twice is harmless: each task does its work at most once."""
     cutoff = timezone.now() - older_than
     notifications = (
@@ -66,4 +70,9 @@ def outbox_pending(*, older_than: timedelta = timedelta(seconds=60), limit: int 
                               | Q(status__in=[RefundStatus.APPROVED, RefundStatus.PAYING], attempted_at__lte=cutoff))
         .order_by("pk").values_list("pk", flat=True)[:limit]
     )
-    return PendingWork(notification_ids=list(notifications), refund_ids=list(refunds))
+    uploads = (
+        ImportRun.objects.filter(status=ImportStatus.QUEUED, started_at__lte=cutoff)
+        .order_by("started_at").values_list("pk", flat=True)[:limit]
+    )
+    return PendingWork(notification_ids=list(notifications), refund_ids=list(refunds),
+                       import_run_ids=list(uploads))

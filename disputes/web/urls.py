@@ -1,7 +1,7 @@
 """The staff workspace's URLs, under /staff/ (docs/design.md, "Web")."""
 from django.urls import path
 
-from disputes.web import case_page, compliance, dashboard, parties, refund_pages, staff
+from disputes.web import case_page, compliance, dashboard, imports, parties, refund_pages, staff
 
 urlpatterns = [
     path("", staff.queue, name="staff-queue"),
@@ -25,4 +25,6 @@ urlpatterns = [
     path("compliance/unlicensed.csv", compliance.unlicensed_csv, name="staff-compliance-unlicensed-csv"),
     path("dashboard/", dashboard.dashboard_page, name="staff-dashboard"),
     path("dashboard/<slug:figure>.csv", dashboard.dashboard_csv, name="staff-dashboard-csv"),
+    path("imports/", imports.imports_page, name="staff-imports"),
+    path("imports/<int:run_id>/progress/", imports.import_progress, name="staff-import-progress"),
 ]

@@ -111,7 +111,8 @@ SYSTEM_USERNAME = "system"
 NOTE_MAX_LENGTH = 5000
 
 # Case permissions (codename, description); which group holds which is in
-# ROLE_PERMISSIONS, applied by a data migration.
+# ROLE_PERMISSIONS, applied by a data migration. A name without an app label is
+# a case permission ("disputes."); others carry theirs ("transactions.import_records").
 CASE_PERMISSIONS = [
     ("file_case", "Can file a case for a customer"),
     ("work_case", "Can work a case through the workflow (agent)"),
@@ -124,7 +125,8 @@ CASE_PERMISSIONS = [
 ]
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.AGENT: ["view_case", "file_case", "work_case", "note_case", "withdraw_case", "assign_case"],
-    Role.SUPERVISOR: ["view_case", "file_case", "work_case", "note_case", "withdraw_case", "assign_case", "supervise_case"],
+    Role.SUPERVISOR: ["view_case", "file_case", "work_case", "note_case", "withdraw_case", "assign_case", "supervise_case",
+                      "transactions.import_records"],
     # The call center also keeps its own webhook endpoints (API /webhooks/: register, ping, remove).
     Role.CALL_CENTER: ["view_case", "file_case", "note_case", "withdraw_case",
                        "view_webhookendpoint", "add_webhookendpoint", "change_webhookendpoint", "view_webhookdelivery"],

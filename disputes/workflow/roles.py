@@ -33,8 +33,15 @@ def sync_roles(apps, *, using: str = "default") -> None:
     Permission = apps.get_model("auth", "Permission")
     User = apps.get_model("auth", "User")
 
-    def case_perms(codenames):
-        return list(Permission.objects.using(using).filter(content_type__app_label="disputes", codename__in=codenames))
+    def case_perms(names):
+        """The permissions named (``codename`` of the disputes app, or ``app_label.codename``)."""
+        by_app: dict[str, list[str]] = {}
+        for name in names:
+            app_label, _dot, codename = name.rpartition(".")
+            by_app.setdefault(app_label or "disputes", []).append(codename)
+        return [permission for app_label, codenames in by_app.items()
+                for permission in Permission.objects.using(using).filter(content_type__app_label=app_label,
+                                                                         codename__in=codenames)]
 
     for role, codenames in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.using(using).get_or_create(name=role)

@@ -30,7 +30,7 @@ STRUCTURED = {
     "merchants.PaymentProcessor": {"licence_number", "inquiry_email", "inquiry_phone"},
     "transactions.LedgerEntry": {"entry_id", "customer_ref", "card_last4", "currency", "kind", "rrn", "stan", "auth_code", "merchant_id", "terminal_id"},
     "transactions.SettlementRecord": {"record_id", "processor", "merchant_id", "terminal_id", "rrn", "stan", "auth_code", "currency", "status"},
-    "transactions.ImportRun": {"kind", "sha256", "status"},
+    "transactions.ImportRun": {"kind", "sha256", "status", "upload_name"},  # upload_name: our own <uuid hex>.csv
     "transactions.OrphanCase": {"case_reference"},
     "disputes.Case": {"reference", "tracking_code_hash", "channel", "state", "currency", "merchant_id", "terminal_id", "rrn", "stan", "auth_code", "root_cause", "resume_state"},
     "disputes.CaseEvent": {"kind", "actor_label", "transition", "from_state", "to_state"},

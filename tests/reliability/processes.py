@@ -10,9 +10,12 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.db import connection
+
+from config.celery import app as celery_app
 
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = str(Path(sys.executable).with_name("celery"))
@@ -129,3 +132,21 @@ class Processes:
             text = path.read_text(errors="replace")
             found += [m for m in text.split("-" * 79) if f"To: {address}" in m]
         return found
+
+
+@contextmanager
+def celery_publishing_to(url: str):
+    """Make this process (the test, and the live server's thread) publish tasks
+    to ``url`` while the block runs; the app caches its connection pools."""
+    def point(broker_url: str, options: dict) -> None:
+        celery_app.conf.broker_url = broker_url
+        celery_app.conf.broker_transport_options = options
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+
+    saved = (celery_app.conf.broker_url, dict(celery_app.conf.broker_transport_options or {}))
+    point(url, {"visibility_timeout": 3600})
+    try:
+        yield
+    finally:
+        point(*saved)

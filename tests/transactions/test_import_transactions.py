@@ -531,9 +531,9 @@ def test_a_file_bigger_than_the_table_goes_in_with_its_indexes_built_again(db, m
     assert [(name, definition) for name, definition, _oid in after] == [
         (name, definition) for name, definition, _oid in before]
     rebuilt = {name for (name, _d, old), (_n, _e, new) in zip(before, after) if old != new}
-    assert {"ledger_rrn_idx", "ledger_card_posted_idx", "ledger_mid_amount_idx", "ledger_tid_stan_idx",
-            "ledger_kind_posted_idx"} <= rebuilt
+    assert {"ledger_rrn_idx", "ledger_card_posted_idx", "ledger_mid_amount_idx", "ledger_tid_stan_idx"} <= rebuilt
     assert "transactions_ledgerentry_pkey" not in rebuilt
+    assert "ledger_entry_id_unique" not in rebuilt  # the ON CONFLICT target stays
     assert LedgerEntry.objects.filter(rrn="000000000003").count() == 1
 
 
@@ -548,3 +548,17 @@ def test_a_file_no_bigger_than_the_table_keeps_the_indexes(db, monkeypatch):
 
     assert again.rows_already_present == 4 and more.rows_imported == 1
     assert indexes_of("transactions_ledgerentry") == before
+
+
+@pytest.mark.parametrize("table, unique", [("transactions_ledgerentry", "ledger_entry_id_unique"),
+                                           ("transactions_settlementrecord", "settlement_record_id_unique")])
+def test_the_records_tables_carry_only_the_indexes_their_queries_use(db, table, unique):
+    """No LIKE index on the ids (no query uses LIKE on them; docs/performance.md),
+    and the id stays unique in the database itself."""
+    names = {name for name, _definition, _oid in indexes_of(table)}
+    assert not [name for name in names if name.endswith("_like")]
+    assert "ledger_kind_posted_idx" not in names
+    assert unique in names
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT contype FROM pg_constraint WHERE conname = %s", [unique])
+        assert cursor.fetchone() == ("u",)

@@ -52,18 +52,25 @@ def records_import(
     file_name: str,
     user=None,
     progress: ProgressCallback | None = None,
+    run: ImportRun | None = None,
 ) -> ImportReport:
     """Import one ledger or settlement file (``kind``), all or nothing; record the run.
 
     ``file`` is opened in binary mode; when it can seek, PostgreSQL copies it
     directly. Returns an ``ImportReport``; a file with bad rows is a report with
-    status ``failed`` (nothing imported), not an exception."""
+    status ``failed`` (nothing imported), not an exception. ``run``: a run
+    recorded before (an upload queued for a worker) to carry on, instead of a
+    new one."""
     if kind not in FORMATS:
         raise ValueError(f"unknown kind of record file: {kind!r}")
     fmt = FORMATS[kind]
     state = _State(fmt=fmt, now=timezone.now(), progress=progress, bytes_total=_file_size(file))
-    run = ImportRun.objects.create(kind=kind, file_name=os.path.basename(file_name)[:255], user=user,
-                                   started_at=state.now)
+    if run is None:
+        run = ImportRun.objects.create(kind=kind, file_name=os.path.basename(file_name)[:255], user=user,
+                                       started_at=state.now)
+    else:
+        run.status, run.started_at = ImportStatus.RUNNING, state.now
+        run.save(update_fields=["status", "started_at"])
     start = file.tell() if _seekable(file) else None
     imported = 0
     try:
@@ -101,6 +108,7 @@ def records_import(
         bad_lines = ()
     run.sha256 = state.reader.sha256.hexdigest() if state.reader else ""
     run.finished_at = timezone.now()
+    run.progress_percent, run.rows_read = 100, run.rows_total
     run.save()
     state.report("done")
     return ImportReport(
