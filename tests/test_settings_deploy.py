@@ -107,7 +107,7 @@ def test_production_settings_turn_on_https_and_secure_cookies(tmp_path):
     assert static_backend == "whitenoise.storage.CompressedManifestStaticFilesStorage"
 
 
-# --- README's configuration table lists every variable settings.py reads ------
+# --- README's configuration table lists every variable the settings read ------
 
 _ENV_READ = re.compile(
     r"\.(?:str|bool|int|float|list|tuple|dict|json|url|path|db_url|db|cache_url|cache|email_url|email|search_url)"
@@ -116,8 +116,8 @@ _ENV_READ = re.compile(
 
 
 def variables_read_by_settings() -> set[str]:
-    source = (BASE_DIR / "config" / "settings.py").read_text(encoding="utf-8")
-    return set(_ENV_READ.findall(source))
+    sources = [(BASE_DIR / "config" / name).read_text(encoding="utf-8") for name in ("settings.py", "workflow_settings.py")]
+    return {name for source in sources for name in _ENV_READ.findall(source)}
 
 
 def test_readme_documents_every_environment_variable_settings_reads():

@@ -10,7 +10,8 @@ problem on the merchant's page. Screenshots are kept in ``artifacts``
 $DISPUTE_DESK_VAR_DIR/e2e-artifacts), named merchant-flow-*.png."""
 import pytest
 
-from disputes.models import Case, CaseEvent, MerchantContact, ProcessorInquiry
+from disputes.models import Case, CaseEvent, MerchantContact, ProcessorInquiry, Refund
+from disputes.refunds.payment import refund_execute
 from disputes.workflow.names import EventKind, State
 from merchants.models import PaymentProcessor
 from tests.disputes.merchants import link_from_email, merchant_on_record
@@ -114,9 +115,16 @@ def test_merchant_contact_then_processor_inquiry_then_refund(live_server, browse
     try:
         log_in(supervisor, live_server, "bob")
         supervisor.goto(f"{live_server.url}/staff/cases/{case.reference}/")
-        take_step(supervisor, "approve_refund")
-        assert state_of(supervisor) == State.REFUNDED
+        take_step(supervisor, "approve_refund")  # approved: its payment queued for the worker
+        assert state_of(supervisor) == State.REFUND_PENDING
+        assert supervisor.locator("#refunds .refund").get_attribute("data-status") == "approved"
         supervisor.screenshot(path=artifacts / "merchant-flow-5-refund-approved.png", full_page=True)
+        # The worker pays it (here in this process, through the default ledger gateway).
+        assert refund_execute(refund_id=Refund.objects.get(case=case).pk)
+        supervisor.reload()
+        assert state_of(supervisor) == State.REFUNDED
+        assert supervisor.locator("#resolution-letter").is_visible()
+        supervisor.screenshot(path=artifacts / "merchant-flow-6-refund-paid.png", full_page=True)
     finally:
         supervisor_context.close()
 

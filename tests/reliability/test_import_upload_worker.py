@@ -71,7 +71,8 @@ def test_a_worker_imports_the_upload_and_writes_its_progress_to_the_run(worker, 
     during = [(percent, rows) for status, percent, rows in seen if status == "running"]
     assert any(0 < percent < 100 for percent, _rows in during), seen
     assert [percent for percent, _rows in during] == sorted(percent for percent, _rows in during), seen
-    assert not list(Path(worker.env["DISPUTE_IMPORT_UPLOAD_DIR"]).glob("*")), "the stored upload is removed"
+    # The stored upload is removed once the run is recorded (the worker's last act).
+    wait_for(lambda: not list(Path(worker.env["DISPUTE_IMPORT_UPLOAD_DIR"]).glob("*")), 30, "the stored upload to be removed")
 
 
 def test_a_worker_imports_nothing_from_a_file_with_one_bad_row_and_names_the_line(worker, client, bob):
