@@ -294,6 +294,37 @@ def test_free_text_fields_refuse_line_breaks_and_overlong_values(db):
     assert problems_of(report) == {2: [too_long], 3: [too_long]}
 
 
+CARD_REFUSED = ("A full card number is not allowed here: the records never hold one (give at most its last 4 "
+                "digits, in card_last4).")
+
+
+def test_a_card_number_in_a_free_text_field_is_refused_and_nothing_is_imported(db):
+    """customer_ref and processor are free text: a full card number there (with any separator, in any
+    script's digits) refuses the file; a long number that is not a card (fails Luhn) is a plain reference."""
+    ledger = import_bytes("ledger", csv_text("ledger", [
+        ledger_row("L1", customer_ref="4111111111111111"), ledger_row("L2", customer_ref="C 4111-1111-1111-1111"),
+        ledger_row("L3", customer_ref="４１１１１１１１１１１１１１１１"), ledger_row("L4", customer_ref="100000000347"),
+        ledger_row("L5", customer_ref="CIF0001234567890"),
+    ]).encode())
+    assert problems_of(ledger) == {2: [f"customer_ref: {CARD_REFUSED}"], 3: [f"customer_ref: {CARD_REFUSED}"],
+                                   4: [f"customer_ref: {CARD_REFUSED}"]}
+    settlement = import_bytes("settlement", csv_text("settlement", [
+        settlement_row("S1", processor="银联商务 6222 0212 3456 7890 128"), settlement_row("S2", processor="银联商务"),
+    ]).encode())
+    assert problems_of(settlement) == {2: [f"processor: {CARD_REFUSED}"]}
+    assert not LedgerEntry.objects.exists() and not SettlementRecord.objects.exists()
+
+
+def test_the_sqlite_checker_refuses_the_same_card_numbers():
+    fmt = importing.FORMATS["ledger"]
+    now = timezone.now()
+    for customer_ref, refused in (("4111111111111111", True), ("C 4111-1111-1111-1111", True),
+                                  ("４１１１１１１１１１１１１１１１", True), ("100000000347", False), ("CIF0001234567890", False)):
+        row = ledger_row("L1", customer_ref=customer_ref)
+        problems, _values = importing.checks._python_check(fmt.rules, [row[name] for name in fmt.columns], now)
+        assert (("customer_ref", "card_number", "") in problems) is refused, customer_ref
+
+
 def test_a_wrong_header_refuses_the_whole_file(db):
     data = csv_text("ledger", [ledger_row("L1")]).replace("entry_id,customer_ref", "customer_ref,entry_id", 1)
 

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from core import slip
+from core.cardguard import contains_card_number
 from core.money import CURRENCY_MINOR_UNITS, MAX_AMOUNT, parse_amount
 from transactions.importing.rules import (
     AMOUNT_MAX_INTEGER_DIGITS,
@@ -51,6 +52,8 @@ def _python_check(rules: tuple[Column, ...], fields: list[str], now: datetime) -
         elif column.rule == "text":
             if len(value) > column.max_length or _control.search(value):
                 problems.append((name, "text", ""))
+            elif contains_card_number(value):
+                problems.append((name, "card_number", ""))
         elif column.rule == "slip":
             try:
                 column.validator(value)
@@ -243,6 +246,9 @@ def _message(fmt: FileFormat, field: str, code: str, detail: str) -> str:
     if code == "text" and column is not None:
         return _("At most %(max)s characters, without line breaks or other control characters.") % {
             "max": column.max_length}
+    if code == "card_number":
+        return _("A full card number is not allowed here: the records never hold one (give at most its last 4 "
+                 "digits, in card_last4).")
     if code == "slip" and column is not None:
         return str(column.validator.message)
     if code == "currency":

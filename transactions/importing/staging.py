@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.db import connection
 
 from core import slip
+from core.cardguard import MIN_PAN_DIGITS, contains_card_number
 from transactions.importing.checks import _message, _sql_certainly_good, _sql_check
 from transactions.importing.rules import (
     _ADVISORY_LOCK,
@@ -101,6 +102,7 @@ def _check(state: _State) -> None:
                 f"  WHERE cardinality(problems) > 0) AS found",
                 params,
             )
+            _refuse_card_numbers(cursor, fmt)
         key = fmt.id_column
         cursor.execute(
             f"INSERT INTO {BAD} (line, field, code, detail)"
@@ -119,6 +121,25 @@ def _check(state: _State) -> None:
             f" WHERE {_differs(fmt)}",
             [key],
         )
+
+
+def _refuse_card_numbers(cursor, fmt: FileFormat) -> None:
+    """A free-text column (``customer_ref``, ``processor``) never holds a full
+    card number: the card guard, in Python, reads the few rows that could hold
+    one (13 or more ASCII digits, or any character beyond ASCII), as the SQLite
+    path's checker does for every row."""
+    for column in fmt.rules:
+        if column.rule != "text":
+            continue
+        c = column.name
+        cursor.execute(
+            f"SELECT line, {c} FROM {STAGE} WHERE {c} IS NOT NULL"
+            f" AND (length(regexp_replace({c}, '[^0-9]', '', 'g')) >= %s OR {c} ~ %s)",
+            [MIN_PAN_DIGITS, "[^\\x01-\\x7f]"],
+        )
+        found = [(line, c, "card_number", "") for line, value in cursor.fetchall() if contains_card_number(value)]
+        if found:
+            cursor.executemany(f"INSERT INTO {BAD} (line, field, code, detail) VALUES (%s, %s, %s, %s)", found)
 
 
 def _differs(fmt: FileFormat) -> str:
