@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from core.cardguard import ScrubbedCharField, ScrubbedJSONField
+from core.cardguard import ScrubbedCharField, ScrubbedJSONField, validate_no_card_number
 from core.money import AmountField, CurrencyField
 from core.slip import (
     PosSlipFields,
@@ -40,7 +40,7 @@ class LedgerEntry(PosSlipFields, models.Model):
     """What the issuing bank's core system posted to the card."""
 
     entry_id = models.CharField(_("entry id"), max_length=32)
-    customer_ref = models.CharField(_("customer reference"), max_length=32, blank=True)
+    customer_ref = models.CharField(_("customer reference"), max_length=32, blank=True, validators=[validate_no_card_number])
     card_last4 = models.CharField(_("card last 4"), max_length=4, validators=[validate_last4])
     amount = AmountField(_("amount"))
     currency = CurrencyField(_("currency"))
@@ -83,7 +83,7 @@ class SettlementRecord(PosSlipFields, models.Model):
     """What the acquirer / processor recorded at the POS."""
 
     record_id = models.CharField(_("record id"), max_length=32)
-    processor = models.CharField(_("processor"), max_length=100)
+    processor = models.CharField(_("processor"), max_length=100, validators=[validate_no_card_number])
     amount = AmountField(_("amount"))
     currency = CurrencyField(_("currency"))
     transacted_at = models.DateTimeField(_("transacted at"))

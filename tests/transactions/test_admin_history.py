@@ -10,7 +10,7 @@ from django.utils import translation
 from tests.transactions.files import csv_text, ledger_row
 from tests.transactions.records import T, debit
 from transactions.importing import records_import
-from transactions.models import ImportRun, OrphanDebit, ReconciliationRun
+from transactions.models import ImportRun, LedgerEntry, OrphanDebit, ReconciliationRun
 from transactions.reconciliation import reconcile
 
 
@@ -47,3 +47,18 @@ def test_a_reconciliation_links_to_its_orphan_debits(db, admin_client):
     assert [orphan.entry.entry_id for orphan in orphans.context["cl"].result_list] == ["L1"]
     assert admin_client.get(reverse("admin:transactions_reconciliationrun_add")).status_code == 403
     assert ReconciliationRun.objects.count() == 1 and OrphanDebit.objects.count() == 1
+
+
+def test_the_admin_refuses_a_card_number_as_customer_reference(db, admin_client):
+    """The same rule as the import's: the model field's validator, which the admin's form runs."""
+    data = {"entry_id": "ADM1", "customer_ref": "4111 1111 1111 1111", "card_last4": "1111", "amount": "10.00",
+            "currency": "CNY", "posted_at_0": "2026-11-20", "posted_at_1": "10:00:00", "kind": "debit",
+            "rrn": "", "stan": "", "auth_code": "", "merchant_id": "", "terminal_id": ""}
+    response = admin_client.post(reverse("admin:transactions_ledgerentry_add"), data, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert "customer_ref" in response.context["adminform"].form.errors
+    assert not LedgerEntry.objects.exists()
+    data["customer_ref"] = "CIF000123456"
+    response = admin_client.post(reverse("admin:transactions_ledgerentry_add"), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert LedgerEntry.objects.get().customer_ref == "CIF000123456"
