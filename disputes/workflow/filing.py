@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import OuterRef, Subquery, Value
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -65,15 +65,32 @@ def _customer_save(customer: Customer, *, phone: str, email_filled: bool) -> tup
         customer.save(force_insert=True)
         return customer, True
     if customer.pk is None:
-        try:
-            with transaction.atomic():
-                customer.save(force_insert=True)
+        if _verified_customer_insert(customer):
             return customer, True
-        except IntegrityError:
-            return Customer.objects.get(phone=phone, verified=True), False
+        return Customer.objects.get(phone=phone, verified=True), False
     if email_filled:
         Customer.objects.filter(pk=customer.pk, email="").update(email=customer.email)
     return customer, False
+
+
+def _verified_customer_insert(customer: Customer) -> bool:
+    """Insert the first verified record for its phone; False when another filing
+    inserted it first (``customer_phone_unique_verified``: PostgreSQL waits for
+    that filing to commit, then does nothing). One statement, no savepoint."""
+    if connection.vendor != "postgresql":  # SQLite's IMMEDIATE transactions never race here
+        customer.save(force_insert=True)
+        return True
+    fields = [field for field in Customer._meta.concrete_fields if not field.primary_key]
+    sql = (f"INSERT INTO {Customer._meta.db_table} ({', '.join(field.column for field in fields)}) "
+           f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT (phone) WHERE verified DO NOTHING RETURNING id")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [field.get_db_prep_save(field.pre_save(customer, True), connection) for field in fields])
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    customer.pk = row[0]
+    customer._state.adding = False
+    return True
 
 
 def _resolve_merchant(case: Case) -> None:
