@@ -33,7 +33,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api_bench import Phase, complaint, free_port, fresh_database, manage  # noqa: E402
+from api_bench import Phase, complaint, free_port, fresh_database, manage
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -144,7 +144,7 @@ def summary(name: str, latencies: list[float], wall: float, statuses: dict) -> d
     ordered = sorted(latencies)
 
     def pct(p: float) -> float:
-        return ordered[min(len(ordered) - 1, int(round(p * (len(ordered) - 1))))] * 1000
+        return ordered[min(len(ordered) - 1, round(p * (len(ordered) - 1)))] * 1000
 
     return {"phase": name, "requests": len(ordered), "seconds": round(wall, 2), "rps": round(len(ordered) / wall, 1),
             "p50_ms": round(pct(0.50), 1), "p95_ms": round(pct(0.95), 1), "statuses": statuses}

@@ -10,9 +10,9 @@ from config.urls import urlpatterns as production_urlpatterns
 class Noop(APIView):
     """Parses the JSON body through DRF and answers 201 with an empty object: nothing else."""
 
-    authentication_classes = []
-    permission_classes = [permissions.AllowAny]
-    throttle_classes = []
+    authentication_classes = ()
+    permission_classes = (permissions.AllowAny,)
+    throttle_classes = ()
 
     def post(self, request):
         request.data  # noqa: B018 - parse the body, as a filing does

@@ -13,11 +13,18 @@ import pytest
 from django.test import Client
 
 from disputes.delivery.webhooks import webhook_endpoint_register
-from disputes.models import Case, CaseEvent, IdempotencyKey, Notification, WebhookDelivery
+from disputes.models import (
+    Case,
+    CaseEvent,
+    IdempotencyKey,
+    Notification,
+    WebhookDelivery,
+)
 from disputes.workflow.names import Channel, EventKind
 from merchants.models import Merchant, Terminal
-from .conftest import CASES, case_body
 from tests.disputes.test_public_pages import file_complaint
+
+from .conftest import CASES, case_body
 
 pytestmark = pytest.mark.django_db
 
