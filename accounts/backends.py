@@ -18,8 +18,9 @@ class ModelBackendOneQuery(ModelBackend):
             if user_obj.is_superuser:
                 names = Permission.objects.values_list(*PERMISSION_NAME)
             else:
-                own = Permission.objects.filter(user=user_obj).values_list(*PERMISSION_NAME)
-                by_group = Permission.objects.filter(group__user=user_obj).values_list(*PERMISSION_NAME)
+                # Unordered: a set is wanted, and SQLite refuses ORDER BY inside a UNION.
+                own = Permission.objects.filter(user=user_obj).values_list(*PERMISSION_NAME).order_by()
+                by_group = Permission.objects.filter(group__user=user_obj).values_list(*PERMISSION_NAME).order_by()
                 names = own.union(by_group)
             user_obj._perm_cache = {f"{app_label}.{codename}" for app_label, codename in names}
         return user_obj._perm_cache

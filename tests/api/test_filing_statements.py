@@ -87,10 +87,10 @@ def test_an_api_filing_for_a_new_customer(api, dave, records, django_assert_max_
 
 def test_a_replayed_api_filing(api, dave, records, django_assert_max_num_queries):
     client = api(dave)
-    key = str(uuid.uuid4())
-    first = client.post(CASES, case_body(), format="json", HTTP_IDEMPOTENCY_KEY=key)
+    key, body = str(uuid.uuid4()), case_body()
+    first = client.post(CASES, body, format="json", HTTP_IDEMPOTENCY_KEY=key)
     with django_assert_max_num_queries(API_REPLAY):
-        again = client.post(CASES, case_body(), format="json", HTTP_IDEMPOTENCY_KEY=key)
+        again = client.post(CASES, body, format="json", HTTP_IDEMPOTENCY_KEY=key)
     assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
     assert Case.objects.count() == 1
     assert Case.objects.get().reference == first.json()["reference"]
