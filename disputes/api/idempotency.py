@@ -27,7 +27,7 @@ from datetime import timedelta
 from functools import wraps
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
@@ -63,14 +63,38 @@ def key_digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def _set_lock_timeout(milliseconds: int | None) -> None:
-    if connection.vendor != "postgresql":
-        return  # SQLite's IMMEDIATE transactions already queue writers
-    with connection.cursor() as cursor:
-        if milliseconds is None:
-            cursor.execute("SET LOCAL lock_timeout TO DEFAULT")
-        else:
-            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{max(milliseconds, 1)}ms"])
+# The claim, in one statement: bound the wait for a first request still running
+# with the same key (the INSERT waits on the unique index until it commits or
+# rolls back), insert the key unless it is there, and put ``lock_timeout`` back
+# as it was once the row is in. ``previous`` is read before ``bounded`` sets it
+# (``bounded`` reads from ``previous``); the row is produced from ``bounded``, so
+# the bound is in place before the INSERT can wait.
+_CLAIM = """
+WITH previous AS (SELECT current_setting('lock_timeout') AS value),
+     bounded AS (SELECT set_config('lock_timeout', %s, true) FROM previous)
+INSERT INTO {table} (user_id, key_hash, request_fingerprint, response_headers, created_at)
+SELECT %s, %s, %s, '{{}}', %s FROM bounded
+ON CONFLICT (user_id, key_hash) DO NOTHING
+RETURNING set_config('lock_timeout', (SELECT value FROM previous), true)
+"""
+
+
+def _claim(*, user, key_hash: str, fingerprint: str) -> bool:
+    """Insert the key's row; False when it is there already (committed by a first request)."""
+    if connection.vendor != "postgresql":  # SQLite's IMMEDIATE transactions already queue writers
+        _row, created = IdempotencyKey.objects.get_or_create(
+            user=user, key_hash=key_hash, defaults={"request_fingerprint": fingerprint})
+        return created
+    wait = f"{max(int(settings.DISPUTE_IDEMPOTENCY_WAIT_SECONDS * 1000), 1)}ms"
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(_CLAIM.format(table=IdempotencyKey._meta.db_table),
+                           [wait, user.pk, key_hash, fingerprint, timezone.now()])
+            return cursor.fetchone() is not None
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "pgcode", None) == LOCK_NOT_AVAILABLE:
+            raise IdempotencyConflict() from exc
+        raise
 
 
 def idempotency_begin(*, user, key: str, fingerprint: str) -> StoredResponse | None:
@@ -78,28 +102,26 @@ def idempotency_begin(*, user, key: str, fingerprint: str) -> StoredResponse | N
 
     Must run inside the transaction that will do the request's work. Raises
     IdempotencyKeyReused (422) when the key was used for another request, and
-    IdempotencyConflict (409) when its first request is still running."""
+    IdempotencyConflict (409) when its first request is still running. A key
+    past its time to live is forgotten here when it is sent again (and by the
+    hourly ``idempotency_purge`` otherwise), so no request pays for the purge."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("idempotency_begin must run inside transaction.atomic()")
-    cutoff = timezone.now() - settings.DISPUTE_IDEMPOTENCY_TTL
     key_hash = key_digest(key)
-    _set_lock_timeout(int(settings.DISPUTE_IDEMPOTENCY_WAIT_SECONDS * 1000))
-    try:
-        with transaction.atomic():
-            IdempotencyKey.objects.filter(user=user, key_hash=key_hash, created_at__lt=cutoff).delete()
-            IdempotencyKey.objects.create(user=user, key_hash=key_hash, request_fingerprint=fingerprint)
-        return None
-    except IntegrityError:
-        stored = IdempotencyKey.objects.get(user=user, key_hash=key_hash)
-    except OperationalError as exc:
-        if getattr(exc.__cause__, "pgcode", None) == LOCK_NOT_AVAILABLE:
-            raise IdempotencyConflict() from exc
-        raise
-    finally:
-        _set_lock_timeout(None)
-    if stored.request_fingerprint != fingerprint:
-        raise IdempotencyKeyReused()
-    return StoredResponse(status=stored.response_status, body=stored.response_body, headers=stored.response_headers)
+    for _attempt in range(3):
+        if _claim(user=user, key_hash=key_hash, fingerprint=fingerprint):
+            return None
+        stored = IdempotencyKey.objects.filter(user=user, key_hash=key_hash).first()
+        if stored is None:
+            continue  # purged in between: claim it anew
+        if stored.created_at < timezone.now() - settings.DISPUTE_IDEMPOTENCY_TTL:
+            IdempotencyKey.objects.filter(pk=stored.pk).delete()
+            continue
+        if stored.request_fingerprint != fingerprint:
+            raise IdempotencyKeyReused()
+        return StoredResponse(status=stored.response_status, body=stored.response_body,
+                              headers=stored.response_headers)
+    raise IdempotencyConflict()
 
 
 def storable_body(body, *, status: int):

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import OuterRef, Subquery, Value
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -26,7 +27,8 @@ from disputes.workflow.tracking import TRACKING_CODE_LENGTH, new_reference, rand
 from merchants.models import Merchant, Terminal
 
 
-def _customer_for_filing(*, channel: str, name: str, phone: str, email: str, preferred_language: str) -> Customer:
+def _customer_for_filing(*, channel: str, name: str, phone: str, email: str,
+                         preferred_language: str) -> tuple[Customer, bool]:
     """Whose complaint this is (docs/design.md, "Customers and contact details").
 
     On the public form nobody proved who they are: the complaint gets a new,
@@ -36,16 +38,76 @@ def _customer_for_filing(*, channel: str, name: str, phone: str, email: str, pre
     the branch identify the caller first: their filings join the verified
     customer with that phone (made on the first such filing), and may give it an
     e-mail address only where it has none. Staff join records with
-    ``customer_merge``."""
+    ``customer_merge``. Returns the customer and whether its e-mail was filled in."""
     details = dict(name=(name or "").strip(), phone=phone, email=email or "", preferred_language=preferred_language)
     if channel == Channel.WEB:
-        return Customer(**details, verified=False)
+        return Customer(**details, verified=False), False
     customer = Customer.objects.filter(phone=phone, verified=True).first()
     if customer is None:
-        return Customer(**details, verified=True)
+        return Customer(**details, verified=True), False
     if email and not customer.email:
-        customer.email = email
-    return customer
+        customer.email = email  # written by _customer_save, only where the record still has none
+        return customer, True
+    return customer, False
+
+
+def _customer_save(customer: Customer, *, phone: str, email_filled: bool) -> tuple[Customer, bool]:
+    """Write what ``_customer_for_filing`` decided: (the saved customer, whether it is new).
+
+    An unverified (public) record is never shared, so it is inserted as it is.
+    The first staff filing for a phone inserts its verified record in a
+    savepoint: two at once, and the loser reuses the winner's row. A known
+    verified record is written only to give it an e-mail where it still has
+    none (``email=""`` in the UPDATE's WHERE, so two filings at once cannot
+    overwrite each other); nothing else of it ever changes, so nothing else is
+    written."""
+    if customer.pk is None and not customer.verified:
+        customer.save(force_insert=True)
+        return customer, True
+    if customer.pk is None:
+        if _verified_customer_insert(customer):
+            return customer, True
+        return Customer.objects.get(phone=phone, verified=True), False
+    if email_filled:
+        Customer.objects.filter(pk=customer.pk, email="").update(email=customer.email)
+    return customer, False
+
+
+def _verified_customer_insert(customer: Customer) -> bool:
+    """Insert the first verified record for its phone; False when another filing
+    inserted it first (``customer_phone_unique_verified``: PostgreSQL waits for
+    that filing to commit, then does nothing). One statement, no savepoint."""
+    if connection.vendor != "postgresql":  # SQLite's IMMEDIATE transactions never race here
+        customer.save(force_insert=True)
+        return True
+    fields = [field for field in Customer._meta.concrete_fields if not field.primary_key]
+    sql = (f"INSERT INTO {Customer._meta.db_table} ({', '.join(field.column for field in fields)}) "
+           f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT (phone) WHERE verified DO NOTHING RETURNING id")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [field.get_db_prep_save(field.pre_save(customer, True), connection) for field in fields])
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    customer.pk = row[0]
+    customer._state.adding = False
+    return True
+
+
+def _resolve_merchant(case: Case) -> None:
+    """The merchant and terminal on record that the slip names, in one query
+    when the merchant is known (its terminal by a subquery on
+    ``terminal_unique_per_merchant``); a terminal id alone matches the first
+    terminal with that id (``terminal_tid_idx``)."""
+    merchant = None
+    if case.merchant_id:
+        terminal = Terminal.objects.filter(merchant=OuterRef("pk"), terminal_id=case.terminal_id).values("pk")[:1]
+        merchant = (Merchant.objects.filter(merchant_id=case.merchant_id)
+                    .annotate(terminal_pk=Subquery(terminal) if case.terminal_id else Value(None))).first()
+    case.resolved_merchant = merchant
+    if merchant is not None:
+        case.resolved_terminal_id = merchant.terminal_pk
+    elif case.terminal_id:
+        case.resolved_terminal = Terminal.objects.filter(terminal_id=case.terminal_id).first()
 
 
 def _tell_filed(case: Case) -> None:
@@ -118,63 +180,56 @@ def case_file(
     # Its bounds are the model field's validator (core.slip.validate_transaction_time).
 
     now = timezone.now()
-    with transaction.atomic():
-        phone = normalize_phone(phone)
-        customer = _customer_for_filing(channel=channel, name=customer_name, phone=phone, email=email,
-                                        preferred_language=preferred_language)
-        card = Card(customer=customer, scheme=card_scheme, last4=card_last4, bin6=card_bin)
-        case = Case(
-            reference=new_reference(now),
-            channel=channel,
-            customer=customer,
-            card=card,
-            amount=amount if "amount" not in errors else Decimal("0.01"),
-            currency=currency if "currency" not in errors else settings.DISPUTE_DEFAULT_CURRENCY,
-            transaction_at=transaction_at or now,
-            merchant_name=(merchant_name or "").strip(),
-            merchant_id=merchant_id or "",
-            terminal_id=(terminal_id or "").upper(),
-            rrn=rrn or "",
-            stan=stan or "",
-            auth_code=(auth_code or "").upper(),
-            description=(description or "").strip(),
-            created_at=now,
-            stage_entered_at=now,
-        )
-        for obj, exclude, rename in (
-            (customer, ["id"], {"name": "customer_name"}),
-            (card, ["customer"], {"last4": "card_last4", "scheme": "card_scheme", "bin6": "card_bin"}),
-            (case, ["customer", "card", "reference", "tracking_code_hash", "amount", "currency", "state"], {}),
-        ):
-            try:
-                obj.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
-            except ValidationError as exc:
-                for field, messages in exc.message_dict.items():
-                    errors.setdefault(rename.get(field, field), []).extend(messages)
-        if errors:
-            raise ValidationError(errors)
+    phone = normalize_phone(phone)
+    customer, email_filled = _customer_for_filing(channel=channel, name=customer_name, phone=phone, email=email,
+                                                  preferred_language=preferred_language)
+    card = Card(customer=customer, scheme=card_scheme, last4=card_last4, bin6=card_bin)
+    case = Case(
+        reference=new_reference(now),
+        channel=channel,
+        customer=customer,
+        card=card,
+        amount=amount if "amount" not in errors else Decimal("0.01"),
+        currency=currency if "currency" not in errors else settings.DISPUTE_DEFAULT_CURRENCY,
+        transaction_at=transaction_at or now,
+        merchant_name=(merchant_name or "").strip(),
+        merchant_id=merchant_id or "",
+        terminal_id=(terminal_id or "").upper(),
+        rrn=rrn or "",
+        stan=stan or "",
+        auth_code=(auth_code or "").upper(),
+        description=(description or "").strip(),
+        created_at=now,
+        stage_entered_at=now,
+    )
+    for obj, exclude, rename in (
+        (customer, ["id"], {"name": "customer_name"}),
+        (card, ["customer"], {"last4": "card_last4", "scheme": "card_scheme", "bin6": "card_bin"}),
+        (case, ["customer", "card", "reference", "tracking_code_hash", "amount", "currency", "state"], {}),
+    ):
+        try:
+            obj.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                errors.setdefault(rename.get(field, field), []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
 
-        if customer.pk is None:
-            # Two first staff filings for one phone at once: the loser reuses the winner's
-            # verified row. (Unverified rows are never shared, so they never collide.)
-            try:
-                with transaction.atomic():
-                    customer.save(force_insert=True)
-            except IntegrityError:
-                customer = Customer.objects.get(phone=phone, verified=True)
+    # Everything above only reads: a bad filing is refused before anything is written, so the
+    # writes below need no savepoint of their own inside a caller's transaction (the API's
+    # idempotent request, the public form's complaint-and-evidence); alone, they are one.
+    with transaction.atomic(savepoint=False):
+        customer, new_customer = _customer_save(customer, phone=phone, email_filled=email_filled)
+        if new_customer:  # a record made just now has no card yet
+            card.customer = customer
+            card.save(force_insert=True)
         else:
-            customer.save()
-        card, _created = Card.objects.get_or_create(
-            customer=customer, scheme=card.scheme, last4=card.last4, bin6=card.bin6
-        )
+            card, _created = Card.objects.get_or_create(
+                customer=customer, scheme=card.scheme, last4=card.last4, bin6=card.bin6
+            )
         case.card = card
         case.customer = customer
-        case.resolved_merchant = Merchant.objects.filter(merchant_id=case.merchant_id).first() if case.merchant_id else None
-        if case.terminal_id:
-            terminals = Terminal.objects.filter(terminal_id=case.terminal_id)
-            if case.resolved_merchant:
-                terminals = terminals.filter(merchant=case.resolved_merchant)
-            case.resolved_terminal = terminals.first()
+        _resolve_merchant(case)
         sla.case_clocks_start(case, now=now)
         tracking_code = random_code(TRACKING_CODE_LENGTH)
         case.tracking_code_hash = tracking_code_hash(tracking_code)
