@@ -34,16 +34,21 @@ def insert_rows(model, fields: list[str], rows: list[tuple]) -> list[int]:
 
 
 def _memoised(field):
-    """The field's ``get_db_prep_save``, computed once per distinct text (a subject
-    sent to three people is scrubbed once, not three times)."""
+    """The field's ``get_db_prep_save``, computed once per distinct value (a subject
+    sent to three people is scrubbed once; the batch's one timestamp prepared once)."""
     memo: dict = {}
 
     def prep(value):
-        if not isinstance(value, str):
+        try:
+            key = (type(value), value)
+            prepared = memo.get(key, _MISSING)
+        except TypeError:  # not hashable (a JSON payload): prepared each time
             return field.get_db_prep_save(value, connection)
-        prepared = memo.get(value)
-        if prepared is None:
-            prepared = memo[value] = field.get_db_prep_save(value, connection)
+        if prepared is _MISSING:
+            prepared = memo[key] = field.get_db_prep_save(value, connection)
         return prepared
 
     return prep
+
+
+_MISSING = object()

@@ -14,6 +14,7 @@ breach at it, each once, while the inquiry waits for its answer on an open case.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -46,6 +47,7 @@ class SweepResult:
     escalated: list[str] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)
     notifications: int = 0
+    alerts_seconds: float = 0.0  # how long raising the alerts took, before the automatic steps
 
     def __str__(self) -> str:
         return (f"reminders={self.reminders} breaches={self.breaches} escalated={len(self.escalated)} "
@@ -55,6 +57,7 @@ class SweepResult:
 def sla_sweep(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> SweepResult:
     """Raise the due SLA alerts and take the automatic steps, as of ``now``."""
     now = now or timezone.now()
+    started = time.perf_counter()
     result = SweepResult()
     alerting = _Alerting(now=now)
     for clock in (SlaClock.STAGE, SlaClock.FINAL):
@@ -65,6 +68,7 @@ def sla_sweep(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> S
     for _batch in range(MAX_BATCHES):
         if _sweep_inquiries(now=now, batch_size=batch_size, result=result, alerting=alerting) < batch_size:
             break
+    result.alerts_seconds = time.perf_counter() - started
     conf = sla.sla_settings()
     if conf.auto_escalate_merchant_silence:
         _escalate_silent_merchants(now=now, result=result, batch_size=batch_size)
