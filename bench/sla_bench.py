@@ -18,6 +18,7 @@ import os
 import platform
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,23 +29,51 @@ os.environ["CELERY_BROKER_URL"] = "memory://"
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 
-def ensure_database(url: str, *, fresh: bool) -> None:
-    import psycopg2
+def _admin(url: str):
     from urllib.parse import urlparse
 
+    import psycopg2
+
     parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
     admin = psycopg2.connect(host=parsed.hostname, port=parsed.port or 5432, user=parsed.username,
                              password=parsed.password, dbname="postgres")
     admin.autocommit = True
+    return admin, parsed.path.lstrip("/")
+
+
+def ensure_database(url: str, *, fresh: bool) -> bool:
+    """Create the bench database; with ``fresh`` False, reuse it, or copy it from its
+    pristine seed ``<name>_seed`` when there is one (then every run's first sweep is a
+    first sweep). Returns whether the database holds generated cases."""
+    admin, name = _admin(url)
+    seed = f"{name}_seed"
     with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        exists = cursor.fetchone() is not None
-        if exists and fresh:
-            cursor.execute(f'DROP DATABASE "{name}"')
-            exists = False
-        if not exists:
+        cursor.execute("SELECT datname FROM pg_database WHERE datname IN (%s, %s)", [name, seed])
+        existing = {row[0] for row in cursor.fetchall()}
+        if fresh:
+            for db in existing:
+                cursor.execute(f'DROP DATABASE "{db}"')
+            existing = set()
+        if seed in existing:
+            if name in existing:
+                cursor.execute(f'DROP DATABASE "{name}"')
+            cursor.execute(f'CREATE DATABASE "{name}" TEMPLATE "{seed}"')
+            existing.add(name)
+        elif name not in existing:
             cursor.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+    return name in existing
+
+
+def save_seed(url: str) -> None:
+    """Keep a pristine copy of the generated database for the next ``--reuse``."""
+    from django.db import connection
+
+    connection.close()
+    admin, name = _admin(url)
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}_seed"')
+        cursor.execute(f'CREATE DATABASE "{name}_seed" TEMPLATE "{name}"')
     admin.close()
 
 
@@ -111,10 +140,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--due", type=int, default=10_000)
-    parser.add_argument("--reuse", action="store_true", help="keep an existing bench database (its cases already swept)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="reuse the generated cases: a fresh copy of the pristine seed database when there is one")
+    parser.add_argument("--only-generate", action="store_true", help="generate the seed, do not sweep")
     args = parser.parse_args()
 
-    ensure_database(os.environ["DATABASE_URL"], fresh=not args.reuse)
+    reused = ensure_database(os.environ["DATABASE_URL"], fresh=not args.reuse)
     import django
 
     django.setup()
@@ -125,23 +156,44 @@ def main() -> None:
     from disputes.sla.sweep import sla_sweep
 
     call_command("migrate", verbosity=0)
-    if not args.reuse:
+    if not reused:
         started = time.perf_counter()
         generate(args.cases, args.due)
         print(f"generated {args.cases:,} open cases ({args.due:,} due) in {time.perf_counter() - started:.1f} s")
+        save_seed(os.environ["DATABASE_URL"])
+    if args.only_generate:
+        return
 
+    # The sweeps run as of the generation's instant (every case's updated_at), so a
+    # seed reused hours later has the same 10,000 due cases, not more.
     with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN SELECT id FROM disputes_case WHERE sla_alert_at <= now() ORDER BY sla_alert_at LIMIT 500")
+        cursor.execute("SELECT max(updated_at) FROM disputes_case")
+        now = cursor.fetchone()[0] + timedelta(seconds=1)
+        cursor.execute("EXPLAIN SELECT id FROM disputes_case WHERE sla_alert_at <= %s ORDER BY sla_alert_at LIMIT 500",
+                       [now])
         plan = "\n    ".join(row[0] for row in cursor.fetchall())
-    print(f"plan of the due-case query:\n    {plan}")
+        print(f"plan of the due-case query:\n    {plan}")
+        # The floor: only counting the due cases, on the same index.
+        floors = []
+        for _i in range(3):
+            started = time.perf_counter()
+            cursor.execute("SELECT count(*) FROM disputes_case WHERE sla_alert_at <= %s", [now])
+            due_count = cursor.fetchone()[0]
+            floors.append(time.perf_counter() - started)
+        floor = sorted(floors)[1]
+        print(f"floor: SELECT count(*) of the {due_count:,} due cases on case_sla_alert_idx: {floor * 1000:.1f} ms "
+              f"(median of 3)")
 
     labels = ("first sweep: the due alerts, their events and e-mails, the first escalations",
               "second sweep: the remaining escalations (500 a sweep)", "third sweep: nothing left to do")
     for label in labels:
-        started = time.perf_counter()
-        result = sla_sweep()  # as of now
-        elapsed = time.perf_counter() - started
-        print(f"{label}: {elapsed:.2f} s — {result}")
+        started, cpu = time.perf_counter(), time.process_time()
+        result = sla_sweep(now=now)
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        alerts = getattr(result, "alerts_seconds", None)  # absent before issue 12's set-based sweep
+        split = f"; alerts {alerts:.2f} s, automatic steps {elapsed - alerts:.2f} s" if alerts is not None else ""
+        print(f"{label}: {elapsed:.2f} s ({elapsed / floor:,.0f}× the floor{split}; "
+              f"this process's CPU {cpu:.2f} s) — {result}")
 
     print(f"open cases: {Case.objects.count():,}; alerts: {SlaAlert.objects.count():,}; "
           f"events: {CaseEvent.objects.count():,}; e-mails queued: {Notification.objects.count():,}")

@@ -39,6 +39,7 @@ MAX_SEPARATOR_RUN = 5
 # time, never a card.
 _SEPARATOR = r"(?:[^\w:+]|_)"
 _DIGIT_RUN = re.compile(r"\d(?:%s{0,%d}\d)*" % (_SEPARATOR, MAX_SEPARATOR_RUN))
+_DIGIT = re.compile(r"\d")
 
 
 def luhn_valid(digits: str) -> bool:
@@ -73,6 +74,8 @@ def _card_number_digits(digits: list[int]) -> set[int]:
 
 
 def _mask_run(run: str) -> str:
+    if len(run) < MIN_PAN_DIGITS:
+        return run  # too short to hold a card number (most runs: dates, amounts, references)
     positions = [i for i, char in enumerate(run) if char.isdigit()]
     if len(positions) < MIN_PAN_DIGITS:
         return run
@@ -87,7 +90,9 @@ def _mask_run(run: str) -> str:
 
 def mask_card_numbers(text: str) -> str:
     """Return ``text`` with every card number in it masked (see module doc)."""
-    if not text or not any(char.isdigit() for char in text):
+    # Fewer than 13 digits in all cannot hold a card number: most texts stop here.
+    # (A run's digits are \d characters; the separators are not word characters.)
+    if not text or len(_DIGIT.findall(text)) < MIN_PAN_DIGITS:
         return text
     return _DIGIT_RUN.sub(lambda match: _mask_run(match.group(0)), text)
 

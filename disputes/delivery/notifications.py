@@ -8,6 +8,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.bulkinsert import insert_rows
 from disputes.delivery import outbox
 from disputes.delivery.outbox import enqueue_after_commit
 from disputes.models import Case, Notification, NotificationStatus
@@ -26,6 +27,19 @@ def notify_customer(case: Case, subject: str, lines: list[str]) -> None:
         case=case, recipient=customer.email, subject=f"[{case.reference}] {subject}", body=body
     )
     enqueue_after_commit(outbox.DELIVER_NOTIFICATION, notification.pk)
+
+
+def queue_notifications(rows: list[tuple]) -> int:
+    """Write e-mails given as rows ``(case_id, recipient, subject, body)`` in one
+    statement, and send them after commit with one fan-out task
+    (``deliver_notifications``). Returns how many were written."""
+    now = timezone.now()
+    ids = insert_rows(Notification, ["case_id", "recipient", "subject", "body", "status", "attempts", "last_error",
+                                     "created_at"],
+                      [(*row, NotificationStatus.PENDING, 0, "", now) for row in rows])
+    if ids:
+        enqueue_after_commit(outbox.DELIVER_NOTIFICATIONS, ids)
+    return len(ids)
 
 
 def notification_deliver(*, notification_id: int) -> bool:

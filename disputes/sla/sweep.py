@@ -14,6 +14,7 @@ breach at it, each once, while the inquiry waits for its answer on an open case.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -24,13 +25,12 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from disputes.delivery import outbox
-from disputes.delivery.outbox import enqueue_after_commit
-from disputes.models import Case, Notification, ProcessorInquiry, SlaAlert, SlaAlertKind, SlaClock
+from disputes.delivery.notifications import queue_notifications
+from disputes.models import Case, ProcessorInquiry, SlaAlert, SlaAlertKind, SlaClock
 from disputes.sla import clocks as sla
 from disputes.workflow.actors import system_user
 from disputes.workflow.errors import CaseError, StaleCase, TransitionNotAvailable
-from disputes.workflow.events import new_event, record_events
+from disputes.workflow.events import record_event_rows
 from disputes.workflow.names import ENDED_STATES, OPEN_STATES, EventKind, Role, State
 from disputes.workflow.steps import case_transition
 
@@ -47,6 +47,7 @@ class SweepResult:
     escalated: list[str] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)
     notifications: int = 0
+    alerts_seconds: float = 0.0  # how long raising the alerts took, before the automatic steps
 
     def __str__(self) -> str:
         return (f"reminders={self.reminders} breaches={self.breaches} escalated={len(self.escalated)} "
@@ -56,15 +57,18 @@ class SweepResult:
 def sla_sweep(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> SweepResult:
     """Raise the due SLA alerts and take the automatic steps, as of ``now``."""
     now = now or timezone.now()
+    started = time.perf_counter()
     result = SweepResult()
+    alerting = _Alerting(now=now)
     for clock in (SlaClock.STAGE, SlaClock.FINAL):
         for _batch in range(MAX_BATCHES):
-            found = _sweep_batch(clock=clock, now=now, batch_size=batch_size, result=result)
+            found = _sweep_batch(clock=clock, now=now, batch_size=batch_size, result=result, alerting=alerting)
             if found < batch_size:
                 break
     for _batch in range(MAX_BATCHES):
-        if _sweep_inquiries(now=now, batch_size=batch_size, result=result) < batch_size:
+        if _sweep_inquiries(now=now, batch_size=batch_size, result=result, alerting=alerting) < batch_size:
             break
+    result.alerts_seconds = time.perf_counter() - started
     conf = sla.sla_settings()
     if conf.auto_escalate_merchant_silence:
         _escalate_silent_merchants(now=now, result=result, batch_size=batch_size)
@@ -81,38 +85,56 @@ _COLUMNS = {
 }
 
 
-def _sweep_batch(*, clock: str, now: datetime, batch_size: int, result: SweepResult) -> int:
-    """One bounded batch of one clock, in one transaction. Returns how many cases it looked at."""
+def _claim_sql(clock: str) -> str:
+    """One statement claims a batch of due cases of ``clock``: locks them (skipping
+    rows another sweep holds), moves their alert column on (a reminded clock to its
+    deadline, a breached one to NULL), inserts their alerts (the ``sla_alert_once``
+    constraint drops any raised before) and returns the alerts raised now with what
+    the events and e-mails need; the first column counts the cases looked at."""
     alert_col, due_col, entry_col = _COLUMNS[clock]
-    with transaction.atomic():
-        # The partial index on the alert column finds the due cases; rows another
-        # sweep holds are skipped, not waited for.
-        rows = list(
-            Case.objects.filter(**{f"{alert_col}__lte": now})
-            .order_by(alert_col)
-            .select_for_update(skip_locked=True, of=("self",))
-            .values_list("pk", due_col, entry_col, "state")[:batch_size]
+    case_table, alert_table = Case._meta.db_table, SlaAlert._meta.db_table
+    user_table = get_user_model()._meta.db_table
+    return f"""
+        WITH due AS (
+            SELECT id, {due_col} AS due, {entry_col} AS entry, state FROM {case_table}
+            WHERE {alert_col} <= %(now)s ORDER BY {alert_col} LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+        ), claimed AS (
+            SELECT id, entry, state, COALESCE(due, %(now)s) AS due_at,
+                   CASE WHEN due IS NOT NULL AND due <= %(now)s THEN %(breach)s ELSE %(reminder)s END AS kind
+            FROM due
+        ), moved AS (
+            UPDATE {case_table} AS c
+            SET {alert_col} = CASE WHEN claimed.kind = %(breach)s THEN NULL ELSE c.{due_col} END
+            FROM claimed WHERE c.id = claimed.id RETURNING c.id
+        ), raised AS (
+            INSERT INTO {alert_table} (case_id, clock, entry, kind, stage, due_at, created_at)
+            SELECT id, %(clock)s, entry, kind, state, due_at, %(now)s FROM claimed
+            ON CONFLICT (case_id, clock, entry, kind) DO NOTHING
+            RETURNING case_id, kind, stage, due_at, entry
         )
-        if not rows:
-            return 0
-        alerts = []
-        for pk, due, entry, state in rows:
-            kind = SlaAlertKind.BREACH if due is not None and due <= now else SlaAlertKind.REMINDER
-            alerts.append((pk, clock, entry, kind, state, due or now))
-        inserted = _insert_alerts(alerts, now=now)
-        # Next look: a reminded clock at its deadline; a breached clock never again.
-        reminded = [pk for pk, _c, _e, kind, _s, _d in alerts if kind == SlaAlertKind.REMINDER]
-        breached = [pk for pk, _c, _e, kind, _s, _d in alerts if kind == SlaAlertKind.BREACH]
-        if reminded:
-            Case.objects.filter(pk__in=reminded).update(**{alert_col: F(due_col)})
-        if breached:
-            Case.objects.filter(pk__in=breached).update(**{alert_col: None})
-        if inserted:
-            _record_alerts(inserted, clock=clock, result=result)
-    return len(rows)
+        SELECT looked.n, r.case_id, r.kind, r.stage, r.due_at, r.entry, c.reference, c.state, c.version, u.email
+        FROM (SELECT count(*) AS n FROM moved) AS looked
+        LEFT JOIN (raised AS r JOIN {case_table} AS c ON c.id = r.case_id
+                   LEFT JOIN {user_table} AS u ON u.id = c.assignee_id) ON TRUE
+        ORDER BY r.case_id
+    """
 
 
-def _sweep_inquiries(*, now: datetime, batch_size: int, result: SweepResult) -> int:
+def _sweep_batch(*, clock: str, now: datetime, batch_size: int, result: SweepResult, alerting: _Alerting) -> int:
+    """One bounded batch of one clock, in one transaction. Returns how many cases it looked at."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(_claim_sql(clock), {"now": now, "limit": batch_size, "clock": clock,
+                                               "breach": SlaAlertKind.BREACH, "reminder": SlaAlertKind.REMINDER})
+            rows = cursor.fetchall()
+        looked = rows[0][0] if rows else 0
+        raised = [row[1:] for row in rows if row[1] is not None]
+        if raised:
+            alerting.record(raised, clock=clock, result=result)
+    return looked
+
+
+def _sweep_inquiries(*, now: datetime, batch_size: int, result: SweepResult, alerting: _Alerting) -> int:
     """One bounded batch of processor inquiries due a reminder or a breach, in one transaction."""
     with transaction.atomic():
         rows = list(
@@ -137,7 +159,9 @@ def _sweep_inquiries(*, now: datetime, batch_size: int, result: SweepResult) -> 
             ProcessorInquiry.objects.filter(pk__in=done).update(alert_at=None)
         inserted = _insert_alerts(alerts, now=now) if alerts else []
         if inserted:
-            _record_alerts(inserted, clock=SlaClock.INQUIRY, result=result)
+            cases = {pk: rest for pk, *rest in Case.objects.filter(pk__in=[r[0] for r in inserted])
+                     .values_list("pk", "reference", "state", "version", "assignee__email")}
+            alerting.record([(*row, *cases[row[0]]) for row in inserted], clock=SlaClock.INQUIRY, result=result)
     return len(rows)
 
 
@@ -157,67 +181,94 @@ def _insert_alerts(alerts: list[tuple], *, now: datetime) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _record_alerts(inserted: list[tuple], *, clock: str, result: SweepResult) -> None:
-    """The events and the staff e-mails of freshly raised alerts (same transaction)."""
-    system = system_user()
-    cases = {c.pk: c for c in Case.objects.filter(pk__in=[r[0] for r in inserted]).select_related("assignee")}
-    targets = sla.stage_targets()
-    conf = sla.sla_settings()
-    supervisors = None
-    events, notifications = [], []
-    inquiries = ({} if clock != SlaClock.INQUIRY else
-                 dict(ProcessorInquiry.objects.filter(pk__in=[row[4] for row in inserted])
-                      .values_list("pk", "our_reference")))
-    with translation.override(settings.LANGUAGE_CODE):
-        for case_id, kind, stage, due, entry in inserted:
-            case = cases[case_id]
-            due_text = timezone.localtime(due, sla.business_calendar().tz).strftime("%Y-%m-%d %H:%M")
-            if clock == SlaClock.STAGE:
-                what = _("the target of stage “%(stage)s”") % {"stage": State(stage).label}
-                recipients_conf = getattr(targets.get(stage), "policy", None) or conf
-            elif clock == SlaClock.INQUIRY:
-                what = _("the payment processor's answer to inquiry %(reference)s") % {"reference": inquiries[entry]}
-                recipients_conf = getattr(targets.get(State.PROCESSOR_INQUIRY), "policy", None) or conf
-            else:
-                what = _("the overall answer deadline")
-                recipients_conf = conf
-            if kind == SlaAlertKind.REMINDER:
-                event_kind = EventKind.SLA_REMINDER
-                message = _("Reminder: %(what)s is due at %(due)s.") % {"what": what, "due": due_text}
-                result.reminders += 1
-            else:
-                event_kind = EventKind.SLA_BREACH
-                message = _("Breach: %(what)s was due at %(due)s.") % {"what": what, "due": due_text}
-                result.breaches += 1
-            events.append(new_event(
-                case, kind=event_kind, actor=system, message=message,
-                payload={"clock": clock, "stage": stage, "due_at": due.isoformat(),
-                         **({"inquiry_id": entry} if clock == SlaClock.INQUIRY else {})},
-            ))
-            recipients: list[str] = []
-            if recipients_conf.notify_assignee and case.assignee and case.assignee.email:
-                recipients.append(case.assignee.email)
-            # A reminder goes to the assignee; with nobody assigned, and on a breach, to the supervisors.
-            if recipients_conf.notify_supervisors and (kind == SlaAlertKind.BREACH or not recipients):
-                if supervisors is None:
-                    supervisors = list(
-                        get_user_model().objects.filter(groups__name=Role.SUPERVISOR, is_active=True)
-                        .exclude(email="").order_by("pk").values_list("email", flat=True).distinct()
-                    )
-                recipients += supervisors
-            if kind == SlaAlertKind.BREACH:
-                recipients += recipients_conf.email_list()
-            for address in dict.fromkeys(recipients):
-                notifications.append(Notification(
-                    case=case, recipient=address, subject=f"[{case.reference}] {message}"[:200],
-                    body="\n\n".join([message, _("Case %(reference)s, now %(state)s.")
-                                      % {"reference": case.reference, "state": State(case.state).label}]),
-                ))
-    record_events(events)
-    created = Notification.objects.bulk_create(notifications)
-    result.notifications += len(created)
-    if created:
-        enqueue_after_commit(outbox.DELIVER_NOTIFICATIONS, [n.pk for n in created])
+class _Alerting:
+    """The events and staff e-mails of freshly raised alerts, for one sweep: the
+    settings, the system user, the supervisors and each translated text are read
+    once, then each alert costs a few string operations (no model instance)."""
+
+    def __init__(self, *, now: datetime):
+        self.now = now
+        self._system = None
+        self._supervisors: list[str] | None = None
+        self._texts: dict = {}
+        self._due_texts: dict = {}
+
+    def system(self):
+        if self._system is None:
+            self._system = system_user()
+        return self._system
+
+    def supervisors(self) -> list[str]:
+        if self._supervisors is None:
+            self._supervisors = list(
+                get_user_model().objects.filter(groups__name=Role.SUPERVISOR, is_active=True)
+                .exclude(email="").order_by("pk").values_list("email", flat=True).distinct()
+            )
+        return self._supervisors
+
+    def _due_text(self, due: datetime) -> str:
+        text = self._due_texts.get(due)
+        if text is None:
+            text = timezone.localtime(due, sla.business_calendar().tz).strftime("%Y-%m-%d %H:%M")
+            self._due_texts[due] = text
+        return text
+
+    def _text(self, key: tuple, build, *args):
+        """``build(*args)``, made once per ``key`` in a sweep."""
+        text = self._texts.get(key)
+        if text is None:
+            text = self._texts[key] = build(*args)
+        return text
+
+    def _what(self, clock: str, stage: str, reference: str | None):
+        """(what is due, whom to tell) of an alert of ``clock`` in ``stage``."""
+        targets, conf = sla.stage_targets(), sla.sla_settings()
+        if clock == SlaClock.STAGE:
+            return (_("the target of stage “%(stage)s”") % {"stage": State(stage).label},
+                    getattr(targets.get(stage), "policy", None) or conf)
+        if clock == SlaClock.INQUIRY:
+            return (_("the payment processor's answer to inquiry %(reference)s") % {"reference": reference},
+                    getattr(targets.get(State.PROCESSOR_INQUIRY), "policy", None) or conf)
+        return _("the overall answer deadline"), conf
+
+    def record(self, raised: list[tuple], *, clock: str, result: SweepResult) -> None:
+        """``raised``: rows (case_id, kind, stage, due_at, entry, reference, state, version, assignee e-mail)."""
+        inquiries = ({} if clock != SlaClock.INQUIRY else
+                     dict(ProcessorInquiry.objects.filter(pk__in=[row[4] for row in raised])
+                          .values_list("pk", "our_reference")))
+        events, emails = [], []
+        with translation.override(settings.LANGUAGE_CODE):
+            for case_id, kind, stage, due, entry, reference, state, version, assignee_email in raised:
+                inquiry = inquiries.get(entry) if clock == SlaClock.INQUIRY else None
+                what, recipients_conf = self._text(("what", clock, stage, inquiry), self._what, clock, stage, inquiry)
+                if kind == SlaAlertKind.REMINDER:
+                    event_kind = EventKind.SLA_REMINDER
+                    template = _("Reminder: %(what)s is due at %(due)s.")
+                    result.reminders += 1
+                else:
+                    event_kind = EventKind.SLA_BREACH
+                    template = _("Breach: %(what)s was due at %(due)s.")
+                    result.breaches += 1
+                message = template % {"what": what, "due": self._due_text(due)}
+                events.append((case_id, version, event_kind, message,
+                               {"clock": clock, "stage": stage, "due_at": due.isoformat(),
+                                **({"inquiry_id": entry} if clock == SlaClock.INQUIRY else {})}))
+                recipients: list[str] = []
+                if recipients_conf.notify_assignee and assignee_email:
+                    recipients.append(assignee_email)
+                # A reminder goes to the assignee; with nobody assigned, and on a breach, to the supervisors.
+                if recipients_conf.notify_supervisors and (kind == SlaAlertKind.BREACH or not recipients):
+                    recipients += self.supervisors()
+                if kind == SlaAlertKind.BREACH:
+                    recipients += recipients_conf.email_list()
+                if recipients:
+                    subject = f"[{reference}] {message}"[:200]
+                    now_text = self._text(("state", state), lambda name: State(name).label, state)
+                    body = "\n\n".join([message, _("Case %(reference)s, now %(state)s.")
+                                         % {"reference": reference, "state": now_text}])
+                    emails += [(case_id, address, subject, body) for address in dict.fromkeys(recipients)]
+        record_event_rows(events, actor=self.system())
+        result.notifications += queue_notifications(emails)
 
 
 # --- automatic steps ------------------------------------------------------------------
