@@ -219,7 +219,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 6 * 3600},
     },
 }
-# The outbox sweep re-sends a notification or refund whose task has not done it after this long.
+# The outbox sweeps re-send a notification, refund or webhook delivery whose task has not done it after this long.
 DISPUTE_OUTBOX_RESEND_AFTER = timedelta(seconds=60)
 
 # --- Security (production values apply when DEBUG is off) ---------------------

@@ -255,9 +255,11 @@ def webhook_delivery_send(*, delivery_id: int) -> timedelta | None:
     return retry_in
 
 
-def webhook_deliveries_due(*, lost_after: timedelta = timedelta(seconds=60), limit: int = 500) -> list[int]:
-    """Pending deliveries whose attempt is overdue (its task lost): the sweep re-sends them."""
-    cutoff = timezone.now() - lost_after
+def webhook_deliveries_due(*, lost_after: timedelta | None = None, limit: int = 500) -> list[int]:
+    """Pending deliveries whose attempt is overdue (its task lost: broker down,
+    worker killed) by more than ``lost_after`` (default the outbox's
+    ``DISPUTE_OUTBOX_RESEND_AFTER``): the sweep re-sends them."""
+    cutoff = timezone.now() - (settings.DISPUTE_OUTBOX_RESEND_AFTER if lost_after is None else lost_after)
     return list(
         WebhookDelivery.objects.filter(status=WebhookDeliveryStatus.PENDING, next_attempt_at__lte=cutoff)
         .order_by("next_attempt_at").values_list("pk", flat=True)[:limit]

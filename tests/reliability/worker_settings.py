@@ -14,6 +14,7 @@ DISPUTE_OUTBOX_RESEND_AFTER = timedelta(seconds=2)
 CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "disputes.tasks.sweep_outbox", "schedule": 1.0},
     "sla-sweep": {"task": "disputes.tasks.sla_sweep", "schedule": 1.0},
+    "sweep-webhooks": {"task": "disputes.tasks.sweep_webhooks", "schedule": 1.0},
 }
 # The daily reconciliation, every N seconds instead (tests/reliability/test_reconcile_beat.py).
 if os.environ.get("DISPUTE_TEST_RECONCILE_EVERY"):
