@@ -15,6 +15,9 @@ MANAGE := $(BIN)/python manage.py
 # `make test` runs against PostgreSQL; pytest-django creates test_<name> beside it.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dispute_desk
 PYTEST_ARGS ?=
+# pytest-xdist processes for `make test` (each gets its own test database); the
+# reliability suite runs its scenarios one at a time.
+TEST_PROCESSES ?= 2
 
 # Compiled translations, from locale/*/LC_MESSAGES/*.po with gettext's msgfmt.
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
@@ -86,7 +89,7 @@ test: system-packages-test $(VENV)/.installed-dev $(MO_FILES)
 	@mkdir -p "$${DJANGO_STATIC_ROOT:-staticfiles}"  # WhiteNoise warns about a missing static root
 	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" \
 	DISPUTE_DESK_VAR_DIR="$${DISPUTE_DESK_VAR_DIR:-$(CURDIR)/var/test}" \
-	$(BIN)/pytest -m "not reliability" $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not reliability" -n $(TEST_PROCESSES) $(PYTEST_ARGS)
 
 # The reliability suite (docs/testing.md, "Reliability"): real processes under
 # faults (a worker SIGKILLed, Redis stopped, PostgreSQL restarted, 50 concurrent
