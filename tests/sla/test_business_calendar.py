@@ -213,3 +213,19 @@ def test_between_walks_thirty_years_at_most():
     assert PLAIN.between(start, longest) > timedelta(0)
     with pytest.raises(ValueError, match="^Business time over more than thirty years is not supported.$"):
         PLAIN.between(start, longest + timedelta(days=1))
+
+
+def test_a_fresh_calendar_works_the_make_up_days_and_rests_on_the_holidays():
+    """Each question asked of a calendar nothing has been asked before (no cached day)."""
+    for day, working in ((date(2026, 2, 14), True), (date(2026, 10, 10), True), (date(2026, 9, 20), True),
+                         (date(2026, 10, 1), False), (date(2026, 10, 7), False), (date(2026, 10, 8), True),
+                         (date(2026, 10, 11), False)):
+        assert BusinessCalendar().is_working_day(day) is working, day
+
+
+def test_a_deadline_keeps_the_zone_of_the_time_it_was_counted_from():
+    start = at("2026-11-23 10:00")  # Asia/Shanghai
+    due = CN.add(start, 2 * H)
+    assert due.isoformat() == "2026-11-23T12:00:00+08:00"
+    utc_start = start.astimezone(ZoneInfo("UTC"))
+    assert CN.add(utc_start, 2 * H).isoformat() == "2026-11-23T04:00:00+00:00"
