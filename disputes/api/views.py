@@ -300,7 +300,7 @@ class CaseRefundRetry(APIView):
         parameters=[REFERENCE, IDEMPOTENCY_KEY],
         request=None,
         responses={202: OpenApiResponse(CaseDetailSerializer, description="The case; the payment is queued."),
-                   **problems(401, 403, 404, 409, 422, 429)},
+                   **problems(400, 401, 403, 404, 409, 422, 429)},
         tags=["cases"],
     )
     @idempotent

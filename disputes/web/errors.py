@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.html import escape
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
@@ -27,5 +28,8 @@ def server_error(request: HttpRequest) -> HttpResponse:
         headers = {}
     if request.path_info.startswith("/api/"):
         return problem_response(request, status_code=status, detail=message, headers=headers)
-    html = render_to_string("server_error.html", {"status": status, "message": message})
+    try:
+        html = render_to_string("server_error.html", {"status": status, "message": message})
+    except Exception:  # noqa: BLE001 - the page of last resort must not fail in turn
+        html = f'<!doctype html><title>{status}</title><p id="server-error" data-status="{status}">{escape(message)}</p>'
     return HttpResponse(html, status=status, headers=headers)

@@ -10,6 +10,7 @@ from django.db import InterfaceError, OperationalError, connection
 from django.test import Client
 
 from disputes.models import Case
+from disputes.web import errors
 
 from .conftest import CASES, assert_problem, case_body
 
@@ -73,3 +74,17 @@ def test_any_other_crash_is_still_a_500_page_that_reveals_nothing(alice):
     assert "Retry-After" not in response
     page = response.content.decode()
     assert 'data-status="500"' in page and "secret" not in page
+
+
+def test_the_page_of_last_resort_never_fails_in_turn(alice, monkeypatch):
+    """Even when its template cannot be rendered (a static file missing from the manifest, say)."""
+    def broken(*args, **kwargs):
+        raise ValueError("Missing staticfiles manifest entry")
+
+    monkeypatch.setattr(errors, "render_to_string", broken)
+    client = Client(raise_request_exception=False, HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(alice)
+    with database_gone():
+        response = client.get("/staff/")
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+    assert 'id="server-error" data-status="503"' in response.content.decode()
