@@ -157,6 +157,20 @@ def drop_queue(redis_url: str) -> None:
     redis.Redis.from_url(redis_url).delete("celery")
 
 
+def peak_rss_mb(parent_pid: int) -> float:
+    """The largest peak resident set size (VmHWM, since the process started) among
+    the children of ``parent_pid`` (gunicorn's workers), in MB."""
+    peaks = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == str(parent_pid) and "VmHWM" in fields:
+            peaks.append(int(fields["VmHWM"].split()[0]) / 1024)
+    return round(max(peaks, default=0.0), 1)
+
+
 def load_average() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
@@ -216,7 +230,8 @@ def main() -> int:
             offset += args.filings
             sql = sql_phase(args.database_url, clients=clients, filings=args.filings, user_id=user_id)
             noop = Phase("noop", lambda i: ("POST", "/bench/noop/", complaint(i), {}), **common).run()
-            rows.append({"clients": clients, "api": api, "sql": sql, "noop": noop})
+            rows.append({"clients": clients, "api": api, "sql": sql, "noop": noop,
+                         "web_peak_rss_mb": peak_rss_mb(server.pid)})
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -236,6 +251,7 @@ def main() -> int:
                 r = row[name]
                 ratio = row["api"]["rps"] / r["rps"] if r["rps"] else 0
                 print(f"{row['clients']:>7} {name:<5}{r['rps']:>9}{r['p50_ms']:>9}{r['p95_ms']:>9}  {ratio:>9.2f}  {r['statuses']}")
+            print(f"{row['clients']:>7} peak RSS of a gunicorn worker so far: {row['web_peak_rss_mb']} MB")
     ok = all(set(row[name]["statuses"]) <= {200, 201} for row in rows for name in ("api", "noop"))
     return 0 if ok else 1
 
