@@ -1,13 +1,25 @@
 """Authentication backend: Django's ModelBackend, with a user's permissions read
-in one statement (their own UNION their groups') instead of two. Every API
+in one statement (their own and their groups') instead of two. Every API
 request checks a permission (``view_case``, then e.g. ``file_case``); the
-set is kept on the user for the rest of the request, as ModelBackend does."""
+set is kept on the user for the rest of the request, as ModelBackend does.
+
+``permission_names`` is the one definition of "a user's permissions": the
+backend reads it, and the API's token authentication
+(``accounts.authentication``) reads it in the token's own statement."""
 from __future__ import annotations
 
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
+from django.db.models import Q, QuerySet, Value
+from django.db.models.functions import Concat
 
-PERMISSION_NAME = ("content_type__app_label", "codename")
+
+def permission_names(user) -> QuerySet:
+    """The names (``app_label.codename``) of the permissions ``user`` holds itself
+    or through a group, as one-column rows; ``user`` may be an ``OuterRef``."""
+    return (Permission.objects.filter(Q(user=user) | Q(group__user=user))
+            .annotate(full_name=Concat("content_type__app_label", Value("."), "codename"))
+            .values("full_name").order_by().distinct())
 
 
 class ModelBackendOneQuery(ModelBackend):
@@ -16,11 +28,9 @@ class ModelBackendOneQuery(ModelBackend):
             return set()
         if not hasattr(user_obj, "_perm_cache"):
             if user_obj.is_superuser:
-                names = Permission.objects.values_list(*PERMISSION_NAME)
+                names = Permission.objects.annotate(
+                    full_name=Concat("content_type__app_label", Value("."), "codename")).values_list("full_name", flat=True)
             else:
-                # Unordered: a set is wanted, and SQLite refuses ORDER BY inside a UNION.
-                own = Permission.objects.filter(user=user_obj).values_list(*PERMISSION_NAME).order_by()
-                by_group = Permission.objects.filter(group__user=user_obj).values_list(*PERMISSION_NAME).order_by()
-                names = own.union(by_group)
-            user_obj._perm_cache = {f"{app_label}.{codename}" for app_label, codename in names}
+                names = permission_names(user_obj).values_list("full_name", flat=True)
+            user_obj._perm_cache = set(names)
         return user_obj._perm_cache

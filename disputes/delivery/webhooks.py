@@ -40,6 +40,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.bulkinsert import insert_for_each
 from disputes.delivery import outbox
 from disputes.delivery.outbox import enqueue_after_commit
 from disputes.models import CaseEvent, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
@@ -148,19 +149,20 @@ def event_payload(event: CaseEvent) -> dict:
     }
 
 
-def webhook_deliveries_for_event(event: CaseEvent) -> list[WebhookDelivery]:
-    """Called by the case services in the transaction of a state change."""
+def webhook_deliveries_for_event(event: CaseEvent) -> list[int]:
+    """Called by the case services in the transaction of a state change: a
+    delivery per active endpoint, written by one statement (no read of the
+    endpoints first); returns the deliveries' ids."""
     if event.kind not in STATE_CHANGE_KINDS:
         return []
-    endpoints = list(WebhookEndpoint.objects.filter(active=True, removed_at=None))
-    if not endpoints:
-        return []
-    payload = event_payload(event)
-    deliveries = WebhookDelivery.objects.bulk_create(
-        [WebhookDelivery(endpoint=endpoint, event=event, payload=payload) for endpoint in endpoints]
-    )
-    _send_after_commit([delivery.pk for delivery in deliveries])
-    return deliveries
+    now = timezone.now()
+    values = {"event_id": event.pk, "payload": event_payload(event), "status": WebhookDeliveryStatus.PENDING,
+              "attempts": 0, "next_attempt_at": now, "last_error": "", "attempt_log": [], "replays": 0,
+              "created_at": now}
+    delivery_ids = insert_for_each(WebhookDelivery, values, each="endpoint_id",
+                                   source=WebhookEndpoint.objects.filter(active=True, removed_at=None))
+    _send_after_commit(delivery_ids)
+    return delivery_ids
 
 
 def _send_after_commit(delivery_ids) -> None:

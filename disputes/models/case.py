@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import GET_STATE, ConcurrentTransition, ConcurrentTransitionMixin, FSMField, transition
 
+from core.bulkinsert import InsertOrNothingMixin
 from core.cardguard import ScrubbedCharField, ScrubbedTextField
 from core.money import AmountField, CurrencyField
 from core.slip import (
@@ -54,7 +55,7 @@ def _resume_stage(case: Case, *args, **kwargs) -> str:
     return case.resume_state
 
 
-class Case(ConcurrentTransitionMixin, PosSlipFields, models.Model):
+class Case(InsertOrNothingMixin, ConcurrentTransitionMixin, PosSlipFields, models.Model):
     reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
     tracking_code_hash = models.CharField(_("tracking code (HMAC)"), max_length=64, editable=False)
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)

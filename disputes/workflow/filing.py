@@ -51,45 +51,64 @@ def _customer_for_filing(*, channel: str, name: str, phone: str, email: str,
     return customer, False
 
 
-def _customer_save(customer: Customer, *, phone: str, email_filled: bool) -> tuple[Customer, bool]:
-    """Write what ``_customer_for_filing`` decided: (the saved customer, whether it is new).
+def _customer_save(customer: Customer, card: Card, *, phone: str, email_filled: bool) -> tuple[Customer, Card]:
+    """Write what ``_customer_for_filing`` decided, and the card: the saved customer and card.
 
-    An unverified (public) record is never shared, so it is inserted as it is.
-    The first staff filing for a phone inserts its verified record in a
-    savepoint: two at once, and the loser reuses the winner's row. A known
-    verified record is written only to give it an e-mail where it still has
-    none (``email=""`` in the UPDATE's WHERE, so two filings at once cannot
-    overwrite each other); nothing else of it ever changes, so nothing else is
-    written."""
+    An unverified (public) record is never shared, so it is inserted as it is,
+    with its card. The first staff filing for a phone inserts its verified
+    record and its card in one statement: two at once, and the loser reuses the
+    winner's row. A known verified record is written only to give it an e-mail
+    where it still has none (``email=""`` in the UPDATE's WHERE, so two filings
+    at once cannot overwrite each other); nothing else of it ever changes, so
+    nothing else is written, and its card is the one on record if any."""
     if customer.pk is None and not customer.verified:
         customer.save(force_insert=True)
-        return customer, True
+        card.customer = customer
+        card.save(force_insert=True)
+        return customer, card
     if customer.pk is None:
-        if _verified_customer_insert(customer):
-            return customer, True
-        return Customer.objects.get(phone=phone, verified=True), False
-    if email_filled:
+        if _verified_customer_insert(customer, card):
+            return customer, card
+        customer = Customer.objects.get(phone=phone, verified=True)
+    elif email_filled:
         Customer.objects.filter(pk=customer.pk, email="").update(email=customer.email)
-    return customer, False
+    card, _created = Card.objects.get_or_create(customer=customer, scheme=card.scheme, last4=card.last4,
+                                                bin6=card.bin6)
+    return customer, card
 
 
-def _verified_customer_insert(customer: Customer) -> bool:
-    """Insert the first verified record for its phone; False when another filing
-    inserted it first (``customer_phone_unique_verified``: PostgreSQL waits for
-    that filing to commit, then does nothing). One statement, no savepoint."""
+def _insert_values(model, obj, *, skip: tuple[str, ...] = ()) -> tuple[list[str], list]:
+    """The columns of a new row of ``obj`` and their values, prepared by their fields."""
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key and field.attname not in skip]
+    return ([connection.ops.quote_name(field.column) for field in fields],
+            [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields])
+
+
+def _verified_customer_insert(customer: Customer, card: Card) -> bool:
+    """Insert the first verified record for its phone and its card, in one
+    statement; False, and nothing written, when another filing inserted the
+    record first (``customer_phone_unique_verified``: PostgreSQL waits for that
+    filing to commit, then does nothing). No savepoint."""
     if connection.vendor != "postgresql":  # SQLite's IMMEDIATE transactions never race here
         customer.save(force_insert=True)
+        card.customer = customer
+        card.save(force_insert=True)
         return True
-    fields = [field for field in Customer._meta.concrete_fields if not field.primary_key]
-    sql = (f"INSERT INTO {Customer._meta.db_table} ({', '.join(field.column for field in fields)}) "
-           f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT (phone) WHERE verified DO NOTHING RETURNING id")
+    customer_columns, customer_values = _insert_values(Customer, customer)
+    card_columns, card_values = _insert_values(Card, card, skip=("customer_id",))
+    sql = (f"WITH new_customer AS (INSERT INTO {Customer._meta.db_table} ({', '.join(customer_columns)}) "
+           f"VALUES ({', '.join(['%s'] * len(customer_values))}) "
+           f"ON CONFLICT (phone) WHERE verified DO NOTHING RETURNING id) "
+           f"INSERT INTO {Card._meta.db_table} (customer_id, {', '.join(card_columns)}) "
+           f"SELECT id, {', '.join(['%s'] * len(card_values))} FROM new_customer RETURNING customer_id, id")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [field.get_db_prep_save(field.pre_save(customer, True), connection) for field in fields])
+        cursor.execute(sql, [*customer_values, *card_values])
         row = cursor.fetchone()
     if row is None:
         return False
-    customer.pk = row[0]
-    customer._state.adding = False
+    customer.pk, card.pk = row
+    card.customer = customer
+    customer._state.adding = card._state.adding = False
     return True
 
 
@@ -219,14 +238,7 @@ def case_file(
     # writes below need no savepoint of their own inside a caller's transaction (the API's
     # idempotent request, the public form's complaint-and-evidence); alone, they are one.
     with transaction.atomic(savepoint=False):
-        customer, new_customer = _customer_save(customer, phone=phone, email_filled=email_filled)
-        if new_customer:  # a record made just now has no card yet
-            card.customer = customer
-            card.save(force_insert=True)
-        else:
-            card, _created = Card.objects.get_or_create(
-                customer=customer, scheme=card.scheme, last4=card.last4, bin6=card.bin6
-            )
+        customer, card = _customer_save(customer, card, phone=phone, email_filled=email_filled)
         case.card = card
         case.customer = customer
         _resolve_merchant(case)
@@ -234,15 +246,13 @@ def case_file(
         tracking_code = random_code(TRACKING_CODE_LENGTH)
         case.tracking_code_hash = tracking_code_hash(tracking_code)
         for _attempt in range(5):
-            try:
-                with transaction.atomic():
-                    case.save(force_insert=True)
+            if case.insert_or_nothing():  # the reference is random: one drawn twice is drawn again
                 break
-            except IntegrityError:
-                if Case.objects.filter(reference=case.reference).exists():
-                    case.reference = new_reference(now)
-                    continue
-                raise
+            if not Case.objects.filter(reference=case.reference).exists():
+                raise IntegrityError(f"case {case.reference}: a unique value other than its reference is taken")
+            case.reference = new_reference(now)
+        else:
+            raise IntegrityError("five references drawn in a row were taken")
         record_event(case, kind=EventKind.FILED, actor=actor, to_state=case.state, payload={"channel": channel})
         with translation.override(customer.preferred_language):
             _tell_filed(case)

@@ -118,3 +118,35 @@ def test_a_failed_send_keeps_the_notification_pending_with_its_attempt_and_error
     notification.refresh_from_db()
     assert (notification.status, notification.attempts) == ("sent", 2)
     assert len(mail.outbox) == 1
+
+
+def test_a_reference_drawn_twice_is_drawn_again_and_the_filing_goes_through(db, dave, monkeypatch):
+    """The reference is random: one already taken is replaced, without a savepoint,
+    and nothing of the first draw is left behind (no event, no e-mail, no case)."""
+    from disputes.workflow import filing
+
+    taken = case_file(actor=dave, channel=Channel.API, **filing_data()).case.reference
+    draws = iter([taken, taken, "DD261130-FRESH1"])
+    monkeypatch.setattr(filing, "new_reference", lambda now: next(draws))
+
+    case = case_file(actor=dave, channel=Channel.API, **filing_data(amount=Decimal("9.90"))).case
+
+    assert case.reference == "DD261130-FRESH1"
+    assert Case.objects.get(reference=taken).amount == Decimal("128.50")
+    assert Case.objects.count() == 2
+    assert CaseEvent.objects.filter(case=case).count() == 1
+    assert Notification.objects.count() == 2
+
+
+def test_five_references_taken_in_a_row_refuse_the_filing_whole(db, dave, monkeypatch):
+    from django.db import IntegrityError, transaction
+
+    from disputes.workflow import filing
+
+    taken = case_file(actor=dave, channel=Channel.API, **filing_data()).case.reference
+    monkeypatch.setattr(filing, "new_reference", lambda now: taken)
+
+    with pytest.raises(IntegrityError, match="five references"), transaction.atomic():
+        case_file(actor=dave, channel=Channel.API, **filing_data(amount=Decimal("9.90")))
+
+    assert Case.objects.count() == 1 and CaseEvent.objects.count() == 1
