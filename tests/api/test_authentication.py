@@ -47,3 +47,38 @@ def test_every_staff_role_may_read_cases(api, request, who, case):
     detail = client.get(f"{CASES}{case.reference}/")
     assert detail.status_code == 200
     assert (detail.json()["reference"], detail.json()["amount"]) == (case.reference, "128.50")
+
+
+# The token's user and permissions are read in one statement (accounts.authentication):
+# what a request may do is what the user holds at that request, by group or on their own.
+
+
+def test_a_role_taken_away_stops_the_very_next_request_with_the_same_token(api, dave):
+    client = api(dave)
+    assert client.get(CASES).status_code == 200
+    dave.groups.clear()
+    assert_problem(client.get(CASES), 403)
+
+
+def test_a_permission_held_on_ones_own_counts_as_one_held_through_a_group(api, mallory):
+    from django.contrib.auth.models import Permission
+
+    client = api(mallory)
+    assert_problem(client.get(CASES), 403)
+    mallory.user_permissions.add(Permission.objects.get(codename="view_case", content_type__app_label="disputes"))
+    assert client.get(CASES).status_code == 200
+
+
+def test_a_deactivated_users_token_is_401(api, dave):
+    client = api(dave)
+    dave.is_active = False
+    dave.save(update_fields=["is_active"])
+    body = assert_problem(client.get(CASES), 401)
+    assert "inactive" in body["detail"].lower()
+
+
+def test_a_superusers_token_holds_every_permission(api, db):
+    from django.contrib.auth.models import User
+
+    root = User.objects.create_superuser("rooty", "rooty@bank.example", "a long password 123")
+    assert api(root).get(CASES).status_code == 200
