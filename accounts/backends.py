@@ -3,9 +3,9 @@ in one statement (their own and their groups') instead of two. Every API
 request checks a permission (``view_case``, then e.g. ``file_case``); the
 set is kept on the user for the rest of the request, as ModelBackend does.
 
-``permission_names`` is the one definition of "a user's permissions": the
-backend reads it, and the API's token authentication
-(``accounts.authentication``) reads it in the token's own statement."""
+``permission_names`` defines "a user's permissions"; the API's token
+authentication (``accounts.authentication``) reads the same set in the token's
+own statement (a test compares the two)."""
 from __future__ import annotations
 
 from django.contrib.auth.backends import ModelBackend

@@ -82,3 +82,20 @@ def test_a_superusers_token_holds_every_permission(api, db):
 
     root = User.objects.create_superuser("rooty", "rooty@bank.example", "a long password 123")
     assert api(root).get(CASES).status_code == 200
+
+
+def test_the_tokens_permissions_are_the_backends(api, dave, mallory, alice, bob):
+    """The token's one statement and ModelBackendOneQuery read the same set, by group and on one's own."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    from accounts.authentication import TokenAuthentication
+
+    mallory.user_permissions.add(Permission.objects.get(codename="view_case", content_type__app_label="disputes"))
+    dave.user_permissions.add(Permission.objects.get(codename="view_case", content_type__app_label="disputes"))
+    for person in (dave, mallory, alice, bob):
+        key = api(person)._credentials["HTTP_AUTHORIZATION"].split()[1]
+        user, token = TokenAuthentication().authenticate_credentials(key)
+        expected = get_user_model().objects.get(pk=person.pk).get_all_permissions()
+        assert (user.pk, token.key) == (person.pk, key)
+        assert user._perm_cache == expected and expected
