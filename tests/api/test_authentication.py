@@ -99,3 +99,8 @@ def test_the_tokens_permissions_are_the_backends(api, dave, mallory, alice, bob)
         expected = get_user_model().objects.get(pk=person.pk).get_all_permissions()
         assert (user.pk, token.key) == (person.pk, key)
         assert user._perm_cache == expected and expected
+
+
+def test_a_bad_token_is_refused_in_the_callers_language(client, db):
+    response = client.get(CASES, HTTP_AUTHORIZATION="Token not-a-real-token", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert assert_problem(response, 401)["detail"] == "认证令牌无效。"
