@@ -249,6 +249,8 @@ def copy_rows(model, rows) -> int:
 
         for row in chain([first], rows):
             count[0] += 1
+            if len(row) != len(first):
+                raise SystemExit(f"dataset.py: every row of {model._meta.label} must fill the same columns: {row}")
             yield "\t".join(_text(row[c]) if fixed is None else fixed for c, fixed in plan) + "\n"
 
     table = model._meta.db_table
@@ -350,7 +352,8 @@ def _refunds(connection, agents: list[int], supervisors: list[int]):
                        " WHERE state IN ('refunded', 'refund_pending') ORDER BY id")
         for case_id, amount, currency, state, created, assignee in cursor.fetchall():
             row = {"case_id": case_id, "amount": amount, "currency": currency, "proposed_by_id": assignee or agents[0],
-                   "proposed_at": created + timedelta(days=3), "status": "proposed"}
+                   "proposed_at": created + timedelta(days=3), "status": "proposed", "decided_by_id": None,
+                   "decided_at": None, "executed_at": None, "execution_reference": ""}
             if state == "refunded":
                 row.update(status="executed", decided_by_id=supervisors[0], decided_at=created + timedelta(days=4),
                            executed_at=created + timedelta(days=4), execution_reference=f"RF{case_id:012d}")
