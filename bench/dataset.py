@@ -102,6 +102,11 @@ def template_name(base_url: str, profile: str, cases: int, due: int) -> str:
     return f"{base}_seed_{profile}_{cases}" + (f"_{due}" if profile == "open" else "")
 
 
+def scratch_name(base_url: str, label: str) -> str:
+    """The database of one benchmark's run: ``<base>_run_<label>``."""
+    return f"{urlparse(base_url).path.lstrip('/')}_run_{label}"
+
+
 def template(profile: str, cases: int, due: int = 0, *, base_url: str = DEFAULT_BASE, log=print) -> dict:
     """The template database of this profile and size, built when missing or stale; returns its marker."""
     name = template_name(base_url, profile, cases, due)
