@@ -23,7 +23,7 @@ BIN = Path(sys.executable).parent
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 STATIC_ROOT = REPO / "var" / "bench" / "static"  # collected once: DEBUG off serves the manifest's files
 WEB_WORKERS, WEB_THREADS, WORKER_CONCURRENCY = 3, 4, 2
-SUCCEEDED = re.compile(r"Task (?P<name>[\w.]+)\[(?P<id>[\w-]+)\] succeeded in (?P<seconds>[\d.]+)s")
+SUCCEEDED = re.compile(r"Task (?P<name>[\w.]+)\[(?P<id>[\w-]+)\] succeeded in (?P<seconds>[\d.]+)s: (?P<result>.*)")
 
 
 def free_port() -> int:
@@ -168,8 +168,8 @@ class Stack:
         finally:
             app.close()
 
-    def wait_task(self, task_id: str, *, timeout: float = 3600) -> float:
-        """The task's own duration, as the worker logged it on success."""
+    def wait_task(self, task_id: str, *, timeout: float = 3600) -> tuple[float, str]:
+        """The task's own duration and its result, as the worker logged them on success."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with open(self.log_path, encoding="utf-8", errors="replace") as log:
@@ -177,7 +177,7 @@ class Stack:
                 for line in log:
                     found = SUCCEEDED.search(line)
                     if found and found["id"] == task_id:
-                        return float(found["seconds"])
+                        return float(found["seconds"]), found["result"]
                     if task_id in line and ("raised" in line or "failed" in line.lower()):
                         raise RuntimeError(f"task {task_id} failed: {line}{log.read()[:3000]}")
             if self.worker.poll() is not None:
