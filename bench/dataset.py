@@ -165,14 +165,14 @@ def records_files(rows: int, *, log=print) -> tuple[Path, dict]:
     directory = ROOT / "var" / "bench" / f"records-{rows}-{marker()}"
     done = directory / "counts.json"
     if done.exists():
-        return directory, json.loads(done.read_text())
+        return directory, {**json.loads(done.read_text()), "reused": True}
     directory.mkdir(parents=True, exist_ok=True)
     log(f"dataset: writing {rows:,} ledger + {rows:,} settlement rows to {directory}…")
     started = time.perf_counter()
     counts = write_records(directory, rows, SEED)
     counts["seconds"] = round(time.perf_counter() - started, 1)
     done.write_text(json.dumps(counts))
-    return directory, counts
+    return directory, {**counts, "reused": False}
 
 
 # --- COPY ---------------------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 """Filing benchmark: POST /api/v1/cases/ beside two baselines, in one run.
 
-    python bench/filing_bench.py [--filings 2000] [--concurrency 1 8 32]
+    python bench/filing_bench.py [--filings 2000] [--concurrency 1 8 32] [--cases 10000]
 
 Serves the app with gunicorn (DEBUG off, ``bench.noop_settings``: the production
 settings plus a bench-only ``POST /bench/noop/``) against its own scratch
-database (``dispute_desk_filing_bench``, made anew), and at each concurrency
+database, a copy of bench/dataset.py's ``history`` dataset of ``--cases`` cases
+(the filings land among them), and at each concurrency
 (threads, each with a keep-alive connection or its own database connection) runs:
 
 - ``api``: filings through the API, call-center token, a fresh Idempotency-Key each;
@@ -33,7 +34,8 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api_bench import Phase, complaint, free_port, fresh_database, manage
+import dataset
+from api_bench import Phase, complaint, free_port, manage
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -182,13 +184,17 @@ def main() -> int:
     parser.add_argument("--max-seconds", type=float, default=120.0, help="per phase")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
-    parser.add_argument("--database-url", default=os.environ.get(
-        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/dispute_desk_filing_bench"))
+    parser.add_argument("--cases", type=int, default=10_000, help="cases of the history dataset filed among")
+    parser.add_argument("--base-url", default=os.environ.get("BENCH_DATABASE_URL", dataset.DEFAULT_BASE),
+                        help="the datasets' database URL (bench/dataset.py)")
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
 
     var_dir = Path(os.environ.get("BENCH_VAR_DIR", "/tmp/dispute-desk-filing-bench"))
+    log = (lambda text: print(text, file=sys.stderr)) if args.json else print
+    args.database_url, _ = dataset.copy_of("history", args.cases, name=dataset.scratch_name(args.base_url, "filing"),
+                                           base_url=args.base_url, log=log)
     env = {
         **os.environ, "DATABASE_URL": args.database_url, "DJANGO_DEBUG": "false",
         "DJANGO_SETTINGS_MODULE": "bench.noop_settings", "PYTHONPATH": str(REPO),
@@ -198,8 +204,6 @@ def main() -> int:
         "CELERY_BROKER_URL": args.redis_url, "CACHE_URL": args.redis_url,
     }
     drop_queue(args.redis_url)
-    fresh_database(args.database_url)
-    manage(env, "migrate", "--no-input", "-v", "0")
     token = manage(env, "shell", "-v", "0", "-c", SETUP).strip().splitlines()[-1]
     user_id = int(manage(env, "shell", "-v", "0", "-c",
                          "from django.contrib.auth.models import User; print(User.objects.get(username='bench').pk)"))
@@ -236,6 +240,7 @@ def main() -> int:
         server.terminate()
         server.wait(timeout=30)
         drop_queue(args.redis_url)
+        dataset.drop(args.database_url)
 
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     report = {"machine": machine, "load_average_before": load_before, "load_average_after": load_average(),
