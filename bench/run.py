@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import dataset  # noqa: E402
 import records_bench  # noqa: E402
 import sla_bench  # noqa: E402
+import stack  # noqa: E402
 import staff_bench  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -87,7 +88,7 @@ def table(results: dict) -> list[tuple]:
             api = row["api"]
             for name, label in (("sql", "one INSERT … RETURNING per case (psycopg2)"), ("noop", "DRF endpoint doing nothing")):
                 base = row[name]
-                rows.append((f"filing API, {row['clients']} clients, vs {label}", _ms(api), _ms(base),
+                rows.append((f"filing API, {row['clients']} client{'s' if row['clients'] > 1 else ''}, vs {label}", _ms(api), _ms(base),
                              f"{api['rps'] / base['rps']:.2f}" if base["rps"] else "", row["web_peak_rss_mb"], ""))
         rows.append(("filing API: SQL statements per filing", str(found["queries_per_filing"]), "1 (the INSERT)",
                      f"{found['queries_per_filing']:.0f}", "", ""))
@@ -170,6 +171,12 @@ def main() -> int:
     args.open_cases = args.open_cases or args.cases[-1]
     args.due = args.due or max(1, args.open_cases // 100)
 
+    try:
+        import redis
+
+        redis.Redis.from_url(stack.REDIS_URL).ping()
+    except Exception as error:  # noqa: BLE001 - any failure means the same thing here
+        sys.exit(f"bench: Redis is needed at {stack.REDIS_URL} (BENCH_REDIS_URL): {error}")
     report = {"machine": machine(args.base_url), "started": f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
               "command": " ".join(["python", "bench/run.py", *sys.argv[1:]]), "args": vars(args), "results": {},
               "datasets": {}}
@@ -201,6 +208,10 @@ def main() -> int:
     report["finished"] = f"{datetime.now(timezone.utc):%H:%M} UTC"
     report["seconds"] = round(time.perf_counter() - started)
     report["table"] = table(report["results"])
+    saved = HERE.parent / "var" / "bench" / "last-run.json"
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.write_text(json.dumps(report, indent=2, default=str))
+    log(f"results also in {saved}")
     if args.json:
         print(json.dumps(report, indent=2, default=str))
     else:
