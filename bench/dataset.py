@@ -48,13 +48,12 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from dataset_records import write_records  # noqa: E402
+from dataset_records import write_records
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 12
@@ -275,6 +274,7 @@ def build(profile: str, cases: int, due: int) -> dict:
     import django
 
     django.setup()
+    from dataset_rows import case_rows, event_rows
     from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import Group, User
     from django.core.management import call_command
@@ -285,11 +285,9 @@ def build(profile: str, cases: int, due: int) -> dict:
     from disputes.workflow.names import Role
     from merchants.models import Merchant, PaymentProcessor, Terminal
 
-    from dataset_rows import case_rows, event_rows
-
     call_command("migrate", verbosity=0)
     rng = random.Random(SEED)
-    now = datetime.now(dt_timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     password = make_password(PASSWORD)
     agents = []
     for n in range(1, AGENTS + 1):

@@ -32,9 +32,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import dataset  # noqa: E402
-from sla_bench import connect  # noqa: E402
-from stack import Stack  # noqa: E402
+import dataset
+from sla_bench import connect
+from stack import Stack
 
 IMPORT = "disputes.tasks.import_upload"
 RECONCILE = "disputes.tasks.reconcile_daily"

@@ -29,15 +29,15 @@ import platform
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import dataset  # noqa: E402
-import records_bench  # noqa: E402
-import sla_bench  # noqa: E402
-import stack  # noqa: E402
-import staff_bench  # noqa: E402
+import dataset
+import records_bench
+import sla_bench
+import stack
+import staff_bench
 
 HERE = Path(__file__).resolve().parent
 STEPS = ("filing", "staff", "sla", "records")
@@ -175,9 +175,9 @@ def main() -> int:
         import redis
 
         redis.Redis.from_url(stack.REDIS_URL).ping()
-    except Exception as error:  # noqa: BLE001 - any failure means the same thing here
+    except Exception as error:
         sys.exit(f"bench: Redis is needed at {stack.REDIS_URL} (BENCH_REDIS_URL): {error}")
-    report = {"machine": machine(args.base_url), "started": f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
+    report = {"machine": machine(args.base_url), "started": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
               "command": " ".join(["python", "bench/run.py", *sys.argv[1:]]), "args": vars(args), "results": {},
               "datasets": {}}
     log("datasets…")
@@ -205,7 +205,7 @@ def main() -> int:
         log("import and reconciliation…")
         report["results"]["records"] = records_bench.run(args.rows, args.cases[0], base_url=args.base_url, log=log)
     report["load_after"] = load()
-    report["finished"] = f"{datetime.now(timezone.utc):%H:%M} UTC"
+    report["finished"] = f"{datetime.now(UTC):%H:%M} UTC"
     report["seconds"] = round(time.perf_counter() - started)
     report["table"] = table(report["results"])
     saved = HERE.parent / "var" / "bench" / "last-run.json"

@@ -32,8 +32,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import dataset  # noqa: E402
-from stack import Stack, queue_length  # noqa: E402
+import dataset
+from stack import Stack, queue_length
 
 SWEEP = "disputes.tasks.sla_sweep"
 

@@ -30,8 +30,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import dataset  # noqa: E402
-from stack import Stack  # noqa: E402
+import dataset
+from stack import Stack
 
 # Run in the web's environment (manage.py shell): the pages to time and two logged-in sessions.
 SETUP = """
