@@ -69,7 +69,7 @@ def filing(args) -> dict:
     command = [sys.executable, str(HERE / "filing_bench.py"), "--json", "--filings", str(args.filings),
                "--cases", str(min(args.cases)), "--base-url", args.base_url, "--concurrency",
                *map(str, args.concurrency)]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=HERE.parent)
+    done = subprocess.run(command, capture_output=True, text=True, cwd=HERE.parent, check=False)
     if done.returncode not in (0, 1):
         raise RuntimeError(f"filing_bench failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout)
@@ -132,15 +132,18 @@ def table(results: dict) -> list[tuple]:
     return rows
 
 
+def _built(info: dict) -> str:
+    return "reused" if info["reused"] else f"built in {info['seconds']:.0f} s"
+
+
 def render(report: dict) -> str:
     m = report["machine"]
-    lines = [f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM; {m['os']}; Python {m['python']}, "
-             f"PostgreSQL {m['postgresql']}",
-             f"Date: {report['started']} – {report['finished']}; load average {report['load_before']} before, "
-             f"{report['load_after']} after",
+    lines = [(f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM; {m['os']}; Python {m['python']}, "
+              f"PostgreSQL {m['postgresql']}"),
+             (f"Date: {report['started']} – {report['finished']}; load average {report['load_before']} before, "
+              f"{report['load_after']} after"),
              f"Command: {report['command']}",
-             "Datasets: " + "; ".join(f"{name} {'reused' if info['reused'] else 'built in %.0f s' % info['seconds']}"
-                                      for name, info in report["datasets"].items()),
+             "Datasets: " + "; ".join(f"{name} {_built(info)}" for name, info in report["datasets"].items()),
              "",
              "| step | figure | baseline | ratio | peak RSS web (MB) | peak RSS worker (MB) |",
              "|---|---|---|---:|---:|---:|"]
@@ -175,7 +178,7 @@ def main() -> int:
         import redis
 
         redis.Redis.from_url(stack.REDIS_URL).ping()
-    except Exception as error:
+    except (redis.RedisError, OSError) as error:
         sys.exit(f"bench: Redis is needed at {stack.REDIS_URL} (BENCH_REDIS_URL): {error}")
     report = {"machine": machine(args.base_url), "started": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
               "command": " ".join(["python", "bench/run.py", *sys.argv[1:]]), "args": vars(args), "results": {},

@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Self
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -45,7 +46,7 @@ def environment(database_url: str, var_dir: Path, *, settings: str = "bench.noop
 
 def manage(env: dict, *args: str) -> str:
     done = subprocess.run([sys.executable, str(REPO / "manage.py"), *args], env=env, cwd=REPO,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     if done.returncode:
         raise RuntimeError(f"manage.py {args[0]} failed:\n{done.stderr[-3000:]}")
     return done.stdout
@@ -103,7 +104,7 @@ class Stack:
         self.port = 0
         self._log_offset = 0
 
-    def __enter__(self) -> Stack:
+    def __enter__(self) -> Self:
         purge_queue()
         if self.want_web:
             if not (STATIC_ROOT / "staticfiles.json").exists():
