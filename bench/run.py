@@ -98,8 +98,11 @@ def table(results: dict) -> list[tuple]:
         small, big = sizes[0], sizes[-1]
         for page in found[small]["pages"]:
             b, s = found[big]["pages"][page], found[small]["pages"][page]
-            rows.append((f"{page}, {big:,} vs {small:,} cases", f"p50 {b['p50_ms']} / p95 {b['p95_ms']} ms",
-                         f"p50 {s['p50_ms']} / p95 {s['p95_ms']} ms", f"{b['p50_ms'] / s['p50_ms']:.2f}",
+            alone = big == small  # one size: no baseline
+            rows.append((f"{page}, {big:,}" + ("" if alone else f" vs {small:,}") + " cases",
+                         f"p50 {b['p50_ms']} / p95 {b['p95_ms']} ms",
+                         "" if alone else f"p50 {s['p50_ms']} / p95 {s['p95_ms']} ms",
+                         "" if alone else f"{b['p50_ms'] / s['p50_ms']:.2f}",
                          max(found[size]["web_peak_mb"] for size in sizes), ""))
     if "sla" in results:
         found = results["sla"]
