@@ -89,7 +89,8 @@ def table(results: dict) -> list[tuple]:
             for name, label in (("sql", "one INSERT … RETURNING per case (psycopg2)"), ("noop", "DRF endpoint doing nothing")):
                 base = row[name]
                 rows.append((f"filing API, {row['clients']} client{'s' if row['clients'] > 1 else ''}, vs {label}", _ms(api), _ms(base),
-                             f"{api['rps'] / base['rps']:.2f}" if base["rps"] else "", row["web_peak_rss_mb"], ""))
+                             f"{api['rps'] / base['rps']:.2f}" if base["rps"] else "", row["web_peak_rss_mb"],
+                             row["worker_peak_rss_mb"]))
         rows.append(("filing API: SQL statements per filing", str(found["queries_per_filing"]), "1 (the INSERT)",
                      f"{found['queries_per_filing']:.0f}", "", ""))
     if "staff" in results:
