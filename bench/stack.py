@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -135,6 +136,8 @@ class Stack:
                 except subprocess.TimeoutExpired:
                     process.kill()
         purge_queue()
+        if exc[0] is None:  # kept after a failure: the worker's log is there
+            shutil.rmtree(self.var_dir, ignore_errors=True)
 
     def _wait_port(self) -> None:
         for _ in range(300):
