@@ -22,7 +22,7 @@ TEST_PROCESSES ?= 2
 # Compiled translations, from locale/*/LC_MESSAGES/*.po with gettext's msgfmt.
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
 
-.PHONY: run test reliability mutation install install-dev migrate messages check-deploy diagram clean help system-packages-run system-packages-test
+.PHONY: run test reliability mutation bench install install-dev migrate messages check-deploy diagram clean help system-packages-run system-packages-test
 
 # Prerequisites are built in the order listed: the system packages come first.
 .NOTPARALLEL:
@@ -32,6 +32,7 @@ help:
 	@echo "make test    run the test suite against PostgreSQL (DATABASE_URL, default $(TEST_DATABASE_URL))"
 	@echo "make reliability  the reliability suite: fault scenarios with real processes, figures printed (run by .ci/run)"
 	@echo "make mutation  mutation testing of the core modules, score per module (docs/testing.md; not part of make test)"
+	@echo "make bench   the benchmarks on PostgreSQL + Redis + gunicorn + a Celery worker, one table (BENCH_ARGS=--quick: small sizes; not part of make test)"
 	@echo "make diagram regenerate the workflow diagram in docs/"
 	@echo "make messages recompile the translations after a .po changed"
 	@echo "make check-deploy  manage.py check --deploy --fail-level WARNING under the current environment"
@@ -107,6 +108,15 @@ mutation: $(VENV)/.installed-dev $(MO_FILES)
 	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" \
 	DISPUTE_DESK_VAR_DIR="$${DISPUTE_DESK_VAR_DIR:-$(CURDIR)/var/test}" \
 	$(BIN)/python bin/mutation
+
+# The benchmarks (docs/performance.md, "make bench"): 1M cases, 1M + 1M records
+# rows, on the production stack (PostgreSQL, Redis, gunicorn, a Celery worker);
+# the datasets are kept as template databases and reused. BENCH_ARGS passes
+# options to bench/run.py, e.g. BENCH_ARGS="--quick" or "--only sla --json".
+# BENCH_DATABASE_URL's database name prefixes the bench databases (default hb_bench).
+BENCH_ARGS ?=
+bench: system-packages-test $(VENV)/.installed-dev $(MO_FILES)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 check-deploy: $(VENV)/.installed
 	$(MANAGE) check --deploy --fail-level WARNING

@@ -1,10 +1,13 @@
 """Filing benchmark: POST /api/v1/cases/ beside two baselines, in one run.
 
-    python bench/filing_bench.py [--filings 2000] [--concurrency 1 8 32]
+    python bench/filing_bench.py [--filings 2000] [--concurrency 1 8 32] [--cases 10000]
 
-Serves the app with gunicorn (DEBUG off, ``bench.noop_settings``: the production
-settings plus a bench-only ``POST /bench/noop/``) against its own scratch
-database (``dispute_desk_filing_bench``, made anew), and at each concurrency
+Serves the app with gunicorn and a Celery worker (bench/stack.py: DEBUG off,
+Redis, ``bench.noop_settings``: the production settings plus a bench-only
+``POST /bench/noop/``; the worker verifies the new cases and sends their
+e-mails meanwhile, as in production; ``--no-worker`` leaves the tasks queued)
+against its own scratch database, a copy of bench/dataset.py's ``history``
+dataset of ``--cases`` cases (the filings land among them), and at each concurrency
 (threads, each with a keep-alive connection or its own database connection) runs:
 
 - ``api``: filings through the API, call-center token, a fresh Idempotency-Key each;
@@ -15,7 +18,8 @@ database (``dispute_desk_filing_bench``, made anew), and at each concurrency
 
 It prints cases/s, p50 and p95 for each, the API's rate as a ratio of each
 baseline's, and the SQL statements per API filing (a second filing by the same
-client, counted in-process with CaptureQueriesContext on the same database).
+client, counted in-process with CaptureQueriesContext on the same database),
+and the peak RSS of a gunicorn worker and of the Celery worker.
 Results are in docs/performance.md ("Filing"). Not part of the test suite.
 """
 from __future__ import annotations
@@ -24,7 +28,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import threading
 import time
@@ -33,7 +36,9 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api_bench import Phase, complaint, free_port, fresh_database, manage
+import dataset
+from api_bench import Phase, complaint, manage
+from stack import WEB_THREADS, WEB_WORKERS, WORKER_CONCURRENCY, Stack
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -117,12 +122,12 @@ def sql_phase(url: str, *, clients: int, filings: int, user_id: int) -> dict:
                     issued[0] += 1
                     index = issued[0] + 10**6
                 body = complaint(index)
-                row = dict(name=body["customer"]["name"], phone=body["customer"]["phone"], last4=body["card_last4"],
-                           amount=body["amount"], transaction_at=body["transaction_at"],
-                           merchant_name=body["merchant_name"], merchant_id=body["merchant_id"],
-                           terminal_id=body["terminal_id"], rrn=body["rrn"], stan=body["stan"],
-                           auth_code=body["auth_code"], description=body["description"],
-                           reference=f"BB{uuid.uuid4().hex[:14].upper()}", user_id=user_id, key=str(uuid.uuid4()))
+                row = {"name": body["customer"]["name"], "phone": body["customer"]["phone"], "last4": body["card_last4"],
+                           "amount": body["amount"], "transaction_at": body["transaction_at"],
+                           "merchant_name": body["merchant_name"], "merchant_id": body["merchant_id"],
+                           "terminal_id": body["terminal_id"], "rrn": body["rrn"], "stan": body["stan"],
+                           "auth_code": body["auth_code"], "description": body["description"],
+                           "reference": f"BB{uuid.uuid4().hex[:14].upper()}", "user_id": user_id, "key": str(uuid.uuid4())}
                 started = time.perf_counter()
                 cursor.execute(INSERT_CASE, row)
                 cursor.fetchone()
@@ -150,27 +155,6 @@ def summary(name: str, latencies: list[float], wall: float, statuses: dict) -> d
             "p50_ms": round(pct(0.50), 1), "p95_ms": round(pct(0.95), 1), "statuses": statuses}
 
 
-def drop_queue(redis_url: str) -> None:
-    """The bench's own Redis database: the tasks its filings queued (no worker runs) go."""
-    import redis
-
-    redis.Redis.from_url(redis_url).delete("celery")
-
-
-def peak_rss_mb(parent_pid: int) -> float:
-    """The largest peak resident set size (VmHWM, since the process started) among
-    the children of ``parent_pid`` (gunicorn's workers), in MB."""
-    peaks = []
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
-        except OSError:
-            continue
-        if fields.get("PPid", "").strip() == str(parent_pid) and "VmHWM" in fields:
-            peaks.append(int(fields["VmHWM"].split()[0]) / 1024)
-    return round(max(peaks, default=0.0), 1)
-
-
 def load_average() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
@@ -180,62 +164,39 @@ def main() -> int:
     parser.add_argument("--filings", type=int, default=2000, help="per phase and concurrency")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--max-seconds", type=float, default=120.0, help="per phase")
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
-    parser.add_argument("--database-url", default=os.environ.get(
-        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/dispute_desk_filing_bench"))
-    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
+    parser.add_argument("--no-worker", action="store_true", help="no Celery worker: the queued tasks wait in Redis")
+    parser.add_argument("--cases", type=int, default=10_000, help="cases of the history dataset filed among")
+    parser.add_argument("--base-url", default=os.environ.get("BENCH_DATABASE_URL", dataset.DEFAULT_BASE),
+                        help="the datasets' database URL (bench/dataset.py)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
 
-    var_dir = Path(os.environ.get("BENCH_VAR_DIR", "/tmp/dispute-desk-filing-bench"))
-    env = {
-        **os.environ, "DATABASE_URL": args.database_url, "DJANGO_DEBUG": "false",
-        "DJANGO_SETTINGS_MODULE": "bench.noop_settings", "PYTHONPATH": str(REPO),
-        "DJANGO_SECRET_KEY": "bench-only-not-a-secret", "DJANGO_SECURE_SSL_REDIRECT": "false",
-        "DISPUTE_API_THROTTLE_RATE": "1000000/min", "LOG_LEVEL": "WARNING", "DISPUTE_DESK_VAR_DIR": str(var_dir),
-        # The production stack: Redis as broker (no worker: the queued tasks are dropped at the end) and cache.
-        "CELERY_BROKER_URL": args.redis_url, "CACHE_URL": args.redis_url,
-    }
-    drop_queue(args.redis_url)
-    fresh_database(args.database_url)
-    manage(env, "migrate", "--no-input", "-v", "0")
-    token = manage(env, "shell", "-v", "0", "-c", SETUP).strip().splitlines()[-1]
-    user_id = int(manage(env, "shell", "-v", "0", "-c",
-                         "from django.contrib.auth.models import User; print(User.objects.get(username='bench').pk)"))
-    queries = int(manage(env, "shell", "-v", "0", "-c", COUNT % json.dumps(complaint(7))).strip().splitlines()[-1])
-
-    port = free_port()
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{port}",
-         "-w", str(args.workers), "--threads", str(args.threads), "--log-level", "warning"],
-        env=env, cwd=REPO,
-    )
+    log = (lambda text: print(text, file=sys.stderr)) if args.json else print
+    args.database_url, _ = dataset.copy_of("history", args.cases, name=dataset.scratch_name(args.base_url, "filing"),
+                                           base_url=args.base_url, log=log)
     rows, load_before = [], load_average()
     try:
-        import socket
-
-        for _ in range(100):
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                time.sleep(0.1)
-        offset = 0
-        for clients in args.concurrency:
-            common = dict(clients=clients, requests=args.filings, max_seconds=args.max_seconds, port=port, token=token)
-            base = offset
-            api = Phase("api", lambda i, base=base: ("POST", "/api/v1/cases/", complaint(base + i),
-                                                     {"Idempotency-Key": str(uuid.uuid4())}), **common).run()
-            offset += args.filings
-            sql = sql_phase(args.database_url, clients=clients, filings=args.filings, user_id=user_id)
-            noop = Phase("noop", lambda i: ("POST", "/bench/noop/", complaint(i), {}), **common).run()
-            rows.append({"clients": clients, "api": api, "sql": sql, "noop": noop,
-                         "web_peak_rss_mb": peak_rss_mb(server.pid)})
+        stack = Stack(args.database_url, web=True, worker=not args.no_worker, name="filing")
+        env = stack.env
+        token = manage(env, "shell", "-v", "0", "-c", SETUP).strip().splitlines()[-1]
+        user_id = int(manage(env, "shell", "-v", "0", "-c",
+                             "from django.contrib.auth.models import User; print(User.objects.get(username='bench').pk)"))
+        queries = int(manage(env, "shell", "-v", "0", "-c", COUNT % json.dumps(complaint(7))).strip().splitlines()[-1])
+        with stack:
+            offset = 0
+            for clients in args.concurrency:
+                common = {"clients": clients, "requests": args.filings, "max_seconds": args.max_seconds, "port": stack.port,
+                              "token": token}
+                base = offset
+                api = Phase("api", lambda i, base=base: ("POST", "/api/v1/cases/", complaint(base + i),
+                                                         {"Idempotency-Key": str(uuid.uuid4())}), **common).run()
+                offset += args.filings
+                sql = sql_phase(args.database_url, clients=clients, filings=args.filings, user_id=user_id)
+                noop = Phase("noop", lambda i: ("POST", "/bench/noop/", complaint(i), {}), **common).run()
+                rows.append({"clients": clients, "api": api, "sql": sql, "noop": noop,
+                             "web_peak_rss_mb": stack.web_peak_mb(), "worker_peak_rss_mb": stack.worker_peak_mb()})
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-        drop_queue(args.redis_url)
+        dataset.drop(args.database_url)
 
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     report = {"machine": machine, "load_average_before": load_before, "load_average_after": load_average(),
@@ -243,7 +204,8 @@ def main() -> int:
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        print(f"{machine}; gunicorn {args.workers} workers x {args.threads} threads; {args.filings} per phase; "
+        worker = "no Celery worker" if args.no_worker else f"a Celery worker x {WORKER_CONCURRENCY}"
+        print(f"{machine}; gunicorn {WEB_WORKERS} workers x {WEB_THREADS} threads, {worker}; {args.filings} per phase; "
               f"load average {load_before} -> {report['load_average_after']}; {queries} SQL statements per API filing")
         print(f"{'clients':>7} {'phase':<5}{'cases/s':>9}{'p50 ms':>9}{'p95 ms':>9}  {'api/phase':>9}  statuses")
         for row in rows:
@@ -251,7 +213,8 @@ def main() -> int:
                 r = row[name]
                 ratio = row["api"]["rps"] / r["rps"] if r["rps"] else 0
                 print(f"{row['clients']:>7} {name:<5}{r['rps']:>9}{r['p50_ms']:>9}{r['p95_ms']:>9}  {ratio:>9.2f}  {r['statuses']}")
-            print(f"{row['clients']:>7} peak RSS of a gunicorn worker so far: {row['web_peak_rss_mb']} MB")
+            print(f"{row['clients']:>7} peak RSS so far: gunicorn worker {row['web_peak_rss_mb']} MB, "
+                  f"Celery worker {row['worker_peak_rss_mb']} MB")
     ok = all(set(row[name]["statuses"]) <= {200, 201} for row in rows for name in ("api", "noop"))
     return 0 if ok else 1
 

@@ -1,205 +1,130 @@
-"""Benchmark of the SLA sweep: 1 million open cases, 10 thousand of them due.
+"""Benchmark of the SLA sweep on a real Celery worker: 1 million open cases,
+10 thousand of them due (the ``open`` dataset of bench/dataset.py).
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/dispute_desk_bench \\
-        .venv/bin/python bench/sla_bench.py [--cases 1000000] [--due 10000] [--reuse]
+    .venv/bin/python bench/sla_bench.py [--cases 1000000] [--due 10000]
 
-Creates its own database (the name in DATABASE_URL, default dispute_desk_bench),
-migrates it, generates the cases with one INSERT … SELECT generate_series, then
-times ``sla_sweep``: the first sweep raises the due alerts (half reminders,
-half breaches, each with its event and staff e-mails), the second raises
-nothing new but takes the remaining escalations of breached merchant-contact
-cases (500 a sweep), the third finds nothing at all. Celery publishes to the
-in-memory broker, so the figures are the database's and Python's. Not run by the test command; results go in docs/performance.md.
+A copy of the dataset's template (so every run's first sweep is a first
+sweep), a Celery worker on it (production settings, Redis broker,
+concurrency 2; bench/stack.py), then the ``sla_sweep`` task sent as beat
+sends it, three times:
+
+- first sweep: the due alerts (half reminders, half breaches, each with its
+  event and the two supervisors' e-mails) and the first 500 escalations of the
+  breached merchant-contact cases;
+- the worker then delivers the e-mails (one ``deliver_notifications`` task per
+  batch fans out one task per e-mail): the time until the queue is empty;
+- second sweep: the remaining escalations (500 a sweep);
+- third sweep: nothing left to do.
+
+Each sweep's figure is the task's own duration as the worker logs it
+("succeeded in … s"). Beside it, the floor: ``SELECT count(*)`` of the due
+cases on the same index. Also the worker's peak RSS (VmHWM of the worker
+process and its pool). ``bench/run.py`` (``make bench``) runs it with the others.
 """
 from __future__ import annotations
 
 import argparse
-import os
-import platform
+import json
+import statistics
 import sys
 import time
-from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlparse
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/dispute_desk_bench")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ["CELERY_BROKER_URL"] = "memory://"
-os.environ.setdefault("LOG_LEVEL", "WARNING")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import dataset
+from stack import Stack, queue_length
+
+SWEEP = "disputes.tasks.sla_sweep"
 
 
-def _admin(url: str):
-    from urllib.parse import urlparse
-
+def connect(url: str):
     import psycopg2
 
     parsed = urlparse(url)
-    admin = psycopg2.connect(host=parsed.hostname, port=parsed.port or 5432, user=parsed.username,
-                             password=parsed.password, dbname="postgres")
-    admin.autocommit = True
-    return admin, parsed.path.lstrip("/")
+    conn = psycopg2.connect(host=parsed.hostname, port=parsed.port or 5432, user=parsed.username,
+                            password=parsed.password, dbname=parsed.path.lstrip("/"))
+    conn.autocommit = True
+    return conn
 
 
-def ensure_database(url: str, *, fresh: bool) -> bool:
-    """Create the bench database; with ``fresh`` False, reuse it, or copy it from its
-    pristine seed ``<name>_seed`` when there is one (then every run's first sweep is a
-    first sweep). Returns whether the database holds generated cases."""
-    admin, name = _admin(url)
-    seed = f"{name}_seed"
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT datname FROM pg_database WHERE datname IN (%s, %s)", [name, seed])
-        existing = {row[0] for row in cursor.fetchall()}
-        if fresh:
-            for db in existing:
-                cursor.execute(f'DROP DATABASE "{db}"')
-            existing = set()
-        if seed in existing:
-            if name in existing:
-                cursor.execute(f'DROP DATABASE "{name}"')
-            cursor.execute(f'CREATE DATABASE "{name}" TEMPLATE "{seed}"')
-            existing.add(name)
-        elif name not in existing:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-    return name in existing
+def _counts(cursor) -> dict:
+    found = {}
+    for label, sql in (("alerts", "SELECT count(*) FROM disputes_slaalert"),
+                       ("events", "SELECT count(*) FROM disputes_caseevent"),
+                       ("e-mails", "SELECT count(*) FROM disputes_notification"),
+                       ("e-mails pending", "SELECT count(*) FROM disputes_notification WHERE status = 'pending'"),
+                       ("escalated", "SELECT count(*) FROM disputes_caseevent WHERE transition = 'escalate_to_processor'")):
+        cursor.execute(sql)
+        found[label] = cursor.fetchone()[0]
+    return found
 
 
-def save_seed(url: str) -> None:
-    """Keep a pristine copy of the generated database for the next ``--reuse``."""
-    from django.db import connection
+def _drain(stack: Stack, cursor, timeout: float) -> float | None:
+    """Seconds until the worker delivered every e-mail (None: not within ``timeout``)."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        cursor.execute("SELECT count(*) FROM disputes_notification WHERE status = 'pending'")
+        if cursor.fetchone()[0] == 0 and queue_length() == 0:
+            return time.perf_counter() - started
+        time.sleep(0.5)
+    return None
 
-    connection.close()
-    admin, name = _admin(url)
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}_seed"')
-        cursor.execute(f'CREATE DATABASE "{name}_seed" TEMPLATE "{name}"')
-    admin.close()
 
-
-def generate(cases: int, due: int) -> None:
-    """One customer and card; ``cases`` open cases spread over the open stages; the
-    first ``due`` cases have their stage clock due now: half a reminder, half a breach."""
-    from django.contrib.auth.models import Group, User
-    from django.db import connection
-    from django.utils import timezone
-
-    from customers.models import Card, Customer
-    from disputes.models import Case
-    from disputes.workflow.names import Role
-
-    for name in ("bench_sup1", "bench_sup2"):
-        user, _ = User.objects.get_or_create(username=name, defaults={"email": f"{name}@bank.example"})
-        user.groups.add(Group.objects.get(name=Role.SUPERVISOR))
-    customer, _ = Customer.objects.get_or_create(phone="+8613800000000", defaults={"name": "Bench", "email": ""})
-    card, _ = Card.objects.get_or_create(customer=customer, scheme="unionpay", last4="0000", bin6="")
-    now = timezone.now()
-    open_stages = ["submitted", "verifying", "merchant_contact", "processor_inquiry", "refund_pending"]
-    # Column -> SQL expression over the series value i (1-based) and the parameters.
-    expressions = {
-        "reference": "'BENCH' || lpad(i::text, 12, '0')",
-        "tracking_code_hash": "md5(i::text)",
-        "channel": "'web'",
-        "state": f"(ARRAY{open_stages!r})[1 + mod(i, 5)]",
-        "customer_id": str(customer.pk),
-        "card_id": str(card.pk),
-        "amount": "(10 + mod(i, 5000))::numeric(14,2)",
-        "currency": "'CNY'",
-        "transaction_at": "%(now)s::timestamptz - interval '1 day'",
-        "created_at": "%(now)s::timestamptz - mod(i, 10) * interval '1 day'",
-        "updated_at": "%(now)s::timestamptz",
-        "stage_entered_at": "%(now)s::timestamptz - interval '1 hour'",
-        # Due cases: alert a minute ago; reminders (even i) due tomorrow, breaches (odd i) an hour ago.
-        "sla_alert_at": "CASE WHEN i <= %(due)s THEN %(now)s::timestamptz - interval '1 minute' "
-                        "ELSE %(now)s::timestamptz + (1 + mod(i, 20)) * interval '1 hour' END",
-        "sla_due_at": "CASE WHEN i <= %(due)s AND mod(i, 2) = 1 THEN %(now)s::timestamptz - interval '1 hour' "
-                      "ELSE %(now)s::timestamptz + (1 + mod(i, 20)) * interval '1 day' END",
-        "final_due_at": "%(now)s::timestamptz + (5 + mod(i, 10)) * interval '1 day'",
-        "final_alert_at": "%(now)s::timestamptz + (3 + mod(i, 10)) * interval '1 day'",
-        "sla_entry": "1",
-    }
-    columns, values, params = [], [], {"now": now, "due": due, "cases": cases}
-    for field in Case._meta.concrete_fields:
-        if field.primary_key:
-            continue
-        if field.column in expressions:
-            columns.append(field.column)
-            values.append(expressions[field.column])
-        elif not field.null:
-            columns.append(field.column)
-            values.append(f"%(d_{field.column})s")
-            params[f"d_{field.column}"] = field.get_db_prep_save(field.get_default(), connection)
-    sql = (f"INSERT INTO {Case._meta.db_table} ({', '.join(columns)}) "
-           f"SELECT {', '.join(values)} FROM generate_series(1, %(cases)s) AS s(i)")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        cursor.execute(f"VACUUM ANALYZE {Case._meta.db_table}")
+def run(cases: int, due: int, *, base_url: str = dataset.DEFAULT_BASE, drain_timeout: float = 900, log=print) -> dict:
+    url, info = dataset.copy_of("open", cases, due, name=dataset.scratch_name(base_url, "sla"), base_url=base_url,
+                                log=log)
+    conn = connect(url)
+    try:
+        with conn.cursor() as cursor:
+            floors = []
+            for _ in range(3):
+                started = time.perf_counter()
+                cursor.execute("SELECT count(*) FROM disputes_case WHERE sla_alert_at <= now()")
+                due_now = cursor.fetchone()[0]
+                floors.append(time.perf_counter() - started)
+            floor = statistics.median(floors)
+            before = _counts(cursor)
+            with Stack(url, web=False, worker=True, name="sla") as stack:
+                sweeps = []
+                for number in (1, 2, 3):
+                    sent = time.perf_counter()
+                    seconds, result = stack.wait_task(stack.send(SWEEP))
+                    sweeps.append({"seconds": seconds, "wall": round(time.perf_counter() - sent, 2), "result": result})
+                    log(f"sweep {number}: {seconds:.2f} s — {result}")
+                    if number == 1:
+                        after_first = _counts(cursor)
+                        drained = _drain(stack, cursor, drain_timeout)
+                        log(f"e-mails delivered in {drained:.1f} s" if drained is not None else "e-mails not delivered "
+                            f"within {drain_timeout:.0f} s")
+                worker_peak = stack.worker_peak_mb()
+            after = _counts(cursor)
+    finally:
+        conn.close()
+        dataset.drop(url)
+    return {"cases": cases, "due": due, "due_now": due_now, "floor_seconds": floor, "sweeps": sweeps,
+            "before": before, "after_first": after_first, "after": after, "emails_delivered_seconds": drained,
+            "worker_peak_mb": worker_peak, "dataset": info}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--due", type=int, default=10_000)
-    parser.add_argument("--reuse", action="store_true",
-                        help="reuse the generated cases: a fresh copy of the pristine seed database when there is one")
-    parser.add_argument("--only-generate", action="store_true", help="generate the seed, do not sweep")
+    parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-
-    reused = ensure_database(os.environ["DATABASE_URL"], fresh=not args.reuse)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-
-    from disputes.models import Case, CaseEvent, Notification, SlaAlert
-    from disputes.sla.sweep import sla_sweep
-
-    call_command("migrate", verbosity=0)
-    if not reused:
-        started = time.perf_counter()
-        generate(args.cases, args.due)
-        print(f"generated {args.cases:,} open cases ({args.due:,} due) in {time.perf_counter() - started:.1f} s")
-        save_seed(os.environ["DATABASE_URL"])
-    if args.only_generate:
+    result = run(args.cases, args.due)
+    if args.json:
+        print(json.dumps(result, indent=2, default=str))
         return
-
-    # The sweeps run as of the generation's instant (every case's updated_at), so a
-    # seed reused hours later has the same 10,000 due cases, not more.
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT max(updated_at) FROM disputes_case")
-        now = cursor.fetchone()[0] + timedelta(seconds=1)
-        cursor.execute("EXPLAIN SELECT id FROM disputes_case WHERE sla_alert_at <= %s ORDER BY sla_alert_at LIMIT 500",
-                       [now])
-        plan = "\n    ".join(row[0] for row in cursor.fetchall())
-        print(f"plan of the due-case query:\n    {plan}")
-        # The floor: only counting the due cases, on the same index.
-        floors = []
-        for _i in range(3):
-            started = time.perf_counter()
-            cursor.execute("SELECT count(*) FROM disputes_case WHERE sla_alert_at <= %s", [now])
-            due_count = cursor.fetchone()[0]
-            floors.append(time.perf_counter() - started)
-        floor = sorted(floors)[1]
-        print(f"floor: SELECT count(*) of the {due_count:,} due cases on case_sla_alert_idx: {floor * 1000:.1f} ms "
-              f"(median of 3)")
-
-    labels = ("first sweep: the due alerts, their events and e-mails, the first escalations",
-              "second sweep: the remaining escalations (500 a sweep)", "third sweep: nothing left to do")
-    for label in labels:
-        started, cpu = time.perf_counter(), time.process_time()
-        result = sla_sweep(now=now)
-        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-        alerts = getattr(result, "alerts_seconds", None)  # absent before issue 12's set-based sweep
-        split = f"; alerts {alerts:.2f} s, automatic steps {elapsed - alerts:.2f} s" if alerts is not None else ""
-        print(f"{label}: {elapsed:.2f} s ({elapsed / floor:,.0f}× the floor{split}; "
-              f"this process's CPU {cpu:.2f} s) — {result}")
-
-    print(f"open cases: {Case.objects.count():,}; alerts: {SlaAlert.objects.count():,}; "
-          f"events: {CaseEvent.objects.count():,}; e-mails queued: {Notification.objects.count():,}")
-    print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, "
-          f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB; "
-          f"PostgreSQL {connection.pg_version // 10000}")
+    first = result["sweeps"][0]["seconds"]
+    print(f"{result['due_now']:,} of {args.cases:,} open cases due; floor (count of the due cases) "
+          f"{result['floor_seconds'] * 1000:.1f} ms")
+    for number, sweep in enumerate(result["sweeps"], 1):
+        print(f"sweep {number}: {sweep['seconds']:.2f} s (task), {sweep['wall']:.2f} s from sending — {sweep['result']}")
+    print(f"first sweep: {first / result['floor_seconds']:,.0f}x the floor; goal under 2 s")
+    print(f"before {result['before']}; after the first sweep {result['after_first']}; at the end {result['after']}")
+    print(f"peak RSS of the Celery worker: {result['worker_peak_mb']} MB")
 
 
 if __name__ == "__main__":
