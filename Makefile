@@ -113,7 +113,7 @@ mutation: $(VENV)/.installed-dev $(MO_FILES)
 # rows, on the production stack (PostgreSQL, Redis, gunicorn, a Celery worker);
 # the datasets are kept as template databases and reused. BENCH_ARGS passes
 # options to bench/run.py, e.g. BENCH_ARGS="--quick" or "--only sla --json".
-# BENCH_DATABASE_URL's database name prefixes the bench databases (default hb_bench).
+# BENCH_DATABASE_URL's database name prefixes the bench databases (default dispute_desk_bench).
 BENCH_ARGS ?=
 bench: system-packages-test $(VENV)/.installed-dev $(MO_FILES)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
