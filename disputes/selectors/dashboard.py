@@ -160,9 +160,11 @@ def top_processors(period: Period) -> Figure:
 def unlicensed_processors(period: Period) -> Figure:
     """Cases whose processor holds no payment licence ("二清"), per processor:
     filed in the period, and open now (the compliance list names them)."""
-    found = (Case.objects.filter(processor__licensed=False).values("processor__name")
-             .annotate(filed=Count("id", filter=Q(created_at__gte=period.start, created_at__lt=period.end)),
-                       open=Count("id", filter=Q(state__in=OPEN_STATES)))
+    in_period, open_now = Q(created_at__gte=period.start, created_at__lt=period.end), Q(state__in=OPEN_STATES)
+    # Only the rows that can count are read (the period's and the open ones, both indexed): not every
+    # case of the processor's history (a sequential scan of a million cases, most of the dashboard's time).
+    found = (Case.objects.filter(in_period | open_now, processor__licensed=False).values("processor__name")
+             .annotate(filed=Count("id", filter=in_period), open=Count("id", filter=open_now))
              .filter(Q(filed__gt=0) | Q(open__gt=0)).order_by("-filed", "processor__name"))
     rows = [[row["processor__name"], row["filed"], row["open"]] for row in found]
     return Figure("unlicensed-processors", _("Cases with an unlicensed payment processor"),
