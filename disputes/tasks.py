@@ -4,7 +4,7 @@ from django.conf import settings
 
 from disputes.api import idempotency
 from disputes.delivery import outbox, webhooks
-from disputes.delivery.notifications import notification_deliver
+from disputes.delivery.notifications import notification_deliver, notifications_deliver
 from disputes.delivery.outbox import outbox_pending
 from disputes.refunds.payment import refund_execute
 from disputes.sla import sweep as sla_actions
@@ -28,11 +28,10 @@ def deliver_notification(self, notification_id: int) -> bool:
 
 @shared_task(name=outbox.DELIVER_NOTIFICATIONS)
 def deliver_notifications(notification_ids: list[int]) -> int:
-    """Fan out one delivery task per notification (the SLA sweep raises many at
-    once and sends this one message after commit instead of thousands)."""
-    for notification_id in notification_ids:
-        deliver_notification.delay(notification_id)
-    return len(notification_ids)
+    """A batch (the SLA sweep raises many at once and sends this one message
+    after commit instead of thousands): sent over one mail connection; one that
+    fails goes on to ``deliver_notification``'s retries."""
+    return notifications_deliver(notification_ids=notification_ids)
 
 
 @shared_task

@@ -2,6 +2,8 @@
 of the change, sent once by a Celery task after commit."""
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -15,6 +17,8 @@ from disputes.models import Case, Notification, NotificationStatus
 from disputes.workflow.actors import system_user
 from disputes.workflow.events import record_event
 from disputes.workflow.names import EventKind
+
+logger = logging.getLogger(__name__)
 
 
 def notify_customer(case: Case, subject: str, lines: list[str]) -> None:
@@ -42,29 +46,30 @@ def queue_notifications(rows: list[tuple]) -> int:
     return len(ids)
 
 
-def notification_deliver(*, notification_id: int) -> bool:
+def notification_deliver(*, notification_id: int, connection=None, actor=None) -> bool:
     """Send one pending notification, at most once. Returns whether it was sent now.
 
     A failed send leaves it pending, with the attempt and the error recorded,
-    and raises so that the task retries with back-off."""
+    and raises so that the task retries with back-off. ``connection``: an open
+    mail connection to reuse; ``actor``: the system user, read once by a batch."""
     from django.core.mail import send_mail
 
     try:
         with transaction.atomic():
             notification = (
-                Notification.objects.select_for_update(skip_locked=True)
+                Notification.objects.select_for_update(skip_locked=True, of=("self",)).select_related("case")
                 .filter(pk=notification_id, status=NotificationStatus.PENDING)
                 .first()
             )
             if notification is None:
                 return False
             notification.attempts += 1
-            send_mail(notification.subject, notification.body, None, [notification.recipient])
+            send_mail(notification.subject, notification.body, None, [notification.recipient], connection=connection)
             notification.status = NotificationStatus.SENT
             notification.sent_at = timezone.now()
             notification.save(update_fields=["status", "attempts", "sent_at"])
             if notification.case_id:
-                record_event(notification.case, kind=EventKind.NOTIFICATION, actor=system_user(),
+                record_event(notification.case, kind=EventKind.NOTIFICATION, actor=actor or system_user(),
                              message=notification.subject,
                              payload={"notification_id": notification.pk, "channel": "email"})
     except Exception as exc:
@@ -73,3 +78,34 @@ def notification_deliver(*, notification_id: int) -> bool:
         )
         raise
     return True
+
+
+def notifications_deliver(*, notification_ids: list[int]) -> int:
+    """Send a batch of pending notifications (an SLA sweep's) over one mail
+    connection, each at most once and in a transaction of its own, as
+    ``notification_deliver`` does. One that fails is left pending with its error
+    and handed to the one-notification task, which retries it with back-off;
+    when the mail server cannot be reached at all, the whole batch is. Returns
+    how many were sent now."""
+    from django.core.mail import get_connection
+
+    sent, system = 0, system_user()
+    try:
+        mail = get_connection()
+        mail.open()
+    except Exception:  # noqa: BLE001 - any failure to connect: each is retried on its own
+        logger.warning("mail server unreachable; %d notifications left to their own retries", len(notification_ids),
+                       exc_info=True)
+        for notification_id in notification_ids:
+            enqueue_after_commit(outbox.DELIVER_NOTIFICATION, notification_id)
+        return 0
+    try:
+        for notification_id in notification_ids:
+            try:
+                sent += notification_deliver(notification_id=notification_id, connection=mail, actor=system)
+            except Exception:  # noqa: BLE001 - recorded on the notification; retried on its own
+                logger.warning("notification %s not sent; retried on its own", notification_id, exc_info=True)
+                enqueue_after_commit(outbox.DELIVER_NOTIFICATION, notification_id)
+    finally:
+        mail.close()
+    return sent
