@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django_fsm import TransitionNotAllowed
 
 from disputes.refunds.payment import refund_execute
 from disputes.workflow.casework import case_assign
@@ -186,6 +187,22 @@ def test_an_approved_refund_is_paid_once(case, cast):
     assert refund.status == RefundStatus.EXECUTED and refund.execution_reference
     assert CaseEvent.objects.filter(case=case, kind=EventKind.REFUND).count() == 1
     assert Case.objects.get(pk=case.pk).state == State.REFUNDED
+
+
+def test_the_state_machine_approves_a_refund_only_in_refund_pending(case, cast):
+    case = bring_to(case, State.REFUNDED, cast)  # paid: its refund fields stay, only the source state rules it out
+    with pytest.raises(TransitionNotAllowed, match="Can't switch from state 'refunded' using method 'approve_refund'"):
+        case.approve_refund()
+    assert case.state == State.REFUNDED
+
+
+def test_the_state_machine_refuses_to_decline_or_withdraw_once_the_last_approval_ordered_the_payment(case, cast):
+    case = bring_to(case, State.REFUND_PENDING, cast)
+    case = case_transition(case=case, name="approve_refund", actor=cast["bob"])  # 100.00: one approval is all
+    for name in ("decline_refund", "withdraw"):
+        with pytest.raises(TransitionNotAllowed, match=f"conditions have not been met for method '{name}'"):
+            getattr(case, name)()
+        assert case.state == State.REFUND_PENDING
 
 
 @pytest.mark.parametrize("stage", [State.VERIFYING, State.MERCHANT_CONTACT, State.PROCESSOR_INQUIRY])

@@ -49,7 +49,7 @@ def test_exactly_at_the_threshold_one_approval_queues_the_payment(pending, bob, 
         case = case_transition(case=case, name="approve_refund", actor=bob)
     refund = Refund.objects.get(case=case)
     assert (refund.status, refund.decided_by, refund.first_approved_by) == (RefundStatus.APPROVED, bob, None)
-    assert (case.state, case.refund_approvals) == (State.REFUND_PENDING, 1)
+    assert (case.state, case.refund_approvals, case.refund_approved_by) == (State.REFUND_PENDING, 1, None)
     assert len(callbacks) == 1  # the payment task, after commit
     # Nothing more to approve or decline while it is paid; nor can the case be withdrawn under it.
     assert allowed_transitions(case, bob) == []
@@ -58,6 +58,8 @@ def test_exactly_at_the_threshold_one_approval_queues_the_payment(pending, bob, 
 def test_above_the_threshold_a_second_different_supervisor_must_approve(pending, alice, bob, carol,
                                                                           django_capture_on_commit_callbacks):
     case = pending("100.01")
+    proposed = CaseEvent.objects.filter(case=case, transition="propose_refund").get()
+    assert proposed.payload == {"amount": "100.01", "currency": "CNY", "approvals_needed": 2}
     with django_capture_on_commit_callbacks() as callbacks:
         case = case_transition(case=case, name="approve_refund", actor=bob)
     assert callbacks == []  # nothing paid yet
@@ -67,8 +69,10 @@ def test_above_the_threshold_a_second_different_supervisor_must_approve(pending,
     # bob again: refused, nothing changes (a duplicated approval is not a second one)
     version = case.version
     assert "approve_refund" not in allowed_transitions(case, bob)
-    with pytest.raises(ActionForbidden, match="second approval must be another supervisor"):
+    with pytest.raises(ActionForbidden) as refused:
         case_transition(case=case, name="approve_refund", actor=bob)
+    assert str(refused.value) == ("You have approved this refund already: the second approval must be another "
+                                  "supervisor's.")
     assert (Case.objects.get(pk=case.pk).version, Case.objects.get(pk=case.pk).refund_approvals) == (version, 1)
     # the proposer (an agent) cannot either; carol can
     assert "approve_refund" not in allowed_transitions(case, alice)
@@ -77,6 +81,7 @@ def test_above_the_threshold_a_second_different_supervisor_must_approve(pending,
     refund.refresh_from_db()
     assert (refund.status, refund.first_approved_by, refund.decided_by) == (RefundStatus.APPROVED, bob, carol)
     assert case.state == State.REFUND_PENDING and len(callbacks) == 1
+    assert Case.objects.get(pk=case.pk).refund_approved_by == bob  # the first of the two approvals
     approvals = CaseEvent.objects.filter(case=case, transition="approve_refund").order_by("id")
     assert [(e.actor_label, e.payload["approval"], e.payload["approvals_needed"]) for e in approvals] == [
         ("bob", 1, 2), ("carol", 2, 2)]
@@ -97,8 +102,10 @@ def test_once_approved_a_further_approval_decline_or_withdrawal_is_refused(pendi
     case = pending("50.00")
     case = case_transition(case=case, name="approve_refund", actor=bob)
     for name, actor in (("approve_refund", carol), ("decline_refund", carol), ("withdraw", dave)):
-        with pytest.raises(TransitionNotAvailable):
+        with pytest.raises(TransitionNotAvailable) as refused:
             case_transition(case=case, name=name, actor=actor)
+        if name != "withdraw":
+            assert str(refused.value) == "This refund has all its approvals: it is being paid."
     assert Refund.objects.get(case=case).status == RefundStatus.APPROVED
     assert CaseEvent.objects.filter(case=case, transition="approve_refund").count() == 1
 
@@ -111,3 +118,19 @@ def test_a_refund_declined_after_a_first_approval_forgets_it(pending, bob, carol
     case = case_transition(case=case, name="propose_refund", actor=alice, amount="20.00")
     assert "approve_refund" in allowed_transitions(case, bob)
     assert not CaseEvent.objects.filter(case=case, kind=EventKind.REFUND).exists()
+
+
+def test_approving_checks_this_cases_proposed_refund_not_an_earlier_declined_one_nor_another_cases(
+        file_case, alice, bob, carol):
+    other = case_transition(case=file_case(phone="+8613800138099"), name="start_verification", actor=alice)
+    case_transition(case=other, name="propose_refund", actor=alice, amount="50.00")  # proposed, on another case
+    case = case_transition(case=file_case(), name="start_verification", actor=alice)
+    for amount in ("100.00", "90.00"):  # each declined: a declined refund claims nothing
+        case = case_transition(case=case, name="propose_refund", actor=alice, amount=amount)
+        case = case_transition(case=case, name="decline_refund", actor=carol)
+    case = case_transition(case=case, name="propose_refund", actor=alice, amount="80.00")
+    case = case_transition(case=case, name="approve_refund", actor=bob)
+    assert list(Refund.objects.filter(case=case).order_by("id").values_list("amount", "status")) == [
+        (Decimal("100.00"), RefundStatus.DECLINED), (Decimal("90.00"), RefundStatus.DECLINED),
+        (Decimal("80.00"), RefundStatus.APPROVED)]
+    assert Refund.objects.get(case=other).status == RefundStatus.PROPOSED

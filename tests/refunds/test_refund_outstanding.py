@@ -19,6 +19,7 @@ from transactions.models import LedgerEntry, LedgerKind
 from transactions.reconciliation import orphan_debits, reconcile
 
 OUTSTANDING = "A refund cannot exceed what is still outstanding: %s CNY"
+OUTSTANDING_IN_FULL = OUTSTANDING + " (the disputed amount less reversals and earlier refunds)."
 
 
 def _reversal(debit, amount: str, entry_id="V1") -> LedgerEntry:
@@ -33,7 +34,7 @@ def test_after_a_partial_reversal_only_the_rest_may_be_refunded(verifying, debit
     assert refund_outstanding(case) == Decimal("100.00")
     with pytest.raises(ValidationError) as refused:
         case_transition(case=case, name="propose_refund", actor=alice, amount="100.01")
-    assert refused.value.message_dict["amount"][0].startswith(OUTSTANDING % "100.00")
+    assert refused.value.message_dict["amount"] == [OUTSTANDING_IN_FULL % "100.00"]
     assert not Refund.objects.exists() and Case.objects.get(pk=case.pk).state == "verifying"
     case_transition(case=case, name="propose_refund", actor=alice, amount="100.00")
     assert Refund.objects.get(case=case).debit == debit
@@ -51,6 +52,26 @@ def test_a_refund_paid_on_another_case_of_the_same_debit_counts(verifying, debit
     with pytest.raises(ValidationError):
         case_transition(case=second, name="propose_refund", actor=alice, amount="28.51")
     case_transition(case=second, name="propose_refund", actor=alice, amount="28.50")
+
+
+def test_a_refund_not_yet_paid_on_another_case_of_the_same_debit_counts(verifying, debit, alice):
+    first = verifying(phone="+8613800138001")
+    case_transition(case=first, name="propose_refund", actor=alice, amount="100.00")
+    second = verifying(phone="+8613800138002")
+    assert refund_outstanding(second) == Decimal("28.50")  # 128.50 less the 100.00 proposed on the first case
+    assert refund_outstanding(Case.objects.get(pk=first.pk)) == Decimal("28.50")
+
+
+def test_without_a_matched_debit_the_cases_own_refunds_count_and_still_count_once_it_is_matched(
+        file_case, debit, alice):
+    case = case_transition(case=file_case(transaction_at=debit.posted_at), name="start_verification", actor=alice)
+    assert case.ledger_entry is None
+    case_transition(case=case, name="propose_refund", actor=alice, amount="40.00")
+    other = case_transition(case=file_case(phone="+8613800138005"), name="start_verification", actor=alice)
+    case_transition(case=other, name="propose_refund", actor=alice, amount="30.00")  # another case: not counted
+    assert refund_outstanding(Case.objects.get(pk=case.pk)) == Decimal("88.50")  # 128.50 disputed less 40.00
+    Case.objects.filter(pk=case.pk).update(ledger_entry=debit)  # matched after the proposal: its refund has no debit
+    assert refund_outstanding(Case.objects.get(pk=case.pk)) == Decimal("88.50")
 
 
 def test_the_database_refuses_refunds_of_one_debit_above_its_outstanding_amount(verifying, debit, alice):
@@ -111,8 +132,10 @@ def test_a_reversal_posted_after_the_proposal_stops_its_approval(verifying, debi
     case = verifying()
     case = case_transition(case=case, name="propose_refund", actor=alice, amount="100.00")
     _reversal(debit, "30.00")  # imported meanwhile: 98.50 is outstanding now
-    with pytest.raises(ValidationError, match="decline it and propose the right amount"):
+    with pytest.raises(ValidationError) as refused:
         case_transition(case=case, name="approve_refund", actor=bob)
+    assert refused.value.messages == ["Reversals or other refunds posted since this refund was proposed leave less "
+                                      "outstanding than its amount: decline it and propose the right amount."]
     assert Refund.objects.get(case=case).status == RefundStatus.PROPOSED
     case = case_transition(case=Case.objects.get(pk=case.pk), name="decline_refund", actor=bob)
     case_transition(case=case, name="propose_refund", actor=alice, amount="98.50")
