@@ -140,16 +140,18 @@ def _duplicates_flag(cursor, run: ReconciliationRun) -> None:
 
 # --- one debit ---------------------------------------------------------------------------------
 
-def reversals_for(entry: LedgerEntry, *, as_of: datetime) -> QuerySet[LedgerEntry]:
-    """The reversals and refunds posted by ``as_of`` that name this debit: by
-    its ``rrn``, or, having none of their own, by its ``terminal_id`` + ``stan``
-    (the rule the orphan query applies to every debit at once)."""
+def reversals_for(entry: LedgerEntry, *, as_of: datetime | None) -> QuerySet[LedgerEntry]:
+    """The reversals and refunds posted by ``as_of`` (``None``: all the ledger
+    holds) that name this debit: by its ``rrn``, or, having none of their own,
+    by its ``terminal_id`` + ``stan`` (the rule the orphan query applies to
+    every debit at once)."""
     names = Q(pk__in=[])
     if entry.rrn:
         names |= Q(rrn=entry.rrn)
     if entry.terminal_id and entry.stan:
         names |= Q(rrn="", terminal_id=entry.terminal_id, stan=entry.stan)
-    return (LedgerEntry.objects.filter(names, kind__in=[LedgerKind.REVERSAL, LedgerKind.REFUND], posted_at__lte=as_of)
+    posted = Q() if as_of is None else Q(posted_at__lte=as_of)
+    return (LedgerEntry.objects.filter(names, posted, kind__in=[LedgerKind.REVERSAL, LedgerKind.REFUND])
             .order_by("posted_at", "entry_id"))
 
 

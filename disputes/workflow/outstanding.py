@@ -15,7 +15,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db.models import Q, Sum
-from django.utils import timezone
 
 from disputes.models import REFUND_LIVE_STATUSES, Case, Refund
 from transactions.reconciliation import reversals_for
@@ -35,6 +34,8 @@ def refund_outstanding(case: Case, *, besides: Refund | None = None) -> Decimal:
     if debit is None:
         return max(case.amount - refunded, ZERO)
     ours = refunds.exclude(execution_reference="").values("execution_reference")
-    undone = (reversals_for(debit, as_of=timezone.now()).exclude(entry_id__in=ours)
+    # Every reversal the ledger holds, one dated ahead too: a refund must not exceed what is outstanding
+    # once it posts, and the database's trigger (refund_within_outstanding) counts them all.
+    undone = (reversals_for(debit, as_of=None).exclude(entry_id__in=ours)
               .aggregate(total=Sum("amount"))["total"] or ZERO)
     return max(min(case.amount, debit.amount) - undone - refunded, ZERO)

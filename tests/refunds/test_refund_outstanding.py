@@ -158,3 +158,17 @@ def test_the_api_and_the_staff_page_answer_400_with_the_outstanding_amount(verif
                        {"version": case.version, "amount": "100.01"}, HTTP_ACCEPT_LANGUAGE="en")
     assert page.status_code == 400 and (OUTSTANDING % "100.00") in page.content.decode()
     assert not Refund.objects.exists()
+
+
+def test_a_reversal_dated_ahead_counts_as_the_database_counts_it(verifying, debit, alice):
+    """The service and the trigger agree: a reversal the ledger already holds, posted a few
+    minutes ahead, leaves only the rest refundable, and the refusal names that rest."""
+    reversal = _reversal(debit, "28.50")
+    LedgerEntry.objects.filter(pk=reversal.pk).update(posted_at=timezone.now() + timedelta(minutes=5))
+    case = verifying()
+    assert refund_outstanding(case) == Decimal("100.00")
+    with pytest.raises(ValidationError) as refused:
+        case_transition(case=case, name="propose_refund", actor=alice, amount="128.50")
+    assert refused.value.message_dict["amount"] == [OUTSTANDING_IN_FULL % "100.00"]
+    case_transition(case=case, name="propose_refund", actor=alice, amount="100.00")
+    assert Refund.objects.get(case=case).amount == Decimal("100.00")
