@@ -41,6 +41,8 @@ def _token_statement() -> str:
 
 class TokenAuthentication(authentication.TokenAuthentication):
     def authenticate_credentials(self, key):
+        if len(key) > Token._meta.get_field("key").max_length or "\x00" in key:
+            raise exceptions.AuthenticationFailed(_("Invalid token."))  # no such key can be stored
         if connection.vendor != "postgresql":
             return super().authenticate_credentials(key)
         user_model = get_user_model()

@@ -104,3 +104,8 @@ def test_the_tokens_permissions_are_the_backends(api, dave, mallory, alice, bob)
 def test_a_bad_token_is_refused_in_the_callers_language(client, db):
     response = client.get(CASES, HTTP_AUTHORIZATION="Token not-a-real-token", HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert assert_problem(response, 401)["detail"] == "认证令牌无效。"
+
+
+@pytest.mark.parametrize("key", ["a\x00b", "x" * 41, "' OR 1=1 --"])
+def test_a_token_that_cannot_exist_is_401_not_a_crash(client, db, key):
+    assert_problem(client.get(CASES, HTTP_AUTHORIZATION=f"Token {key}"), 401)
