@@ -119,7 +119,8 @@ def matching(
     and ``tx_match_record`` (every debit and record compared: ``id``,
     ``entry_key``/``record_key``, ``at_us``, ``day``, ``cents`` and the slip
     fields; debits also ``card_last4``, ``customer_ref``), ``tx_match_pair``
-    (``debit_id``, ``record_id``, ``match_pass``) and ``tx_match_debit_left`` /
+    (``debit_id``, ``record_id``, ``match_pass``, ``match_round``: the round of
+    the pass, from 1, that paired them) and ``tx_match_debit_left`` /
     ``tx_match_record_left`` (what was left unpaired, the same columns)."""
     with transaction.atomic():
         # Created in this transaction, the tables vanish with it if anything fails;
