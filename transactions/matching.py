@@ -33,12 +33,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
+from transactions import sqlite_functions
 from transactions.models import LedgerEntry, LedgerKind, SettlementRecord, SettlementStatus
 
 PASS_RRN = 1
@@ -67,6 +67,16 @@ _CANDIDATES = {
         "d.merchant_id <> '' AND abs(d.at_us - r.at_us) <= %d" % (MERCHANT_WINDOW // timedelta(microseconds=1)),
     ),
 }
+# Per database: the collation that compares ids byte by byte, a time as microseconds since the
+# epoch, and its local calendar day in the zone given as a parameter (SQLite: transactions.sqlite_functions).
+_SQL = {
+    "postgresql": ('COLLATE "C"', "CAST(extract(epoch FROM %s) * 1000000 AS bigint)",
+                   "CAST((%s AT TIME ZONE %%s) AS date)"),
+    "sqlite": ("", "dd_epoch_us(%s)", "dd_local_day(%s, %%s)"),
+}
+_CENTS = "CAST(round(amount * 100) AS bigint)"
+_POSTED_AT, _TRANSACTED_AT = "posted_at", "transacted_at"
+_DEBIT_ID, _RECORD_ID = "debit_id", "record_id"
 
 
 @dataclass(frozen=True)
@@ -109,7 +119,8 @@ def matching(
     and ``tx_match_record`` (every debit and record compared: ``id``,
     ``entry_key``/``record_key``, ``at_us``, ``day``, ``cents`` and the slip
     fields; debits also ``card_last4``, ``customer_ref``), ``tx_match_pair``
-    (``debit_id``, ``record_id``, ``match_pass``) and ``tx_match_debit_left`` /
+    (``debit_id``, ``record_id``, ``match_pass``, ``match_round``: the round of
+    the pass, from 1, that paired them) and ``tx_match_debit_left`` /
     ``tx_match_record_left`` (what was left unpaired, the same columns)."""
     with transaction.atomic():
         # Created in this transaction, the tables vanish with it if anything fails;
@@ -160,47 +171,31 @@ def _load(cursor, *, as_of: datetime, debits: QuerySet | None, records: QuerySet
     ledger, settlement = LedgerEntry._meta.db_table, SettlementRecord._meta.db_table
     debit_filter, debit_params = _restricted(debits)
     record_filter, record_params = _restricted(records)
-    temporary = "TEMPORARY TABLE"
-    if _postgresql():
-        temporary += " %s ON COMMIT DROP"
-        key = 'COLLATE "C"'
-        at_us = "CAST(extract(epoch FROM {0}) * 1000000 AS bigint)"
-        day = "CAST(({0} AT TIME ZONE %s) AS date)"
-        day_params = [settings.TIME_ZONE]
-        as_of_param = as_of
-    else:
-        temporary += " %s"
-        key = ""
-        at_us = "dd_epoch_us({0})"
-        day = "dd_local_day({0}, %s)"
-        day_params = [settings.TIME_ZONE]
-        _sqlite_functions()
-        as_of_param = connection.ops.adapt_datetimefield_value(as_of)
-    cents = "CAST(round(amount * 100) AS bigint)"
+    key, at_us, day = _SQL[connection.vendor]
+    sqlite_functions.install(connection)
+    as_of_param = connection.ops.adapt_datetimefield_value(as_of)
     cursor.execute(
-        f"CREATE {temporary % DEBITS} AS"
-        f" SELECT id, entry_id {key} AS entry_key, {at_us.format('posted_at')} AS at_us,"
-        f" {day.format('posted_at')} AS day, {cents} AS cents, rrn, terminal_id, stan, merchant_id,"
+        f"CREATE TEMPORARY TABLE {DEBITS} AS"
+        f" SELECT id, entry_id {key} AS entry_key, {at_us % _POSTED_AT} AS at_us,"
+        f" {day % _POSTED_AT} AS day, {_CENTS} AS cents, rrn, terminal_id, stan, merchant_id,"
         f" card_last4, customer_ref"
         f" FROM {ledger} WHERE kind = %s AND posted_at <= %s{debit_filter}",
-        [*day_params, LedgerKind.DEBIT, as_of_param, *debit_params],
+        [settings.TIME_ZONE, LedgerKind.DEBIT, as_of_param, *debit_params],
     )
     cursor.execute(
-        f"CREATE {temporary % RECORDS} AS"
-        f" SELECT id, record_id {key} AS record_key, {at_us.format('transacted_at')} AS at_us,"
-        f" {day.format('transacted_at')} AS day, {cents} AS cents, rrn, terminal_id, stan, merchant_id"
+        f"CREATE TEMPORARY TABLE {RECORDS} AS"
+        f" SELECT id, record_id {key} AS record_key, {at_us % _TRANSACTED_AT} AS at_us,"
+        f" {day % _TRANSACTED_AT} AS day, {_CENTS} AS cents, rrn, terminal_id, stan, merchant_id"
         f" FROM {settlement} WHERE status = %s AND transacted_at <= %s{record_filter}",
-        [*day_params, SettlementStatus.APPROVED, as_of_param, *record_params],
+        [settings.TIME_ZONE, SettlementStatus.APPROVED, as_of_param, *record_params],
     )
-    text = f"text {key}" if key else "text"
-    on_commit = " ON COMMIT DROP" if _postgresql() else ""
     cursor.execute(
         f"CREATE TEMPORARY TABLE {EDGES} (debit_id bigint, record_id bigint, gap bigint,"
-        f" entry_key {text}, record_key {text}){on_commit}")
+        f" entry_key text {key}, record_key text {key})")
     # The two unique keys are the rule itself: a debit pairs once, a record pairs once.
     cursor.execute(
         f"CREATE TEMPORARY TABLE {PAIRS} (debit_id bigint PRIMARY KEY, record_id bigint UNIQUE,"
-        f" match_pass integer, match_round integer){on_commit}")
+        f" match_pass integer, match_round integer)")
     _analyze(cursor, DEBITS)
     _analyze(cursor, RECORDS)
 
@@ -243,7 +238,7 @@ def _run_pass(cursor, number: int) -> int:
             f" OR record_id IN (SELECT record_id FROM {PAIRS} WHERE match_pass = %s AND match_round = %s)",
             [number, round_number, number, round_number],
         )
-        if not cursor.rowcount:
+        if not cursor.rowcount:  # never: it takes at least the edges just paired; a guard against looping
             break
     _leave_unpaired(cursor, number)
     return paired
@@ -252,14 +247,13 @@ def _run_pass(cursor, number: int) -> int:
 def _leave_unpaired(cursor, number: int) -> None:
     """Keep the tables of what is left unpaired after pass ``number``."""
     if number == PASS_RRN:
-        on_commit = " ON COMMIT DROP" if _postgresql() else ""
-        for left, table, key in ((DEBITS_LEFT, DEBITS, "debit_id"), (RECORDS_LEFT, RECORDS, "record_id")):
+        for left, table, key in ((DEBITS_LEFT, DEBITS, _DEBIT_ID), (RECORDS_LEFT, RECORDS, _RECORD_ID)):
             cursor.execute(
-                f"CREATE TEMPORARY TABLE {left}{on_commit} AS SELECT * FROM {table} t"
+                f"CREATE TEMPORARY TABLE {left} AS SELECT * FROM {table} t"
                 f" WHERE NOT EXISTS (SELECT 1 FROM {PAIRS} p WHERE p.{key} = t.id)")
             _analyze(cursor, left)
         return
-    for left, key in ((DEBITS_LEFT, "debit_id"), (RECORDS_LEFT, "record_id")):
+    for left, key in ((DEBITS_LEFT, _DEBIT_ID), (RECORDS_LEFT, _RECORD_ID)):
         cursor.execute(f"DELETE FROM {left} WHERE id IN (SELECT {key} FROM {PAIRS} WHERE match_pass = %s)",
                        [number])
 
@@ -268,30 +262,3 @@ def _analyze(cursor, table: str) -> None:
     # Temporary tables get no autovacuum: without statistics the planner guesses badly.
     if _postgresql():
         cursor.execute(f"ANALYZE {table}")
-
-
-# --- SQLite: the two functions PostgreSQL has built in -------------------------------------------
-
-def _sqlite_epoch_us(value: str | None) -> int | None:
-    if value is None:
-        return None
-    moment = datetime.fromisoformat(value)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt_timezone.utc)
-    return epoch_microseconds(moment)
-
-
-def _sqlite_local_day(value: str | None, zone: str) -> str | None:
-    if value is None:
-        return None
-    moment = datetime.fromisoformat(value)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt_timezone.utc)
-    return moment.astimezone(ZoneInfo(zone)).date().isoformat()
-
-
-def _sqlite_functions() -> None:
-    connection.ensure_connection()
-    raw = connection.connection
-    raw.create_function("dd_epoch_us", 1, _sqlite_epoch_us, deterministic=True)
-    raw.create_function("dd_local_day", 2, _sqlite_local_day, deterministic=True)

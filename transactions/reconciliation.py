@@ -93,24 +93,25 @@ def reconcile(*, as_of: datetime, grace: timedelta = DEFAULT_GRACE) -> Reconcili
     return run
 
 
-def _cents(expression: str) -> str:
-    # Whole cents: exact on PostgreSQL and SQLite alike (SQLite keeps decimals as floats).
-    return f"CAST(round({expression} * 100) AS bigint)"
+# Whole cents: exact on PostgreSQL and SQLite alike (SQLite keeps decimals as floats).
+_AMOUNT_CENTS = "CAST(round(amount * 100) AS bigint)"
+_OUTSTANDING_CENTS = "d.cents - coalesce(by_rrn.cents, 0) - coalesce(by_slip.cents, 0)"
+_DUPLICATE_WINDOW_US = DUPLICATE_WINDOW // timedelta(microseconds=1)
 
 
 def _orphans_insert(cursor, run: ReconciliationRun, *, as_of: datetime, cutoff: datetime) -> int:
     ledger = LedgerEntry._meta.db_table
     undoing = [LedgerKind.REVERSAL, LedgerKind.REFUND]
-    posted_by = as_of if connection.vendor == "postgresql" else connection.ops.adapt_datetimefield_value(as_of)
-    outstanding = "d.cents - coalesce(by_rrn.cents, 0) - coalesce(by_slip.cents, 0)"
+    posted_by = connection.ops.adapt_datetimefield_value(as_of)
+    outstanding = _OUTSTANDING_CENTS
     cursor.execute(
         f"INSERT INTO {OrphanDebit._meta.db_table} (reconciliation_id, entry_id, outstanding, probable_duplicate)"
         f" SELECT %s, d.id, ({outstanding}) / 100.0, %s"
         f" FROM {DEBITS_LEFT} d"
-        f" LEFT JOIN (SELECT rrn, sum({_cents('amount')}) AS cents FROM {ledger}"
+        f" LEFT JOIN (SELECT rrn, sum({_AMOUNT_CENTS}) AS cents FROM {ledger}"
         f"   WHERE kind IN (%s, %s) AND posted_at <= %s AND rrn <> '' GROUP BY rrn) by_rrn"
         f"   ON by_rrn.rrn = d.rrn"
-        f" LEFT JOIN (SELECT terminal_id, stan, sum({_cents('amount')}) AS cents FROM {ledger}"
+        f" LEFT JOIN (SELECT terminal_id, stan, sum({_AMOUNT_CENTS}) AS cents FROM {ledger}"
         f"   WHERE kind IN (%s, %s) AND posted_at <= %s AND rrn = '' AND terminal_id <> '' AND stan <> ''"
         f"   GROUP BY terminal_id, stan) by_slip"
         f"   ON by_slip.terminal_id = d.terminal_id AND by_slip.stan = d.stan"
@@ -134,7 +135,7 @@ def _duplicates_flag(cursor, run: ReconciliationRun) -> None:
         f" JOIN {PAIRS} p ON p.debit_id = later.id"
         f" WHERE od.reconciliation_id = %s AND o.merchant_id <> ''"
         f" AND later.at_us > o.at_us AND later.at_us <= o.at_us + %s)",
-        [True, run.pk, run.pk, DUPLICATE_WINDOW // timedelta(microseconds=1)],
+        [True, run.pk, run.pk, _DUPLICATE_WINDOW_US],
     )
 
 

@@ -1,12 +1,13 @@
 """The three matching passes and their tie-breaks (docs/design.md, "Transaction records", Matching)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
 
 from tests.transactions.records import MERCHANT, SHANGHAI, TERMINAL, T, debit, minutes, record
-from transactions.matching import PASS_MERCHANT, PASS_RRN, PASS_TERMINAL, match_pairs
+from transactions.matching import PASS_MERCHANT, PASS_RRN, PASS_TERMINAL, epoch_microseconds, match_pairs, matching
 from transactions.models import LedgerEntry, LedgerKind, SettlementRecord, SettlementStatus
 
 LATER = T + timedelta(days=30)
@@ -159,6 +160,10 @@ def test_a_record_taken_by_its_best_debit_goes_to_its_next_best_in_a_later_round
     record("S3", T + minutes(4.6), terminal_id=OTHER_TERMINAL)
 
     assert pairs() == {("L1", "S1", PASS_MERCHANT), ("L2", "S2", PASS_MERCHANT)}
+    with matching(as_of=LATER) as summary, connection.cursor() as cursor:  # the two rounds' pairs both count
+        assert (summary.debits, summary.records, summary.pairs_by_pass) == (2, 3, {1: 0, 2: 0, 3: 2})
+        cursor.execute("SELECT match_round FROM tx_match_pair ORDER BY match_round")
+        assert [row[0] for row in cursor.fetchall()] == [1, 2]  # L1-S1 in round 1, L2-S2 in round 2
 
 
 # --- what takes part ---------------------------------------------------------------------------------------
@@ -219,3 +224,38 @@ def test_matching_can_be_restricted_to_some_debits_and_records(db):
                   records=SettlementRecord.objects.filter(merchant_id=MERCHANT, terminal_id=TERMINAL))
 
     assert found == {("L1", "S1", PASS_RRN)}
+
+
+def test_matching_restricted_to_some_records_only_pairs_among_them(db):
+    debit("L1", T, rrn="100000000001")
+    record("S1", T, rrn="100000000001")
+    record("S2", T + minutes(5), rrn="100000000001")
+
+    assert pairs() == {("L1", "S1", PASS_RRN)}
+    assert pairs(records=SettlementRecord.objects.filter(record_id="S2")) == {("L1", "S2", PASS_RRN)}
+
+
+@pytest.mark.parametrize(("moment", "expected"), [
+    (datetime(1970, 1, 1, tzinfo=UTC), 0),
+    (datetime(1970, 1, 1, 8, 0, 0, 1, tzinfo=SHANGHAI), 1),
+    (datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), -1),
+    # 253402300800 s is 10000-01-01T00:00:00Z; beyond 2**53 a float would lose the last microseconds.
+    (datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), 253402300800 * 10**6 - 1),
+])
+def test_epoch_microseconds_are_exact_integers(moment, expected):
+    value = epoch_microseconds(moment)
+
+    assert type(value) is int and value == expected
+
+
+def test_the_matching_tables_are_analyzed_for_the_planner(db):
+    """Temporary tables get no autovacuum: without ANALYZE PostgreSQL knows no row count (-1) and plans blind."""
+    debit("L1", T, rrn="100000000001")
+    debit("L2", T, rrn="100000000002", merchant_id=OTHER_MERCHANT)
+    record("S1", T, rrn="100000000001")
+
+    with matching(as_of=LATER), connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid IN (%s::regclass, %s::regclass, %s::regclass,"
+                       " %s::regclass) ORDER BY relname",
+                       ["tx_match_debit", "tx_match_debit_left", "tx_match_pair", "tx_match_record"])
+        assert [row[0] for row in cursor.fetchall()] == [2, 1, 1, 1]

@@ -12,8 +12,15 @@ from django.utils import translation
 
 from tests.transactions import openers
 from tests.transactions.records import T, debit, record
-from transactions.models import OrphanCase
-from transactions.reconciliation import orphan_cases_open, reconcile
+from transactions.models import OrphanCase, OrphanDebit
+from transactions.reconciliation import (
+    CaseForOrphan,
+    NoCaseOpener,
+    OpenedCases,
+    case_opener,
+    orphan_cases_open,
+    reconcile,
+)
 
 AS_OF = T + timedelta(days=2)
 
@@ -77,6 +84,52 @@ def test_open_cases_without_an_opener_refuses_before_doing_anything(db, settings
         reconcile_command("--as-of", AS_OF.isoformat(), "--open-cases")
 
     assert not OrphanCase.objects.exists()
+
+
+def test_the_opener_is_the_function_the_setting_names(db, settings):
+    assert case_opener() is openers.open_case
+    del settings.RECONCILE_CASE_OPENER
+    with pytest.raises(NoCaseOpener, match=r"^RECONCILE_CASE_OPENER is not set$"):
+        case_opener()
+
+
+class Unnamed(Exception):
+    pass
+
+
+def test_open_cases_counts_what_it_opened_found_and_could_not_open(db):
+    """Five orphans, oldest first: L1 already claimed, L2 fails with a message, L3 fails without one,
+    L4 already has a case from a complaint, L5 gets a new case."""
+    for n in range(1, 6):
+        debit(f"L{n}", T + timedelta(minutes=n), rrn=f"10000000000{n}")
+    run = reconcile(as_of=AS_OF)
+    OrphanCase.objects.create(entry=run.orphan_debits.get(entry__entry_id="L1").entry, case_reference="DD-OLD",
+                              opened_at=T)
+
+    def opener(orphan: OrphanDebit) -> CaseForOrphan:
+        entry_id = orphan.entry.entry_id
+        if entry_id == "L2":
+            raise LookupError("no customer for this debit")
+        if entry_id == "L3":
+            raise Unnamed()
+        return CaseForOrphan(reference=f"DD-{entry_id}", opened=entry_id == "L5")
+
+    result = orphan_cases_open(run, opener=opener)
+
+    assert result == OpenedCases(opened=1, already_open=2,
+                                 failed=(("L2", "no customer for this debit"), ("L3", "Unnamed")))
+    claims = OrphanCase.objects.filter(reconciliation=run).order_by("entry__entry_id")
+    assert [(c.entry.entry_id, c.case_reference, c.opened_at is not None) for c in claims] == [
+        ("L4", "DD-L4", True), ("L5", "DD-L5", True)]
+    assert openers.CALLS == []  # the opener given, not the setting's
+
+
+def test_open_cases_takes_the_settings_opener_by_default(db):
+    debit("L1", T, rrn="100000000001")
+    debit("L2", T + timedelta(minutes=1), rrn="100000000002")
+
+    assert orphan_cases_open(reconcile(as_of=AS_OF)) == OpenedCases(opened=2, already_open=0, failed=())
+    assert openers.CALLS == ["L1", "L2"]
 
 
 @pytest.mark.django_db(transaction=True)
