@@ -9,6 +9,8 @@ from disputes.workflow.names import Role
 from disputes.workflow.steps import case_transition
 from transactions.models import LedgerEntry, LedgerKind
 
+from .payment_stub import SECRET, PaymentStub
+
 PAID_AT = timedelta(days=2)  # the disputed payment, two days ago: past reconciliation's 24-hour grace
 
 
@@ -52,3 +54,20 @@ def _english():
 
     with translation.override("en"):
         yield
+
+
+@pytest.fixture
+def stub():
+    """The bank's payment API, stubbed on a local port (tests/refunds/payment_stub.py)."""
+    with PaymentStub(SECRET) as running:
+        yield running
+
+
+@pytest.fixture
+def http_gateway(settings, stub):
+    """Refunds paid through the HTTP gateway, to the stub."""
+    settings.DISPUTE_REFUND_GATEWAY = "disputes.refunds.gateways.HttpGateway"
+    settings.DISPUTE_REFUND_GATEWAY_URL = stub.url
+    settings.DISPUTE_REFUND_GATEWAY_SECRET = SECRET
+    settings.DISPUTE_REFUND_GATEWAY_TIMEOUT = 2
+    return stub

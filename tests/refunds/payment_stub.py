@@ -16,6 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from disputes.delivery.webhooks import verify
 from disputes.refunds.gateways import IDEMPOTENCY_HEADER, SIGNATURE_HEADER
 
+SECRET = "s3cret"  # the payment API's shared secret in the tests
+
 
 class PaymentStub:
     def __init__(self, secret: str):

@@ -25,25 +25,9 @@ from disputes.workflow.names import Channel, EventKind, State
 from disputes.workflow.steps import case_transition
 from tests.conftest import filing_data
 
-from .payment_stub import PaymentStub
+from .payment_stub import SECRET
 
-SECRET = "s3cret"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-@pytest.fixture
-def stub():
-    with PaymentStub(SECRET) as running:
-        yield running
-
-
-@pytest.fixture
-def http_gateway(settings, stub):
-    settings.DISPUTE_REFUND_GATEWAY = "disputes.refunds.gateways.HttpGateway"
-    settings.DISPUTE_REFUND_GATEWAY_URL = stub.url
-    settings.DISPUTE_REFUND_GATEWAY_SECRET = SECRET
-    settings.DISPUTE_REFUND_GATEWAY_TIMEOUT = 2
-    return stub
 
 
 @pytest.fixture

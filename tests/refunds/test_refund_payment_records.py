@@ -17,25 +17,14 @@ from disputes.workflow.names import EventKind, State
 from disputes.workflow.steps import case_transition
 from transactions.models import LedgerEntry, LedgerKind
 
-from .payment_stub import PaymentStub
+from .payment_stub import SECRET
 
-SECRET = "s3cret"
 BANK_ERROR = "the payment system answered HTTP 500"
 # The slip the customer typed (tests.conftest.filing_data) and a debit of the ledger that differs in every field.
 TYPED = {"merchant_id": "103287654110281", "terminal_id": "41082857", "rrn": "100000000347", "stan": "508225",
          "auth_code": "340191"}
 OTHER_SLIP = {"merchant_id": "999999999999999", "terminal_id": "99999999", "rrn": "900000000009", "stan": "900009",
               "auth_code": "900900"}
-
-
-@pytest.fixture
-def http_gateway(settings):
-    with PaymentStub(SECRET) as stub:
-        settings.DISPUTE_REFUND_GATEWAY = "disputes.refunds.gateways.HttpGateway"
-        settings.DISPUTE_REFUND_GATEWAY_URL = stub.url
-        settings.DISPUTE_REFUND_GATEWAY_SECRET = SECRET
-        settings.DISPUTE_REFUND_GATEWAY_TIMEOUT = 2
-        yield stub
 
 
 @pytest.fixture
