@@ -17,7 +17,6 @@ from disputes.workflow.names import EventKind, State
 from disputes.workflow.steps import case_transition
 from transactions.models import LedgerEntry, LedgerKind
 
-
 BANK_ERROR = "the payment system answered HTTP 500"
 # The slip the customer typed (tests.conftest.filing_data) and a debit of the ledger that differs in every field.
 TYPED = {"merchant_id": "103287654110281", "terminal_id": "41082857", "rrn": "100000000347", "stan": "508225",
