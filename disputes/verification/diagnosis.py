@@ -9,8 +9,11 @@ has it (empty means unknown on either side). Then, by what became of it:
 
 - reversed or refunded in full (``transactions.reconciliation.reversals_for``:
   the orphan query's rule, posted by now) → ``reversed``;
-- paired with an approved settlement record (the three matching passes of
-  ``transactions.matching``) → ``settled``: the merchant holds the money;
+- paired with an approved settlement record → ``settled``: the merchant holds
+  the money. The pairing is reconciliation's own (``transactions.matching``,
+  three passes over all the records): it is computed over the debits and
+  records linked to this debit by candidate pairs (``connected``), which the
+  matching pairs among themselves as it does among everything;
 - otherwise → ``orphan``, for what is still outstanding;
 - no debit, but an authorisation hold → ``hold_only``; nothing → ``not_found``;
 - several candidate debits → ``ambiguous`` (listed, for an agent to choose).
@@ -18,21 +21,19 @@ has it (empty means unknown on either side). Then, by what became of it:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from disputes.models import Case, Outcome
-from transactions.matching import match_pairs
-from transactions.reconciliation import reversals_for
+from transactions.matching import MERCHANT_WINDOW, match_pairs
 from transactions.models import LedgerEntry, LedgerKind, SettlementRecord, SettlementStatus
+from transactions.reconciliation import reversals_for
 
 WINDOW_BEFORE = timedelta(hours=24)
 WINDOW_AFTER = timedelta(days=3)
-# An approved settlement record of the debit is looked for this far around it.
-SETTLEMENT_WINDOW = timedelta(days=2)
 
 SUGGESTED_STEP = {
     Outcome.REVERSED: "reversal_found",
@@ -68,29 +69,58 @@ def candidate_entries(case: Case, *, kinds: tuple[str, ...]) -> QuerySet[LedgerE
     return LedgerEntry.objects.filter(condition).order_by("posted_at", "entry_id")
 
 
+def _candidates_of(rows: list, *, at: str, other_at: str) -> Q:
+    """The rows of the other side that some matching pass could pair with one of
+    ``rows`` (debits: ``at`` is ``posted_at``; records: ``transacted_at``)."""
+    condition = Q(pk__in=[])
+    for row in rows:
+        moment = getattr(row, at)
+        if row.rrn:
+            condition |= Q(rrn=row.rrn)
+        if row.terminal_id and row.stan:
+            day = timezone.localtime(moment, timezone.get_default_timezone()).date()
+            condition |= Q(terminal_id=row.terminal_id, stan=row.stan, amount=row.amount,
+                           **{f"{other_at}__gte": _local_midnight(day), f"{other_at}__lt": _local_midnight(day, 1)})
+        if row.merchant_id:
+            condition |= Q(merchant_id=row.merchant_id, amount=row.amount,
+                           **{f"{other_at}__gte": moment - MERCHANT_WINDOW, f"{other_at}__lte": moment + MERCHANT_WINDOW})
+    return condition
+
+
+def _local_midnight(day: date, days_later: int = 0) -> datetime:
+    return datetime.combine(day + timedelta(days=days_later), time.min, tzinfo=timezone.get_default_timezone())
+
+
+def connected(debit: LedgerEntry, *, as_of: datetime) -> tuple[dict[int, LedgerEntry], dict[int, SettlementRecord]]:
+    """The debits and approved records linked to ``debit`` by a chain of candidate
+    pairs of any matching pass, as of ``as_of``: ({pk: debit}, {pk: record}).
+
+    Nothing outside them is a candidate of anything inside, so the matching pairs
+    them among themselves exactly as it does among all the records: the debit's
+    fate is decided here as reconciliation decides it, without reading the rest."""
+    debits, records = {debit.pk: debit}, {}
+    new_debits = [debit]
+    while new_debits:
+        new_records = list(SettlementRecord.objects.filter(
+            _candidates_of(new_debits, at="posted_at", other_at="transacted_at"),
+            status=SettlementStatus.APPROVED, transacted_at__lte=as_of).exclude(pk__in=records))
+        records.update((record.pk, record) for record in new_records)
+        new_debits = list(LedgerEntry.objects.filter(
+            _candidates_of(new_records, at="transacted_at", other_at="posted_at"),
+            kind=LedgerKind.DEBIT, posted_at__lte=as_of).exclude(pk__in=debits))
+        debits.update((entry.pk, entry) for entry in new_debits)
+    return debits, records
+
+
 def settlement_of(debit: LedgerEntry, *, as_of: datetime) -> SettlementRecord | None:
-    """The approved settlement record the matching rules pair with this debit."""
-    ways = Q(pk__in=[])
-    if debit.rrn:
-        ways |= Q(rrn=debit.rrn)
-    if debit.terminal_id and debit.stan:
-        ways |= Q(terminal_id=debit.terminal_id, stan=debit.stan)
-    if debit.merchant_id:
-        ways |= Q(merchant_id=debit.merchant_id)
-    near = SettlementRecord.objects.filter(
-        ways, status=SettlementStatus.APPROVED, amount=debit.amount, currency=debit.currency,
-        transacted_at__gte=debit.posted_at - SETTLEMENT_WINDOW, transacted_at__lte=debit.posted_at + SETTLEMENT_WINDOW,
-    )
-    if not near.exists():
+    """The approved settlement record the matching pairs with this debit, as of ``as_of``."""
+    debits, records = connected(debit, as_of=as_of)
+    if not records:
         return None
-    # The rival debits those records could pair with instead compete too: the rules are global.
-    rivals = LedgerEntry.objects.filter(
-        kind=LedgerKind.DEBIT, amount=debit.amount, currency=debit.currency,
-        posted_at__gte=debit.posted_at - SETTLEMENT_WINDOW, posted_at__lte=debit.posted_at + SETTLEMENT_WINDOW,
-    )
-    for pair in match_pairs(as_of=as_of, debits=rivals, records=near):
+    for pair in match_pairs(as_of=as_of, debits=LedgerEntry.objects.filter(pk__in=debits),
+                            records=SettlementRecord.objects.filter(pk__in=records)):
         if pair.entry == debit.pk:
-            return SettlementRecord.objects.get(pk=pair.record)
+            return records[pair.record]
     return None
 
 
@@ -106,6 +136,11 @@ def diagnose(case: Case, *, as_of: datetime | None = None, debit: LedgerEntry | 
         if len(debits) > 1:
             return Diagnosis(outcome=Outcome.AMBIGUOUS, debits=debits)
         debit = debits[0]
+    return diagnose_debit(debit, as_of=as_of)
+
+
+def diagnose_debit(debit: LedgerEntry, *, as_of: datetime) -> Diagnosis:
+    """What became of this debit as of ``as_of``: reversed, settled or orphan."""
     undone = list(reversals_for(debit, as_of=as_of))
     undone_total = sum((entry.amount for entry in undone), Decimal("0"))
     outstanding = max(debit.amount - undone_total, Decimal("0"))

@@ -4,28 +4,30 @@ complaint describes, which settlement record pairs with it, what is left.
 The oracle is the rule as docs/design.md states it ("Diagnosis", "Matching"):
 the same card, amount and currency within the window; a record pairs by the
 debit's rrn whatever its other fields, else by terminal + stan + amount on the
-same day; only approved records of the debit's amount and currency within two
-days of it settle it."""
-from datetime import timedelta
+same local day in Shanghai, else by merchant + amount within 15 minutes; the
+pairing is global, so a rival debit paired elsewhere frees a record."""
+from datetime import datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
 
 from disputes.models import Outcome
-from disputes.verification.diagnosis import diagnose
+from disputes.verification.diagnosis import diagnose, diagnose_debit
 from transactions.models import LedgerEntry, SettlementRecord
 
 pytestmark = pytest.mark.django_db
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 PAID_AT = timezone.now().replace(microsecond=0) - timedelta(days=2)
 LATER = PAID_AT + timedelta(days=10)
 SLIP = dict(merchant_id="103287654110281", terminal_id="41082857", rrn="100000000347", stan="508225")
 NONE_OF_IT = dict(merchant_id="999999999999999", terminal_id="99999999", rrn="999999999999", stan="999999")
 
 
-def ledger(entry_id, *, kind="debit", at=PAID_AT, amount="128.50", currency="CNY", **slip):
-    return LedgerEntry.objects.create(entry_id=entry_id, customer_ref="C1", card_last4="1234", amount=Decimal(amount),
+def ledger(entry_id, *, kind="debit", at=PAID_AT, amount="128.50", currency="CNY", card_last4="1234", **slip):
+    return LedgerEntry.objects.create(entry_id=entry_id, customer_ref="C1", card_last4=card_last4, amount=Decimal(amount),
                                       currency=currency, posted_at=at, kind=kind, auth_code="340191",
                                       **{**SLIP, **slip})
 
@@ -59,19 +61,86 @@ def test_a_record_with_the_debits_terminal_and_stan_on_its_day_settles_it_whatev
     assert _read(complaint) == (Outcome.SETTLED, ["L1"], ["S1"], Decimal("128.50"))
 
 
-@pytest.mark.parametrize(("record", "settles"), [
-    ({"amount": "128.49"}, False),
-    ({"currency": "USD"}, False),
-    ({"at": PAID_AT - timedelta(days=2, seconds=1)}, False),
-    ({"at": PAID_AT - timedelta(days=2)}, True),
-    ({"at": PAID_AT + timedelta(days=2)}, True),
-    ({"at": PAID_AT + timedelta(days=2, seconds=1)}, False),
+@pytest.mark.parametrize("record", [
+    {"amount": "128.49"},
+    {"currency": "USD"},
+    {"at": PAID_AT - timedelta(days=5)},
+    {"at": LATER},
 ])
-def test_only_a_record_of_the_debits_amount_and_currency_within_two_days_of_it_settles_it(complaint, record, settles):
+def test_a_record_with_the_debits_rrn_settles_it_whatever_its_amount_currency_and_time(complaint, record):
     ledger("L1")
-    settlement("S1", **record)  # the debit's rrn: the first matching pass alone would pair them
-    outcome, _debits, records, _outstanding = _read(complaint)
-    assert (outcome, records) == ((Outcome.SETTLED, ["S1"]) if settles else (Outcome.ORPHAN, []))
+    settlement("S1", **{**NONE_OF_IT, "rrn": SLIP["rrn"], **record})  # the first pass pairs by the rrn alone
+    assert _read(complaint)[:3] == (Outcome.SETTLED, ["L1"], ["S1"])
+
+
+def test_a_record_transacted_after_the_as_of_time_settles_nothing_yet(complaint):
+    ledger("L1")
+    settlement("S1", at=LATER + timedelta(microseconds=1))
+    assert _read(complaint)[:3] == (Outcome.ORPHAN, ["L1"], [])
+
+
+def _local_midnight(moment, days_later=0):
+    day = timezone.localtime(moment, SHANGHAI).date() + timedelta(days=days_later)
+    return datetime.combine(day, time.min, tzinfo=SHANGHAI)
+
+
+TICK = timedelta(microseconds=1)
+
+
+@pytest.mark.parametrize(("at", "amount", "settles"), [
+    (_local_midnight(PAID_AT), "128.50", True),
+    (_local_midnight(PAID_AT, 1) - TICK, "128.50", True),
+    (_local_midnight(PAID_AT) - TICK, "128.50", False),
+    (_local_midnight(PAID_AT, 1), "128.50", False),
+    (PAID_AT, "128.49", False),
+    (PAID_AT, "128.51", False),
+])
+def test_by_terminal_and_stan_a_record_of_the_same_amount_on_the_same_day_in_shanghai_settles(complaint, at, amount,
+                                                                                                settles):
+    ledger("L1")
+    settlement("S1", at=at, amount=amount, **{**NONE_OF_IT, "terminal_id": SLIP["terminal_id"], "stan": SLIP["stan"]})
+    assert _read(complaint)[:3] == ((Outcome.SETTLED, ["L1"], ["S1"]) if settles else (Outcome.ORPHAN, ["L1"], []))
+
+
+@pytest.mark.parametrize(("gap", "amount", "settles"), [
+    (timedelta(minutes=15), "128.50", True),
+    (-timedelta(minutes=15), "128.50", True),
+    (timedelta(minutes=15) + TICK, "128.50", False),
+    (-timedelta(minutes=15) - TICK, "128.50", False),
+    (timedelta(0), "128.49", False),
+])
+def test_by_merchant_a_record_of_the_same_amount_within_15_minutes_settles(complaint, gap, amount, settles):
+    ledger("L1")
+    settlement("S1", at=PAID_AT + gap, amount=amount, **{**NONE_OF_IT, "merchant_id": SLIP["merchant_id"]})
+    assert _read(complaint)[:3] == ((Outcome.SETTLED, ["L1"], ["S1"]) if settles else (Outcome.ORPHAN, ["L1"], []))
+
+
+def test_a_rival_debit_paired_elsewhere_leaves_the_record_to_the_complaints_debit(file_case):
+    """Matching is global: the rival debit, closer to S1, is paired first by its rrn with S2 (at another merchant,
+    two days away), so S1 is left to the complaint's debit. Reading only the records near the complaint's debit
+    would have given S1 to the rival and called the complaint's debit an orphan."""
+    case = file_case(transaction_at=PAID_AT, rrn="", stan="")
+    ledger("L1", rrn="", stan="", terminal_id="")
+    ledger("L2", at=PAID_AT + timedelta(minutes=2), rrn="200000000001", stan="", terminal_id="", card_last4="9999")
+    settlement("S1", at=PAID_AT + timedelta(minutes=2), rrn="", stan="", terminal_id="")
+    settlement("S2", at=PAID_AT + timedelta(days=2), **{**NONE_OF_IT, "rrn": "200000000001"})
+    assert _read(case)[:3] == (Outcome.SETTLED, ["L1"], ["S1"])
+    assert _read_debit("L2")[:3] == (Outcome.SETTLED, ["L2"], ["S2"])
+
+
+def test_a_rival_debit_closer_to_the_only_record_takes_it(file_case):
+    case = file_case(transaction_at=PAID_AT, rrn="", stan="")
+    ledger("L1", rrn="", stan="", terminal_id="")
+    ledger("L2", at=PAID_AT + timedelta(minutes=2), rrn="", stan="", terminal_id="", card_last4="9999")
+    settlement("S1", at=PAID_AT + timedelta(minutes=2), rrn="", stan="", terminal_id="")
+    assert _read(case)[:3] == (Outcome.ORPHAN, ["L1"], [])
+    assert _read_debit("L2")[:3] == (Outcome.SETTLED, ["L2"], ["S1"])
+
+
+def _read_debit(entry_id):
+    diagnosis = diagnose_debit(LedgerEntry.objects.get(entry_id=entry_id), as_of=LATER)
+    return (diagnosis.outcome, [entry.entry_id for entry in diagnosis.debits],
+            [record.record_id for record in diagnosis.records], diagnosis.outstanding)
 
 
 @pytest.mark.parametrize("debit", [{"amount": "128.49"}, {"amount": "128.51"}, {"currency": "USD"}])
