@@ -14,11 +14,16 @@ sessions needs a test database that no other session is using at that moment:
   server are dropped: a commit would leave rows behind for the next session,
   and they are not fast tests anyway;
 * hypothesis runs derandomized, without its example database and without
-  shrinking, so a mutant is killed or not the same way on every run, at once.
+  shrinking, so a mutant is killed or not the same way on every run, at once;
+* the tests run fastest first (their durations from mutmut's own first run,
+  ``mutmut-stats.json``): mutmut hands them over in no particular order and
+  stops at the first failure, so a mutant the quick unit tests kill is not
+  first taken through the slow property tests.
 """
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 from pathlib import Path
 
@@ -29,6 +34,7 @@ SLOTS = 16
 _ORIGINAL_TEST_NAMES: dict[str, str] = {}
 _slot_lock = None
 _slot_number: int | None = None
+_DURATIONS: dict[str, float] = {}
 
 # No shrinking: a mutant is killed by the first failing example; making it small is for people.
 hypothesis_settings.register_profile("mutation", derandomize=True, database=None, deadline=None,
@@ -111,7 +117,22 @@ def pytest_collection_modifyitems(config, items) -> None:
         (dropped if commits or serves or slow else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
-        items[:] = kept
+    durations = _durations()
+    items[:] = sorted(kept, key=lambda item: durations.get(item.nodeid, 0.0))
+
+
+def _durations() -> dict[str, float]:
+    """{test id: seconds} measured by mutmut's stats run (in its folder, the working
+    directory of every session it starts); empty before that run. Read once: the
+    sessions are forked from the process that read it."""
+    global _DURATIONS
+    if not _DURATIONS:
+        try:
+            with open("mutmut-stats.json", encoding="utf-8") as stats:
+                _DURATIONS = json.load(stats).get("duration_by_test", {})
+        except (OSError, ValueError):
+            return {}
+    return _DURATIONS
 
 
 def pytest_unconfigure(config) -> None:
