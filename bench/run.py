@@ -114,6 +114,9 @@ def table(results: dict) -> list[tuple]:
                          f"{sweep['seconds']:.2f} s: {sweep['result'].strip(chr(39))}",
                          f"SELECT count(*) of the due: {floor * 1000:.1f} ms", f"{sweep['seconds'] / floor:,.0f}",
                          "", found["worker_peak_mb"]))
+            rows.append((f"automatic steps {number}, sent with sweep {number}",
+                         f"{sweep['steps_seconds']:.2f} s: {sweep['steps_result'].strip(chr(39))}; "
+                         f"both done {sweep['wall']:.2f} s after sending", "", "", "", found["worker_peak_mb"]))
         drained, mails = found["emails_delivered_seconds"], found["after_first"]["e-mails"]
         rows.append((f"the first sweep's {mails:,} e-mails delivered by the worker",
                      f"{drained:.1f} s, {mails / drained:.0f}/s" if drained else "not within the time limit", "", "",

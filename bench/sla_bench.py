@@ -8,16 +8,18 @@ sweep), a Celery worker on it (production settings, Redis broker,
 concurrency 2; bench/stack.py), then the ``sla_sweep`` task sent as beat
 sends it, three times:
 
-- first sweep: the due alerts (half reminders, half breaches, each with its
-  event and the two supervisors' e-mails) and the first 500 escalations of the
-  breached merchant-contact cases;
-- the worker then delivers the e-mails (one ``deliver_notifications`` task per
-  batch fans out one task per e-mail): the time until the queue is empty;
-- second sweep: the remaining escalations (500 a sweep);
-- third sweep: nothing left to do.
+then the ``sla_sweep`` and ``sla_automatic_steps`` tasks sent together as beat
+sends them each minute, three times (the worker's two processes take one each):
 
-Each sweep's figure is the task's own duration as the worker logs it
-("succeeded in … s"). Beside it, the floor: ``SELECT count(*)`` of the due
+- first minute: the due alerts (half reminders, half breaches, each with its
+  event and the two supervisors' e-mails); beside it, the escalations of the
+  breached merchant-contact cases whose breach is already raised (500 a run);
+- the worker then delivers the e-mails (one ``deliver_notifications`` task per
+  batch): the time until the queue is empty;
+- second and third minutes: the remaining escalations; nothing else.
+
+Each task's figure is its own duration as the worker logs it ("succeeded in
+… s"); also the wall time from sending both until both are done. Beside it, the floor: ``SELECT count(*)`` of the due
 cases on the same index. Also the worker's peak RSS (VmHWM of the worker
 process and its pool). ``bench/run.py`` (``make bench``) runs it with the others.
 """
@@ -36,6 +38,7 @@ import dataset
 from stack import Stack, queue_length
 
 SWEEP = "disputes.tasks.sla_sweep"
+STEPS = "disputes.tasks.sla_automatic_steps"
 
 
 def connect(url: str):
@@ -88,10 +91,16 @@ def run(cases: int, due: int, *, base_url: str = dataset.DEFAULT_BASE, drain_tim
             with Stack(url, web=False, worker=True, name="sla") as stack:
                 sweeps = []
                 for number in (1, 2, 3):
+                    # One minute of beat: the sweep and the automatic steps, sent together.
                     sent = time.perf_counter()
-                    seconds, result = stack.wait_task(stack.send(SWEEP))
-                    sweeps.append({"seconds": seconds, "wall": round(time.perf_counter() - sent, 2), "result": result})
-                    log(f"sweep {number}: {seconds:.2f} s — {result}")
+                    sweep_id = stack.send(SWEEP)
+                    steps_id = stack.send(STEPS, also=True)
+                    seconds, result = stack.wait_task(sweep_id)
+                    steps_seconds, steps_result = stack.wait_task(steps_id)
+                    sweeps.append({"seconds": seconds, "wall": round(time.perf_counter() - sent, 2), "result": result,
+                                   "steps_seconds": steps_seconds, "steps_result": steps_result})
+                    log(f"minute {number}: sweep {seconds:.2f} s — {result}; automatic steps {steps_seconds:.2f} s — "
+                        f"{steps_result}; both done {sweeps[-1]['wall']:.2f} s after sending")
                     if number == 1:
                         after_first = _counts(cursor)
                         drained = _drain(stack, cursor, drain_timeout)

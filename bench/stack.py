@@ -161,11 +161,14 @@ class Stack:
     def manage(self, *args: str) -> str:
         return manage(self.env, *args)
 
-    def send(self, task: str, *args) -> str:
-        """Queue ``task`` as the web would: a message on the Redis broker."""
+    def send(self, task: str, *args, also: bool = False) -> str:
+        """Queue ``task`` as the web would: a message on the Redis broker. ``also``:
+        sent with the one before it (their results are looked for from the same place
+        in the worker's log)."""
         from celery import Celery
 
-        self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        if not also:
+            self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         app = Celery(broker=REDIS_URL)
         try:
             return app.send_task(task, args=list(args)).id

@@ -208,6 +208,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},  # a sweep the worker could not run in time is dropped: the next one covers it
     },
+    # Its own task, so that another worker process takes the escalations while the sweep raises the alerts.
+    "sla-automatic-steps": {
+        "task": "disputes.tasks.sla_automatic_steps",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     "sweep-webhooks": {
         "task": "disputes.tasks.sweep_webhooks",
         "schedule": 60.0,

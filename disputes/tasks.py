@@ -58,9 +58,16 @@ def execute_refund(self, refund_id: int) -> bool:
 
 @shared_task
 def sla_sweep() -> str:
-    """Beat, every minute: raise the due SLA reminders and breaches once, take the
-    automatic steps (the same code as ``manage.py sla_sweep``)."""
-    return str(sla_actions.sla_sweep())
+    """Beat, every minute: raise the due SLA reminders and breaches once (the same
+    code as ``manage.py sla_sweep``, which also takes the automatic steps)."""
+    return str(sla_actions.sla_sweep(automatic_steps=False))
+
+
+@shared_task
+def sla_automatic_steps() -> str:
+    """Beat, every minute, beside ``sla_sweep``: escalate the cases whose merchant
+    stayed silent past the stage target, close the cases quiet long enough."""
+    return str(sla_actions.sla_automatic_steps())
 
 
 # --- the REST API's webhooks and idempotency keys --------------------------------

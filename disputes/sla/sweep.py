@@ -6,8 +6,10 @@ It raises each due reminder and breach exactly once — the ``sla_alert_once``
 unique constraint on ``SlaAlert`` makes sure, even with two sweeps at the same
 time — writes the ``sla_reminder`` / ``sla_breach`` event and the staff e-mails
 (Notification outbox, sent after commit) in the same transaction, then takes
-the automatic steps: escalation on merchant silence, closing ended cases after
-the quiet period. A processor inquiry's due date is swept the same way (clock
+the automatic steps (``sla_automatic_steps``): escalation on merchant silence,
+closing ended cases after the quiet period. Beat runs the alerts and the
+automatic steps as two tasks, so that the worker's processes share them and
+neither waits for the other; the command runs both. A processor inquiry's due date is swept the same way (clock
 ``inquiry``, the alert's entry the inquiry's id): a reminder before it and a
 breach at it, each once, while the inquiry waits for its answer on an open case.
 """
@@ -54,8 +56,9 @@ class SweepResult:
                 f"closed={len(self.closed)} notifications={self.notifications}")
 
 
-def sla_sweep(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> SweepResult:
-    """Raise the due SLA alerts and take the automatic steps, as of ``now``."""
+def sla_sweep(*, now: datetime | None = None, batch_size: int = BATCH_SIZE,
+              automatic_steps: bool = True) -> SweepResult:
+    """Raise the due SLA alerts and (unless told not to) take the automatic steps, as of ``now``."""
     now = now or timezone.now()
     started = time.perf_counter()
     result = SweepResult()
@@ -69,6 +72,19 @@ def sla_sweep(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> S
         if _sweep_inquiries(now=now, batch_size=batch_size, result=result, alerting=alerting) < batch_size:
             break
     result.alerts_seconds = time.perf_counter() - started
+    if automatic_steps:
+        sla_automatic_steps(now=now, batch_size=batch_size, result=result)
+    return result
+
+
+def sla_automatic_steps(*, now: datetime | None = None, batch_size: int = BATCH_SIZE,
+                        result: SweepResult | None = None) -> SweepResult:
+    """The automatic steps as of ``now``, each through ``case_transition``: a case
+    whose merchant-contact stage breached (its alert raised) is escalated to the
+    processor, an ended case quiet for the configured period is closed; at most
+    ``batch_size`` of each. Beat runs it as a task of its own beside the sweep."""
+    now = now or timezone.now()
+    result = result or SweepResult()
     conf = sla.sla_settings()
     if conf.auto_escalate_merchant_silence:
         _escalate_silent_merchants(now=now, result=result, batch_size=batch_size)

@@ -22,5 +22,6 @@ def test_beat_runs_the_sla_sweep_and_the_outbox_sweep_every_minute():
     schedule = {entry["task"]: entry["schedule"] for entry in app.conf.beat_schedule.values()}
     assert schedule["disputes.tasks.sla_sweep"] == 60.0
     assert schedule["disputes.tasks.sweep_outbox"] == 60.0
+    assert schedule["disputes.tasks.sla_automatic_steps"] == 60.0
     sla_entry = next(e for e in app.conf.beat_schedule.values() if e["task"] == "disputes.tasks.sla_sweep")
     assert sla_entry["options"]["expires"] < 60  # sweeps missed while the worker was away do not pile up

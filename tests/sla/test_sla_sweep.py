@@ -7,6 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, close_old_connections, connection, transaction
 
+from disputes import tasks
 from disputes.workflow.casework import case_assign
 from disputes.workflow.steps import case_transition
 from disputes.models import CaseEvent, Notification, SlaAlert, SlaSettings, StagePolicy
@@ -230,3 +231,18 @@ def test_a_now_without_offset_is_read_in_the_configured_time_zone(clock, case):
     assert alerts(case) == []
     call_command("sla_sweep", now="2026-11-23 16:30")
     assert alerts(case) == [("sla_reminder", "stage")]
+
+
+def test_beat_raises_the_alerts_and_takes_the_automatic_steps_in_two_tasks(clock, case, cast):
+    """The worker's processes share them: the sweep task raises the breach, the steps task escalates."""
+    clock.set("2026-11-23 11:00")
+    case = bring_to(case, State.MERCHANT_CONTACT, cast)
+    clock.set("2026-11-26 11:00")
+    assert tasks.sla_automatic_steps() == "reminders=0 breaches=0 escalated=0 closed=0 notifications=0"
+    assert tasks.sla_sweep().startswith("reminders=0 breaches=1 escalated=0 ")
+    case.refresh_from_db()
+    assert case.state == State.MERCHANT_CONTACT
+    assert tasks.sla_automatic_steps() == "reminders=0 breaches=0 escalated=1 closed=0 notifications=0"
+    case.refresh_from_db()
+    assert case.state == State.PROCESSOR_INQUIRY
+    assert tasks.sla_automatic_steps().startswith("reminders=0 breaches=0 escalated=0 ")
