@@ -21,7 +21,7 @@ has it (empty means unknown on either side). Then, by what became of it:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Q, QuerySet
@@ -70,30 +70,27 @@ def candidate_entries(case: Case, *, kinds: tuple[str, ...]) -> QuerySet[LedgerE
 
 
 def _candidates_of(rows: list, *, at: str, other_at: str) -> Q:
-    """The rows of the other side that some matching pass could pair with one of
-    ``rows`` (debits: ``at`` is ``posted_at``; records: ``transacted_at``)."""
+    """The rows of the other side linked to one of ``rows`` (debits: ``at`` is
+    ``posted_at``; records: ``transacted_at``): the same rrn; the same terminal
+    and stan (on any day, of any amount: more than the terminal pass pairs, which
+    only makes the part read larger); the same merchant and amount within
+    ``MERCHANT_WINDOW``. Every pair a matching pass could make is among them."""
     condition = Q(pk__in=[])
     for row in rows:
-        moment = getattr(row, at)
         if row.rrn:
             condition |= Q(rrn=row.rrn)
         if row.terminal_id and row.stan:
-            day = timezone.localtime(moment, timezone.get_default_timezone()).date()
-            condition |= Q(terminal_id=row.terminal_id, stan=row.stan, amount=row.amount,
-                           **{f"{other_at}__gte": _local_midnight(day), f"{other_at}__lt": _local_midnight(day, 1)})
+            condition |= Q(terminal_id=row.terminal_id, stan=row.stan)
         if row.merchant_id:
+            moment = getattr(row, at)
             condition |= Q(merchant_id=row.merchant_id, amount=row.amount,
                            **{f"{other_at}__gte": moment - MERCHANT_WINDOW, f"{other_at}__lte": moment + MERCHANT_WINDOW})
     return condition
 
 
-def _local_midnight(day: date, days_later: int = 0) -> datetime:
-    return datetime.combine(day + timedelta(days=days_later), time.min, tzinfo=timezone.get_default_timezone())
-
-
 def connected(debit: LedgerEntry, *, as_of: datetime) -> tuple[dict[int, LedgerEntry], dict[int, SettlementRecord]]:
-    """The debits and approved records linked to ``debit`` by a chain of candidate
-    pairs of any matching pass, as of ``as_of``: ({pk: debit}, {pk: record}).
+    """The debits and approved records, posted or transacted by ``as_of``, linked
+    to ``debit`` by a chain of ``_candidates_of`` links: ({pk: debit}, {pk: record}).
 
     Nothing outside them is a candidate of anything inside, so the matching pairs
     them among themselves exactly as it does among all the records: the debit's

@@ -14,7 +14,7 @@ import pytest
 from django.utils import timezone
 
 from disputes.models import Outcome
-from disputes.verification.diagnosis import diagnose, diagnose_debit
+from disputes.verification.diagnosis import connected, diagnose, diagnose_debit
 from transactions.models import LedgerEntry, SettlementRecord
 
 pytestmark = pytest.mark.django_db
@@ -166,3 +166,47 @@ def test_a_debit_reversed_in_full_has_nothing_outstanding(complaint):
     ledger("L1")
     ledger("R1", kind="reversal", at=PAID_AT + timedelta(hours=2), rrn=SLIP["rrn"])
     assert _read(complaint) == (Outcome.REVERSED, ["L1", "R1"], [], Decimal("0"))
+
+
+def _part(entry_id, as_of=LATER):
+    debits, records = connected(LedgerEntry.objects.get(entry_id=entry_id), as_of=as_of)
+    return sorted(entry.entry_id for entry in debits.values()), sorted(record.record_id for record in records.values())
+
+
+MERCHANT_M = "103287654110281"
+OTHER = {"merchant_id": "999999999999999", "terminal_id": "99999999", "rrn": "", "stan": "999999"}
+
+
+def test_the_records_read_for_a_debit_are_those_linked_to_it_by_a_chain_of_candidates():
+    """By hand: links are the same rrn, the same terminal and stan, or the same merchant and amount within
+    15 minutes; the part grows from the debit through records and debits alike, and stops at near misses."""
+    ledger("L1", rrn="", terminal_id="T0000001", stan="000001", merchant_id=MERCHANT_M)
+    # Linked to L1: by terminal and stan (any amount, another day), by merchant at the window's edges.
+    settlement("S1", at=PAID_AT - timedelta(days=1), amount="99.00", rrn="", terminal_id="T0000001", stan="000001",
+               merchant_id=OTHER["merchant_id"])
+    settlement("S2", at=PAID_AT + timedelta(minutes=15), rrn="300000000002", terminal_id="T0000002", stan="000002",
+               merchant_id=MERCHANT_M)
+    settlement("S3", at=PAID_AT - timedelta(minutes=15), **{**OTHER, "merchant_id": MERCHANT_M})
+    # Near misses: 15 minutes and a microsecond either side; another amount; another stan; not approved.
+    settlement("X1", at=PAID_AT - timedelta(minutes=15, microseconds=1), **{**OTHER, "merchant_id": MERCHANT_M})
+    settlement("X2", at=PAID_AT + timedelta(minutes=15, microseconds=1), **{**OTHER, "merchant_id": MERCHANT_M})
+    settlement("X3", amount="128.51", **{**OTHER, "merchant_id": MERCHANT_M})
+    settlement("X4", **{**OTHER, "terminal_id": "T0000001", "stan": "000009"})
+    settlement("X5", **{**OTHER, "merchant_id": MERCHANT_M})
+    SettlementRecord.objects.filter(record_id="X5").update(status="declined")
+    # One link further: S1's terminal and stan reach L2 (days later, another amount); S2's rrn reaches L3,
+    # whose terminal and stan reach S4.
+    ledger("L2", at=PAID_AT + timedelta(days=5), amount="7.00", rrn="", terminal_id="T0000001", stan="000001",
+           merchant_id=OTHER["merchant_id"], card_last4="0002")
+    ledger("L3", at=PAID_AT + timedelta(hours=3), rrn="300000000002", terminal_id="T0000003", stan="000003",
+           merchant_id=MERCHANT_M, card_last4="0003")
+    settlement("S4", at=PAID_AT + timedelta(days=4), amount="1.00", **{**OTHER, "terminal_id": "T0000003",
+                                                                       "stan": "000003"})
+    # Not debits, or posted after the as-of time: never in the part.
+    ledger("H1", kind="hold", rrn="", terminal_id="T0000001", stan="000001", merchant_id=MERCHANT_M,
+           card_last4="0004")
+    ledger("L9", at=LATER + timedelta(seconds=1), rrn="", terminal_id="T0000001", stan="000001",
+           merchant_id=OTHER["merchant_id"], card_last4="0009")
+    assert _part("L1") == (["L1", "L2", "L3"], ["S1", "S2", "S3", "S4"])
+    # As of a minute after L1: S2, L2 and all beyond them are not there yet.
+    assert _part("L1", as_of=PAID_AT + timedelta(minutes=1)) == (["L1"], ["S1", "S3"])
