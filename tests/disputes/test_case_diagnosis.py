@@ -186,7 +186,8 @@ def test_the_records_read_for_a_debit_are_those_linked_to_it_by_a_chain_of_candi
                merchant_id=OTHER["merchant_id"])
     settlement("S2", at=PAID_AT + timedelta(minutes=15), rrn="300000000002", terminal_id="T0000002", stan="000002",
                merchant_id=MERCHANT_M)
-    settlement("S3", at=PAID_AT - timedelta(minutes=15), **{**OTHER, "merchant_id": MERCHANT_M})
+    settlement("S3", at=PAID_AT - timedelta(minutes=15), **{**OTHER, "merchant_id": MERCHANT_M,
+                                                            "terminal_id": "T0000005", "stan": ""})
     # Near misses: 15 minutes and a microsecond either side; another amount; another stan; not approved.
     settlement("X1", at=PAID_AT - timedelta(minutes=15, microseconds=1), **{**OTHER, "merchant_id": MERCHANT_M})
     settlement("X2", at=PAID_AT + timedelta(minutes=15, microseconds=1), **{**OTHER, "merchant_id": MERCHANT_M})
@@ -194,6 +195,10 @@ def test_the_records_read_for_a_debit_are_those_linked_to_it_by_a_chain_of_candi
     settlement("X4", **{**OTHER, "terminal_id": "T0000001", "stan": "000009"})
     settlement("X5", **{**OTHER, "merchant_id": MERCHANT_M})
     SettlementRecord.objects.filter(record_id="X5").update(status="declined")
+    # Debits no link reaches: the same terminal without a stan as S3 (a terminal alone links nothing), the same
+    # stan as L1 at another terminal.
+    ledger("X6", rrn="", terminal_id="T0000005", stan="", merchant_id=OTHER["merchant_id"], card_last4="0006")
+    ledger("X7", rrn="", terminal_id="T0000009", stan="000001", merchant_id=OTHER["merchant_id"], card_last4="0007")
     # One link further: S1's terminal and stan reach L2 (days later, another amount); S2's rrn reaches L3,
     # whose terminal and stan reach S4.
     ledger("L2", at=PAID_AT + timedelta(days=5), amount="7.00", rrn="", terminal_id="T0000001", stan="000001",
