@@ -111,8 +111,9 @@ def table(results: dict) -> list[tuple]:
         for number, sweep in enumerate(found["sweeps"], 1):
             goal = " (goal < 2 s)" if number == 1 else ""
             rows.append((f"SLA sweep {number} over {found['cases']:,} open cases, {found['due_now']:,} due{goal}",
-                         f"{sweep['seconds']:.2f} s: {sweep['result'].strip(chr(39))}",
-                         f"SELECT count(*) of the due: {floor * 1000:.1f} ms", f"{sweep['seconds'] / floor:,.0f}",
+                         f"every alert raised {sweep['alerts_done']:.2f} s after sending (the sweep task "
+                         f"{sweep['seconds']:.2f} s: {sweep['result'].strip(chr(39))})",
+                         f"SELECT count(*) of the due: {floor * 1000:.1f} ms", f"{sweep['alerts_done'] / floor:,.0f}",
                          "", found["worker_peak_mb"]))
             rows.append((f"automatic steps {number}, sent with sweep {number}",
                          f"{sweep['steps_seconds']:.2f} s: {sweep['steps_result'].strip(chr(39))}; "

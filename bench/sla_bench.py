@@ -12,7 +12,9 @@ then the ``sla_sweep`` and ``sla_automatic_steps`` tasks sent together as beat
 sends them each minute, three times (the worker's two processes take one each):
 
 - first minute: the due alerts (half reminders, half breaches, each with its
-  event and the two supervisors' e-mails); beside it, the escalations of the
+  event and the two supervisors' e-mails), shared by the sweep with the parts
+  it sends to the worker's other process (``DISPUTE_SLA_SWEEP_PARTS``): timed
+  until no case is due any more, all batches committed; beside it, the escalations of the
   breached merchant-contact cases whose breach is already raised (500 a run);
 - the worker then delivers the e-mails (one ``deliver_notifications`` task per
   batch): the time until the queue is empty;
@@ -63,6 +65,19 @@ def _counts(cursor) -> dict:
     return found
 
 
+def _until_none_due(cursor, timeout: float = 600) -> float:
+    """When no case is due an alert any more (``perf_counter``): every batch of the
+    sweep and of its parts has committed (a claimed batch is still due to others
+    until its transaction commits)."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        cursor.execute("SELECT count(*) FROM disputes_case WHERE sla_alert_at <= now() OR final_alert_at <= now()")
+        if cursor.fetchone()[0] == 0:
+            return time.perf_counter()
+        time.sleep(0.02)
+    raise RuntimeError(f"SLA alerts still due after {timeout:.0f} s")
+
+
 def _drain(stack: Stack, cursor, timeout: float) -> float | None:
     """Seconds until the worker delivered every e-mail (None: not within ``timeout``)."""
     started = time.perf_counter()
@@ -95,12 +110,15 @@ def run(cases: int, due: int, *, base_url: str = dataset.DEFAULT_BASE, drain_tim
                     sent = time.perf_counter()
                     sweep_id = stack.send(SWEEP)
                     steps_id = stack.send(STEPS, also=True)
+                    alerts_done = _until_none_due(cursor) - sent
                     seconds, result = stack.wait_task(sweep_id)
                     steps_seconds, steps_result = stack.wait_task(steps_id)
                     sweeps.append({"seconds": seconds, "wall": round(time.perf_counter() - sent, 2), "result": result,
-                                   "steps_seconds": steps_seconds, "steps_result": steps_result})
-                    log(f"minute {number}: sweep {seconds:.2f} s — {result}; automatic steps {steps_seconds:.2f} s — "
-                        f"{steps_result}; both done {sweeps[-1]['wall']:.2f} s after sending")
+                                   "steps_seconds": steps_seconds, "steps_result": steps_result,
+                                   "alerts_done": round(alerts_done, 2)})
+                    log(f"minute {number}: sweep {seconds:.2f} s — {result}; every alert raised {alerts_done:.2f} s "
+                        f"after sending; automatic steps {steps_seconds:.2f} s — {steps_result}; both done "
+                        f"{sweeps[-1]['wall']:.2f} s after sending")
                     if number == 1:
                         after_first = _counts(cursor)
                         drained = _drain(stack, cursor, drain_timeout)

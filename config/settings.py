@@ -225,6 +225,9 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 6 * 3600},
     },
 }
+# With more than a batch of SLA alerts due, the minute's sweep is shared among up to this many worker
+# processes (each a whole sweep as of the same instant; SKIP LOCKED splits the batches).
+DISPUTE_SLA_SWEEP_PARTS = env.int("DISPUTE_SLA_SWEEP_PARTS", default=2)
 # The outbox sweeps re-send a notification, refund or webhook delivery whose task has not done it after this long.
 DISPUTE_OUTBOX_RESEND_AFTER = timedelta(seconds=60)
 

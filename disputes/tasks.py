@@ -1,6 +1,9 @@
 """Celery tasks: each takes ids and calls a service; the database is the truth."""
+from datetime import datetime
+
 from celery import shared_task
 from django.conf import settings
+from django.utils import timezone
 
 from disputes.api import idempotency
 from disputes.delivery import outbox, webhooks
@@ -59,8 +62,18 @@ def execute_refund(self, refund_id: int) -> bool:
 @shared_task
 def sla_sweep() -> str:
     """Beat, every minute: raise the due SLA reminders and breaches once (the same
-    code as ``manage.py sla_sweep``, which also takes the automatic steps)."""
-    return str(sla_actions.sla_sweep(automatic_steps=False))
+    code as ``manage.py sla_sweep``, which also takes the automatic steps). With
+    more than a batch due, other worker processes take a part of it."""
+    now = timezone.now()
+    for _part in range(sla_actions.sla_sweep_parts(now=now) - 1):
+        sla_sweep_part.apply_async(args=[now.isoformat()], expires=55)
+    return str(sla_actions.sla_sweep(now=now, automatic_steps=False))
+
+
+@shared_task
+def sla_sweep_part(now: str) -> str:
+    """A part of the minute's sweep (``sla_sweep`` sends it): the same sweep as of the same instant."""
+    return str(sla_actions.sla_sweep(now=datetime.fromisoformat(now), automatic_steps=False))
 
 
 @shared_task

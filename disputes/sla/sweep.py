@@ -23,7 +23,7 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -56,10 +56,11 @@ class SweepResult:
                 f"closed={len(self.closed)} notifications={self.notifications}")
 
 
-def sla_sweep(*, now: datetime | None = None, batch_size: int = BATCH_SIZE,
+def sla_sweep(*, now: datetime | None = None, batch_size: int | None = None,
               automatic_steps: bool = True) -> SweepResult:
     """Raise the due SLA alerts and (unless told not to) take the automatic steps, as of ``now``."""
     now = now or timezone.now()
+    batch_size = batch_size or BATCH_SIZE
     started = time.perf_counter()
     result = SweepResult()
     alerting = _Alerting(now=now)
@@ -77,13 +78,24 @@ def sla_sweep(*, now: datetime | None = None, batch_size: int = BATCH_SIZE,
     return result
 
 
-def sla_automatic_steps(*, now: datetime | None = None, batch_size: int = BATCH_SIZE,
+def sla_sweep_parts(*, now: datetime, batch_size: int | None = None) -> int:
+    """How many sweeps should share the alerts due at ``now``: one per batch of
+    cases due (on either clock), at most ``DISPUTE_SLA_SWEEP_PARTS``, at least one.
+    The parts are whole ``sla_sweep`` runs with the same ``now``: each claims its
+    own batches (``SKIP LOCKED``), so they split the work and never repeat it."""
+    most, batch_size = max(1, settings.DISPUTE_SLA_SWEEP_PARTS), batch_size or BATCH_SIZE
+    due = (Case.objects.filter(Q(sla_alert_at__lte=now) | Q(final_alert_at__lte=now))
+           .values("pk")[: (most - 1) * batch_size + 1].count())
+    return max(1, min(most, -(-due // batch_size)))
+
+
+def sla_automatic_steps(*, now: datetime | None = None, batch_size: int | None = None,
                         result: SweepResult | None = None) -> SweepResult:
     """The automatic steps as of ``now``, each through ``case_transition``: a case
     whose merchant-contact stage breached (its alert raised) is escalated to the
     processor, an ended case quiet for the configured period is closed; at most
     ``batch_size`` of each. Beat runs it as a task of its own beside the sweep."""
-    now = now or timezone.now()
+    now, batch_size = now or timezone.now(), batch_size or BATCH_SIZE
     result = result or SweepResult()
     conf = sla.sla_settings()
     if conf.auto_escalate_merchant_silence:

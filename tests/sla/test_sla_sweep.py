@@ -10,8 +10,9 @@ from django.db import IntegrityError, close_old_connections, connection, transac
 from disputes import tasks
 from disputes.workflow.casework import case_assign
 from disputes.workflow.steps import case_transition
-from disputes.models import CaseEvent, Notification, SlaAlert, SlaSettings, StagePolicy
-from disputes.sla.sweep import sla_sweep
+from disputes.models import Case, CaseEvent, Notification, SlaAlert, SlaSettings, StagePolicy
+from disputes.sla import sweep as sweep_module
+from disputes.sla.sweep import sla_sweep, sla_sweep_parts
 from disputes.workflow.names import EventKind, State
 from tests.disputes.workflow import bring_to
 
@@ -246,3 +247,34 @@ def test_beat_raises_the_alerts_and_takes_the_automatic_steps_in_two_tasks(clock
     case.refresh_from_db()
     assert case.state == State.PROCESSOR_INQUIRY
     assert tasks.sla_automatic_steps().startswith("reminders=0 breaches=0 escalated=0 ")
+
+
+def _due(file_case, count: int) -> list:
+    cases = [file_case() for _ in range(count)]
+    Case.objects.filter(pk__in=[c.pk for c in cases]).update(sla_alert_at=at("2026-11-23 10:30"))
+    return cases
+
+
+@pytest.mark.parametrize(("due", "most", "parts"), [(0, 2, 1), (2, 2, 1), (3, 2, 2), (4, 3, 2), (5, 3, 3), (9, 3, 3),
+                                                    (9, 1, 1), (9, 0, 1)])
+def test_the_sweep_is_shared_by_one_part_per_batch_due_at_most_the_setting(clock, file_case, settings, due, most,
+                                                                            parts):
+    settings.DISPUTE_SLA_SWEEP_PARTS = most
+    _due(file_case, due)
+    assert sla_sweep_parts(now=at("2026-11-23 10:30"), batch_size=2) == parts
+    assert sla_sweep_parts(now=at("2026-11-23 10:29"), batch_size=2) == 1  # not due yet
+
+
+def test_the_parts_of_a_sweep_share_its_instant_and_raise_each_alert_once(clock, file_case, settings, monkeypatch):
+    """The beat task sends the other parts to the worker (recorded here instead of the broker), then sweeps;
+    a part run afterwards, as another worker process would, finds nothing left, and nothing is raised twice."""
+    settings.DISPUTE_SLA_SWEEP_PARTS = 3
+    monkeypatch.setattr(sweep_module, "BATCH_SIZE", 2)
+    cases = _due(file_case, 5)
+    sent = []
+    monkeypatch.setattr(tasks.sla_sweep_part, "apply_async", lambda args, expires: sent.append((args, expires)))
+    clock.set("2026-11-23 10:30")
+    assert tasks.sla_sweep().startswith("reminders=5 breaches=0 ")
+    assert sent == [([at("2026-11-23 10:30").isoformat()], 55)] * 2
+    assert tasks.sla_sweep_part(*sent[0][0]).startswith("reminders=0 breaches=0 ")
+    assert sorted(SlaAlert.objects.values_list("case_id", flat=True)) == sorted(c.pk for c in cases)
