@@ -24,16 +24,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from disputes.models import Case, Outcome
-from transactions.matching import MERCHANT_WINDOW, match_pairs
+from transactions.matching import MERCHANT_WINDOW, PAIRS, match_pairs, matching
 from transactions.models import LedgerEntry, LedgerKind, SettlementRecord, SettlementStatus
 from transactions.reconciliation import reversals_for
 
 WINDOW_BEFORE = timedelta(hours=24)
 WINDOW_AFTER = timedelta(days=3)
+# The most rows the diagnosis reads around a debit before it runs the whole matching instead.
+PART_LIMIT = 2000
 
 SUGGESTED_STEP = {
     Outcome.REVERSED: "reversal_found",
@@ -88,9 +91,11 @@ def _candidates_of(rows: list, *, at: str, other_at: str) -> Q:
     return condition
 
 
-def connected(debit: LedgerEntry, *, as_of: datetime) -> tuple[dict[int, LedgerEntry], dict[int, SettlementRecord]]:
+def connected(debit: LedgerEntry, *, as_of: datetime) -> tuple[dict[int, LedgerEntry], dict[int, SettlementRecord]] | None:
     """The debits and approved records, posted or transacted by ``as_of``, linked
-    to ``debit`` by a chain of ``_candidates_of`` links: ({pk: debit}, {pk: record}).
+    to ``debit`` by a chain of ``_candidates_of`` links: ({pk: debit}, {pk: record});
+    None when they are more than ``PART_LIMIT`` rows (records with one rrn over
+    and over, say: then only the whole matching answers, see ``settlement_of``).
 
     Nothing outside them is a candidate of anything inside, so the matching pairs
     them among themselves exactly as it does among all the records: the debit's
@@ -106,12 +111,20 @@ def connected(debit: LedgerEntry, *, as_of: datetime) -> tuple[dict[int, LedgerE
             _candidates_of(new_records, at="transacted_at", other_at="posted_at"),
             kind=LedgerKind.DEBIT, posted_at__lte=as_of).exclude(pk__in=debits))
         debits.update((entry.pk, entry) for entry in new_debits)
+        if len(debits) + len(records) > PART_LIMIT:
+            return None
     return debits, records
 
 
 def settlement_of(debit: LedgerEntry, *, as_of: datetime) -> SettlementRecord | None:
     """The approved settlement record the matching pairs with this debit, as of ``as_of``."""
-    debits, records = connected(debit, as_of=as_of)
+    part = connected(debit, as_of=as_of)
+    if part is None:
+        with matching(as_of=as_of), connection.cursor() as cursor:
+            cursor.execute(f"SELECT record_id FROM {PAIRS} WHERE debit_id = %s", [debit.pk])
+            found = cursor.fetchone()
+        return SettlementRecord.objects.get(pk=found[0]) if found else None
+    debits, records = part
     if not records:
         return None
     for pair in match_pairs(as_of=as_of, debits=LedgerEntry.objects.filter(pk__in=debits),

@@ -14,6 +14,7 @@ import pytest
 from django.utils import timezone
 
 from disputes.models import Outcome
+from disputes.verification import diagnosis as diagnosis_module
 from disputes.verification.diagnosis import connected, diagnose, diagnose_debit
 from transactions.models import LedgerEntry, SettlementRecord
 
@@ -215,3 +216,20 @@ def test_the_records_read_for_a_debit_are_those_linked_to_it_by_a_chain_of_candi
     assert _part("L1") == (["L1", "L2", "L3"], ["S1", "S2", "S3", "S4"])
     # As of a minute after L1: S2, L2 and all beyond them are not there yet.
     assert _part("L1", as_of=PAID_AT + timedelta(minutes=1)) == (["L1"], ["S1", "S3"])
+
+
+@pytest.mark.parametrize("limit", [2, 3, 4, 100])
+def test_a_part_too_large_to_read_is_decided_by_the_whole_matching(file_case, monkeypatch, limit):
+    """Above PART_LIMIT rows (records sharing one rrn over and over, say) the diagnosis runs the whole matching:
+    the same answers as the rival test above, whichever way it goes (the part here is 4 rows)."""
+    monkeypatch.setattr(diagnosis_module, "PART_LIMIT", limit)
+    case = file_case(transaction_at=PAID_AT, rrn="", stan="")
+    ledger("L1", rrn="", stan="", terminal_id="")
+    ledger("L2", at=PAID_AT + timedelta(minutes=2), rrn="200000000001", stan="", terminal_id="", card_last4="9999")
+    settlement("S1", at=PAID_AT + timedelta(minutes=2), rrn="", stan="", terminal_id="")
+    settlement("S2", at=PAID_AT + timedelta(days=2), **{**NONE_OF_IT, "rrn": "200000000001"})
+    ledger("L3", at=PAID_AT + timedelta(days=1), rrn="", stan="", terminal_id="", card_last4="8888")  # no record
+    assert (connected(LedgerEntry.objects.get(entry_id="L1"), as_of=LATER) is None) == (limit < 4)
+    assert _read(case)[:3] == (Outcome.SETTLED, ["L1"], ["S1"])
+    assert _read_debit("L2")[:3] == (Outcome.SETTLED, ["L2"], ["S2"])
+    assert _read_debit("L3")[:3] == (Outcome.ORPHAN, ["L3"], [])
