@@ -233,3 +233,13 @@ def test_a_part_too_large_to_read_is_decided_by_the_whole_matching(file_case, mo
     assert _read(case)[:3] == (Outcome.SETTLED, ["L1"], ["S1"])
     assert _read_debit("L2")[:3] == (Outcome.SETTLED, ["L2"], ["S2"])
     assert _read_debit("L3")[:3] == (Outcome.ORPHAN, ["L3"], [])
+
+
+def test_the_whole_matching_also_says_when_a_debit_is_left_unpaired(file_case, monkeypatch):
+    monkeypatch.setattr(diagnosis_module, "PART_LIMIT", 2)
+    case = file_case(transaction_at=PAID_AT, rrn="", stan="")
+    ledger("L1", rrn="", stan="", terminal_id="")
+    ledger("L2", at=PAID_AT + timedelta(minutes=2), rrn="", stan="", terminal_id="", card_last4="9999")
+    settlement("S1", at=PAID_AT + timedelta(minutes=2), rrn="", stan="", terminal_id="")
+    assert connected(LedgerEntry.objects.get(entry_id="L1"), as_of=LATER) is None
+    assert _read(case)[:3] == (Outcome.ORPHAN, ["L1"], [])
