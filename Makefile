@@ -31,7 +31,7 @@ help:
 	@echo "make run     start web + Celery worker + Celery beat on http://127.0.0.1:8000 (Ctrl-C stops all)"
 	@echo "make test    run the test suite against PostgreSQL (DATABASE_URL, default $(TEST_DATABASE_URL))"
 	@echo "make reliability  the reliability suite: fault scenarios with real processes, figures printed (run by .ci/run)"
-	@echo "make mutation  mutation testing of the core modules, score per module (docs/testing.md; not part of make test)"
+	@echo "make mutation  mutation testing of the core modules, score per module; reuses the last run (MUTATION_FRESH=1: from nothing) (docs/testing.md; not part of make test)"
 	@echo "make bench   the benchmarks on PostgreSQL + Redis + gunicorn + a Celery worker, one table (BENCH_ARGS=--quick: small sizes; not part of make test)"
 	@echo "make diagram regenerate the workflow diagram in docs/"
 	@echo "make messages recompile the translations after a .po changed"
