@@ -84,7 +84,8 @@ def sla_sweep_parts(*, now: datetime, batch_size: int | None = None) -> int:
     The parts are whole ``sla_sweep`` runs with the same ``now``: each claims its
     own batches (``SKIP LOCKED``), so they split the work and never repeat it."""
     most, batch_size = max(1, settings.DISPUTE_SLA_SWEEP_PARTS), batch_size or BATCH_SIZE
-    due = (Case.objects.filter(Q(sla_alert_at__lte=now) | Q(final_alert_at__lte=now))
+    # No ORDER BY (the model's default would walk a whole index in its order): the two alert indexes, OR-ed.
+    due = (Case.objects.filter(Q(sla_alert_at__lte=now) | Q(final_alert_at__lte=now)).order_by()
            .values("pk")[: (most - 1) * batch_size + 1].count())
     return max(1, min(most, -(-due // batch_size)))
 
