@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import OuterRef, Subquery, Value
+from django.db.models import BigIntegerField, OuterRef, Subquery, Value
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -121,7 +121,8 @@ def _resolve_merchant(case: Case) -> None:
     if case.merchant_id:
         terminal = Terminal.objects.filter(merchant=OuterRef("pk"), terminal_id=case.terminal_id).values("pk")[:1]
         merchant = (Merchant.objects.filter(merchant_id=case.merchant_id)
-                    .annotate(terminal_pk=Subquery(terminal) if case.terminal_id else Value(None))).first()
+                    .annotate(terminal_pk=Subquery(terminal) if case.terminal_id
+                              else Value(None, output_field=BigIntegerField()))).first()
     case.resolved_merchant = merchant
     if merchant is not None:
         case.resolved_terminal_id = merchant.terminal_pk

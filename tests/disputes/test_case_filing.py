@@ -11,7 +11,9 @@ from disputes.workflow.actors import CUSTOMER
 from disputes.workflow.errors import ActionForbidden
 from disputes.models import Case, CaseEvent, Notification
 from disputes.workflow.names import Channel, EventKind, State
+from merchants.models import Merchant, Terminal
 from tests.conftest import filing_data
+from tests.disputes.merchants import merchant_on_record
 
 
 def test_a_customer_files_on_the_web_and_gets_a_reference_and_tracking_code(db, django_capture_on_commit_callbacks):
@@ -150,3 +152,21 @@ def test_five_references_taken_in_a_row_refuse_the_filing_whole(db, dave, monkey
         case_file(actor=dave, channel=Channel.API, **filing_data(amount=Decimal("9.90")))
 
     assert Case.objects.count() == 1 and CaseEvent.objects.count() == 1
+
+
+@pytest.mark.parametrize(("terminal_id", "on_record", "terminal_found"), [
+    ("41082857", True, True),     # the merchant's own terminal
+    ("", True, False),            # no terminal on the slip (was a server error: the query had no type for "none")
+    ("99999999", True, False),    # a terminal that is not this merchant's
+    ("41082857", False, True),    # an unknown merchant: the terminal alone, wherever it is on record
+    ("", False, False),
+])
+def test_the_slip_finds_its_merchant_and_terminal_on_record(file_case, terminal_id, on_record, terminal_found):
+    other = Merchant.objects.create(name="别家", merchant_id="999999999999999")
+    merchant = merchant_on_record()
+    terminal = Terminal.objects.create(merchant=merchant if on_record else other, terminal_id="41082857")
+    Terminal.objects.create(merchant=other, terminal_id="99999999")
+    case = file_case(terminal_id=terminal_id, **({} if on_record else {"merchant_id": "103287654110999"}))
+    case = Case.objects.get(pk=case.pk)
+    assert case.resolved_merchant == (merchant if on_record else None)
+    assert case.resolved_terminal == (terminal if terminal_found else None)
