@@ -14,12 +14,15 @@ from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import Concat
 
 
+# A permission's name as Django spells it: "app_label.codename".
+_FULL_NAME = Concat("content_type__app_label", Value("."), "codename")
+
+
 def permission_names(user) -> QuerySet:
     """The names (``app_label.codename``) of the permissions ``user`` holds itself
     or through a group, as one-column rows; ``user`` may be an ``OuterRef``."""
     return (Permission.objects.filter(Q(user=user) | Q(group__user=user))
-            .annotate(full_name=Concat("content_type__app_label", Value("."), "codename"))
-            .values("full_name").order_by().distinct())
+            .annotate(full_name=_FULL_NAME).values("full_name").order_by().distinct())
 
 
 class ModelBackendOneQuery(ModelBackend):
@@ -28,8 +31,7 @@ class ModelBackendOneQuery(ModelBackend):
             return set()
         if not hasattr(user_obj, "_perm_cache"):
             if user_obj.is_superuser:
-                names = Permission.objects.annotate(
-                    full_name=Concat("content_type__app_label", Value("."), "codename")).values_list("full_name", flat=True)
+                names = Permission.objects.annotate(full_name=_FULL_NAME).values_list("full_name", flat=True)
             else:
                 names = permission_names(user_obj).values_list("full_name", flat=True)
             user_obj._perm_cache = set(names)

@@ -74,7 +74,8 @@ _SQL = {
                    "CAST((%s AT TIME ZONE %%s) AS date)"),
     "sqlite": ("", "dd_epoch_us(%s)", "dd_local_day(%s, %%s)"),
 }
-_CENTS = "CAST(round(amount * 100) AS bigint)"
+# Whole cents: exact on PostgreSQL and SQLite alike (SQLite keeps decimals as floats).
+AMOUNT_CENTS = "CAST(round(amount * 100) AS bigint)"
 _POSTED_AT, _TRANSACTED_AT = "posted_at", "transacted_at"
 _DEBIT_ID, _RECORD_ID = "debit_id", "record_id"
 
@@ -177,7 +178,7 @@ def _load(cursor, *, as_of: datetime, debits: QuerySet | None, records: QuerySet
     cursor.execute(
         f"CREATE TEMPORARY TABLE {DEBITS} AS"
         f" SELECT id, entry_id {key} AS entry_key, {at_us % _POSTED_AT} AS at_us,"
-        f" {day % _POSTED_AT} AS day, {_CENTS} AS cents, rrn, terminal_id, stan, merchant_id,"
+        f" {day % _POSTED_AT} AS day, {AMOUNT_CENTS} AS cents, rrn, terminal_id, stan, merchant_id,"
         f" card_last4, customer_ref"
         f" FROM {ledger} WHERE kind = %s AND posted_at <= %s{debit_filter}",
         [settings.TIME_ZONE, LedgerKind.DEBIT, as_of_param, *debit_params],
@@ -185,7 +186,7 @@ def _load(cursor, *, as_of: datetime, debits: QuerySet | None, records: QuerySet
     cursor.execute(
         f"CREATE TEMPORARY TABLE {RECORDS} AS"
         f" SELECT id, record_id {key} AS record_key, {at_us % _TRANSACTED_AT} AS at_us,"
-        f" {day % _TRANSACTED_AT} AS day, {_CENTS} AS cents, rrn, terminal_id, stan, merchant_id"
+        f" {day % _TRANSACTED_AT} AS day, {AMOUNT_CENTS} AS cents, rrn, terminal_id, stan, merchant_id"
         f" FROM {settlement} WHERE status = %s AND transacted_at <= %s{record_filter}",
         [settings.TIME_ZONE, SettlementStatus.APPROVED, as_of_param, *record_params],
     )

@@ -31,6 +31,7 @@ from django.utils.module_loading import import_string
 
 from core.money import CURRENCY_MINOR_UNITS
 from transactions.matching import (
+    AMOUNT_CENTS,
     DEBITS,
     DEBITS_LEFT,
     PAIRS,
@@ -93,8 +94,7 @@ def reconcile(*, as_of: datetime, grace: timedelta = DEFAULT_GRACE) -> Reconcili
     return run
 
 
-# Whole cents: exact on PostgreSQL and SQLite alike (SQLite keeps decimals as floats).
-_AMOUNT_CENTS = "CAST(round(amount * 100) AS bigint)"
+# In whole cents (matching.AMOUNT_CENTS): exact on PostgreSQL and SQLite alike.
 _OUTSTANDING_CENTS = "d.cents - coalesce(by_rrn.cents, 0) - coalesce(by_slip.cents, 0)"
 _DUPLICATE_WINDOW_US = DUPLICATE_WINDOW // timedelta(microseconds=1)
 
@@ -108,10 +108,10 @@ def _orphans_insert(cursor, run: ReconciliationRun, *, as_of: datetime, cutoff: 
         f"INSERT INTO {OrphanDebit._meta.db_table} (reconciliation_id, entry_id, outstanding, probable_duplicate)"
         f" SELECT %s, d.id, ({outstanding}) / 100.0, %s"
         f" FROM {DEBITS_LEFT} d"
-        f" LEFT JOIN (SELECT rrn, sum({_AMOUNT_CENTS}) AS cents FROM {ledger}"
+        f" LEFT JOIN (SELECT rrn, sum({AMOUNT_CENTS}) AS cents FROM {ledger}"
         f"   WHERE kind IN (%s, %s) AND posted_at <= %s AND rrn <> '' GROUP BY rrn) by_rrn"
         f"   ON by_rrn.rrn = d.rrn"
-        f" LEFT JOIN (SELECT terminal_id, stan, sum({_AMOUNT_CENTS}) AS cents FROM {ledger}"
+        f" LEFT JOIN (SELECT terminal_id, stan, sum({AMOUNT_CENTS}) AS cents FROM {ledger}"
         f"   WHERE kind IN (%s, %s) AND posted_at <= %s AND rrn = '' AND terminal_id <> '' AND stan <> ''"
         f"   GROUP BY terminal_id, stan) by_slip"
         f"   ON by_slip.terminal_id = d.terminal_id AND by_slip.stan = d.stan"
