@@ -20,10 +20,6 @@ from tests.transactions.stories import AS_OF, draw_stories
 from transactions.models import OrphanDebit, ReconciliationRun
 
 
-class Rollback(Exception):
-    pass
-
-
 @pytest.fixture
 def english(settings):
     settings.LANGUAGE_CODE = "en"
@@ -36,23 +32,20 @@ def test_reconcile_finds_exactly_the_orphans_the_files_were_built_with(db, engli
     drawn = draw_stories(data)
     ledger, settlement, expected = drawn.ledger, drawn.settlement, drawn.orphans
 
-    try:
-        with transaction.atomic():
-            (tmp_path / "ledger.csv").write_text(csv_text("ledger", ledger), encoding="utf-8")
-            (tmp_path / "settlement.csv").write_text(csv_text("settlement", settlement), encoding="utf-8")
-            for kind in ("ledger", "settlement"):
-                _output, error = run_import(kind, tmp_path / f"{kind}.csv")
-                assert error is None, error
-            call_command("reconcile", "--as-of", AS_OF.isoformat(), "--output", str(tmp_path / "orphans.csv"),
-                         stdout=io.StringIO())
-            with open(tmp_path / "orphans.csv", encoding="utf-8", newline="") as written:
-                found = {row["entry_id"] for row in csv.DictReader(written)}
-            run = ReconciliationRun.objects.latest("id")
-            outstanding = dict(OrphanDebit.objects.filter(reconciliation=run)
-                               .values_list("entry__entry_id", "outstanding"))
-            raise Rollback((found, outstanding))
-    except Rollback as result:
-        found, outstanding = result.args[0]
+    with transaction.atomic():  # each example's rows are rolled back for the next
+        (tmp_path / "ledger.csv").write_text(csv_text("ledger", ledger), encoding="utf-8")
+        (tmp_path / "settlement.csv").write_text(csv_text("settlement", settlement), encoding="utf-8")
+        for kind in ("ledger", "settlement"):
+            _output, error = run_import(kind, tmp_path / f"{kind}.csv")
+            assert error is None, error
+        call_command("reconcile", "--as-of", AS_OF.isoformat(), "--output", str(tmp_path / "orphans.csv"),
+                     stdout=io.StringIO())
+        with open(tmp_path / "orphans.csv", encoding="utf-8", newline="") as written:
+            found = {row["entry_id"] for row in csv.DictReader(written)}
+        run = ReconciliationRun.objects.latest("id")
+        outstanding = dict(OrphanDebit.objects.filter(reconciliation=run)
+                           .values_list("entry__entry_id", "outstanding"))
+        transaction.set_rollback(True)
 
     assert found == set(expected)
     assert outstanding == expected
