@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
@@ -315,6 +315,20 @@ def test_a_card_number_in_a_free_text_field_is_refused_and_nothing_is_imported(d
     assert not LedgerEntry.objects.exists() and not SettlementRecord.objects.exists()
 
 
+def test_a_card_number_of_13_characters_is_refused_and_shorter_values_pass(db):
+    """The shortest card number, 13 digits (Luhn-valid) and nothing else, in ASCII and in full-width digits;
+    12-character values (digits, a name in Chinese) cannot hold one."""
+    ledger = import_bytes("ledger", csv_text("ledger", [
+        ledger_row("L1", customer_ref="4222222222222"), ledger_row("L2", customer_ref="４２２２２２２２２２２２２"),
+        ledger_row("L3", customer_ref="422222222222"), ledger_row("L4", customer_ref="中国银联商务有限公司上海"),
+    ]).encode())
+    assert problems_of(ledger) == {2: [f"customer_ref: {CARD_REFUSED}"], 3: [f"customer_ref: {CARD_REFUSED}"]}
+    settlement = import_bytes("settlement", csv_text("settlement", [
+        settlement_row("S1", processor="银联4222222222222"), settlement_row("S2", processor="银联商务有限公司"),
+    ]).encode())
+    assert problems_of(settlement) == {2: [f"processor: {CARD_REFUSED}"]}
+
+
 def test_the_sqlite_checker_refuses_the_same_card_numbers():
     fmt = importing.FORMATS["ledger"]
     now = timezone.now()
@@ -562,10 +576,30 @@ def test_a_file_bigger_than_the_table_goes_in_with_its_indexes_built_again(db, m
     assert [(name, definition) for name, definition, _oid in after] == [
         (name, definition) for name, definition, _oid in before]
     rebuilt = {name for (name, _d, old), (_n, _e, new) in zip(before, after) if old != new}
-    assert {"ledger_rrn_idx", "ledger_card_posted_idx", "ledger_mid_amount_idx", "ledger_tid_stan_idx"} <= rebuilt
-    assert "transactions_ledgerentry_pkey" not in rebuilt
-    assert "ledger_entry_id_unique" not in rebuilt  # the ON CONFLICT target stays
+    assert rebuilt == {"ledger_rrn_idx", "ledger_card_posted_idx", "ledger_mid_amount_idx", "ledger_tid_stan_idx",
+                       "ledger_entry_id_unique"}
+    assert "transactions_ledgerentry_pkey" not in rebuilt  # other tables' foreign keys point at it
     assert LedgerEntry.objects.filter(rrn="000000000003").count() == 1
+    # The id's unique constraint is back, as a constraint, and holds.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT contype, pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = %s",
+                       ["ledger_entry_id_unique"])
+        assert cursor.fetchall() == [("u", "UNIQUE (entry_id)")]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LedgerEntry.objects.create(**{**LedgerEntry.objects.values(*importing.FORMATS["ledger"].columns).first(),
+                                      "rrn": "999999999999"})
+
+
+def test_a_file_bigger_than_the_table_with_an_id_already_there_imports_the_rest_once(db, monkeypatch):
+    """The insert without the unique constraint (dropped with the indexes) still adds no id twice."""
+    monkeypatch.setattr(importing.staging, "REBUILD_INDEXES_FROM", 2)
+    rows = [ledger_row(f"L{n}", rrn=f"{n:012d}") for n in range(1, 6)]
+    import_bytes("ledger", csv_text("ledger", rows[1:2]).encode())
+
+    report = import_bytes("ledger", csv_text("ledger", rows).encode())
+
+    assert (report.rows_imported, report.rows_already_present) == (4, 1)
+    assert sorted(LedgerEntry.objects.values_list("entry_id", flat=True)) == ["L1", "L2", "L3", "L4", "L5"]
 
 
 def test_a_file_no_bigger_than_the_table_keeps_the_indexes(db, monkeypatch):

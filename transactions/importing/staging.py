@@ -126,16 +126,20 @@ def _check(state: _State) -> None:
 def _refuse_card_numbers(cursor, fmt: FileFormat) -> None:
     """A free-text column (``customer_ref``, ``processor``) never holds a full
     card number: the card guard, in Python, reads the few rows that could hold
-    one (13 or more ASCII digits, or any character beyond ASCII), as the SQLite
-    path's checker does for every row."""
+    one, as the SQLite path's checker does for every row. Those are the values
+    of at least 13 characters (the guard counts one digit a character) with
+    13 or more ASCII digits or any character beyond ASCII (a digit of another
+    script). The CASE tests the cheap conditions first: a processor's name in
+    Chinese is short, and no longer read in Python."""
     for column in fmt.rules:
         if column.rule != "text":
             continue
         c = column.name
         cursor.execute(
-            f"SELECT line, {c} FROM {STAGE} WHERE {c} IS NOT NULL"
-            f" AND (length(regexp_replace({c}, '[^0-9]', '', 'g')) >= %s OR {c} ~ %s)",
-            [MIN_PAN_DIGITS, "[^\\x01-\\x7f]"],
+            f"SELECT line, {c} FROM {STAGE} WHERE {c} IS NOT NULL AND CASE"
+            f" WHEN length({c}) < %s THEN false WHEN {c} ~ %s THEN true WHEN {c} !~ '[0-9]' THEN false"
+            f" ELSE length(regexp_replace({c}, '[^0-9]', '', 'g')) >= %s END",
+            [MIN_PAN_DIGITS, "[^\\x01-\\x7f]", MIN_PAN_DIGITS],
         )
         found = [(line, c, "card_number", "") for line, value in cursor.fetchall() if contains_card_number(value)]
         if found:
@@ -193,10 +197,13 @@ def _insert(fmt: FileFormat, staged: int) -> int:
             return cursor.rowcount
         rebuilt = _secondary_indexes_dropped(cursor, fmt, staged)
         values = ", ".join(f"s.{key}" if name == key else _cast(fmt, name) for name in fmt.columns)
+        # Without its unique constraint (dropped with the indexes) the id has no
+        # ON CONFLICT target; the table is then locked against every other writer
+        # and no staged id is in it (NOT EXISTS), so nothing can conflict.
+        on_conflict = "" if rebuilt else f" ON CONFLICT ({key}) DO NOTHING"
         cursor.execute(
             f"INSERT INTO {fmt.table} ({columns}) SELECT {values} FROM {STAGE} s"
-            f" WHERE NOT EXISTS (SELECT 1 FROM {fmt.table} t WHERE t.{key} = s.{key})"
-            f" ON CONFLICT ({key}) DO NOTHING")
+            f" WHERE NOT EXISTS (SELECT 1 FROM {fmt.table} t WHERE t.{key} = s.{key}){on_conflict}")
         inserted = cursor.rowcount
         for definition in rebuilt:
             cursor.execute(definition)
@@ -205,12 +212,13 @@ def _insert(fmt: FileFormat, staged: int) -> int:
 
 def _secondary_indexes_dropped(cursor, fmt: FileFormat, staged: int) -> list[str]:
     """A file bigger than the table (the first loads of a bank's history)
-    goes in faster without the table's secondary indexes, built again after
-    from their own definitions: sorting a million keys once is quicker than
-    placing them one by one. Not for the daily file into a big table: dropping
-    an index locks the table against readers until the import commits. The
-    primary key and the unique id (the ON CONFLICT target) always stay.
-    Returns the definitions to run again after the insert."""
+    goes in faster without the table's secondary indexes and its unique
+    constraint on the id, built again after from their own definitions:
+    sorting a million keys once is quicker than placing them one by one. Not
+    for the daily file into a big table: dropping an index locks the table
+    against readers and writers until the import commits. The primary key
+    (which other tables' foreign keys reference) always stays. Returns the
+    statements to run after the insert (none: nothing was dropped)."""
     if staged < REBUILD_INDEXES_FROM:
         return []
     cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM {fmt.table} LIMIT %s) AS present", [staged])
@@ -225,7 +233,20 @@ def _secondary_indexes_dropped(cursor, fmt: FileFormat, staged: int) -> list[str
         [fmt.table],
     )
     indexes = cursor.fetchall()
+    # The unique constraints no foreign key depends on (the id's): ALTER TABLE
+    # builds the constraint's index again and checks it, in one pass.
+    cursor.execute(
+        "SELECT c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c"
+        " WHERE c.conrelid = %s::regclass AND c.contype = 'u'"
+        " AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = c.conindid)"
+        " ORDER BY c.conname",
+        [fmt.table],
+    )
+    uniques = cursor.fetchall()
     for name, _definition in indexes:
         cursor.execute(f'DROP INDEX "{name}"')
+    for name, _definition in uniques:
+        cursor.execute(f'ALTER TABLE {fmt.table} DROP CONSTRAINT "{name}"')
     cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-    return [definition for _name, definition in indexes]
+    return [*(f'ALTER TABLE {fmt.table} ADD CONSTRAINT "{name}" {definition}' for name, definition in uniques),
+            *(definition for _name, definition in indexes)]
