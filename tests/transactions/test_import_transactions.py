@@ -3,6 +3,8 @@ recorded (docs/design.md, "Commands" and "Transaction records")."""
 from __future__ import annotations
 
 import io
+import uuid
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -600,6 +602,45 @@ def test_a_file_bigger_than_the_table_with_an_id_already_there_imports_the_rest_
 
     assert (report.rows_imported, report.rows_already_present) == (4, 1)
     assert sorted(LedgerEntry.objects.values_list("entry_id", flat=True)) == ["L1", "L2", "L3", "L4", "L5"]
+
+
+@contextmanager
+def as_the_application_role():
+    """The connection as production's application role (docs/deployment.md,
+    "PostgreSQL: two roles"): rows and sequences, temporary tables, no DDL on
+    the tables, which it does not own. Made inside the test's transaction,
+    rolled back with it."""
+    role = f"dd_test_app_{uuid.uuid4().hex[:12]}"
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE ROLE {role} NOLOGIN")
+        cursor.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
+        cursor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")
+        cursor.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}")
+        cursor.execute(f"SET ROLE {role}")
+    try:
+        yield role
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
+
+
+def test_the_application_role_imports_a_big_first_file_keeping_the_indexes(db, monkeypatch):
+    """In production the application does not own the tables: the import of a
+    file bigger than the table cannot drop their indexes, and keeps them."""
+    monkeypatch.setattr(importing.staging, "REBUILD_INDEXES_FROM", 2)
+    rows = [ledger_row(f"L{n}", rrn=f"{n:012d}") for n in range(1, 5)]
+    import_bytes("ledger", csv_text("ledger", rows[:1]).encode())
+    before = indexes_of("transactions_ledgerentry")
+
+    with as_the_application_role():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_user")
+            assert cursor.fetchone()[0].startswith("dd_test_app_")
+        report = import_bytes("ledger", csv_text("ledger", rows).encode())
+
+    assert report.succeeded and report.rows_imported == 3
+    assert indexes_of("transactions_ledgerentry") == before
+    assert sorted(LedgerEntry.objects.values_list("entry_id", flat=True)) == ["L1", "L2", "L3", "L4"]
 
 
 def test_a_file_no_bigger_than_the_table_keeps_the_indexes(db, monkeypatch):

@@ -217,9 +217,15 @@ def _secondary_indexes_dropped(cursor, fmt: FileFormat, staged: int) -> list[str
     sorting a million keys once is quicker than placing them one by one. Not
     for the daily file into a big table: dropping an index locks the table
     against readers and writers until the import commits. The primary key
-    (which other tables' foreign keys reference) always stays. Returns the
-    statements to run after the insert (none: nothing was dropped)."""
+    (which other tables' foreign keys reference) always stays. Nor when the
+    database user does not own the table: in production the application's
+    role may not drop or build indexes (docs/deployment.md, "PostgreSQL:
+    two roles"), and the import then keeps them. Returns the statements to run
+    after the insert (none when nothing was dropped)."""
     if staged < REBUILD_INDEXES_FROM:
+        return []
+    cursor.execute("SELECT pg_has_role(relowner, 'USAGE') FROM pg_class WHERE oid = %s::regclass", [fmt.table])
+    if not cursor.fetchone()[0]:
         return []
     cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM {fmt.table} LIMIT %s) AS present", [staged])
     if cursor.fetchone()[0] >= staged:
