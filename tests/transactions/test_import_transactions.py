@@ -565,6 +565,7 @@ def indexes_of(table: str) -> list[tuple[str, str, int]]:
         return cursor.fetchall()
 
 
+@pytest.mark.needs_owner
 def test_a_file_bigger_than_the_table_goes_in_with_its_indexes_built_again(db, monkeypatch):
     monkeypatch.setattr(importing.staging, "REBUILD_INDEXES_FROM", 2)
     rows = [ledger_row(f"L{n}", rrn=f"{n:012d}") for n in range(1, 5)]
@@ -624,6 +625,7 @@ def as_the_application_role():
             cursor.execute("RESET ROLE")
 
 
+@pytest.mark.needs_owner  # it makes the role itself
 def test_the_application_role_imports_a_big_first_file_keeping_the_indexes(db, monkeypatch):
     """In production the application does not own the tables: the import of a
     file bigger than the table cannot drop their indexes, and keeps them."""
