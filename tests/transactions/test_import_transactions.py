@@ -3,8 +3,6 @@ recorded (docs/design.md, "Commands" and "Transaction records")."""
 from __future__ import annotations
 
 import io
-import uuid
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -15,6 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
+from tests.app_role_plugin import application_role
 from tests.transactions.files import csv_text, ledger_row, run_import, settlement_row, write_file
 from transactions import importing
 from transactions.importing import BAD_LINES_SHOWN, records_import
@@ -605,26 +604,6 @@ def test_a_file_bigger_than_the_table_with_an_id_already_there_imports_the_rest_
     assert sorted(LedgerEntry.objects.values_list("entry_id", flat=True)) == ["L1", "L2", "L3", "L4", "L5"]
 
 
-@contextmanager
-def as_the_application_role():
-    """The connection as production's application role (docs/deployment.md,
-    "PostgreSQL: two roles"): rows and sequences, temporary tables, no DDL on
-    the tables, which it does not own. Made inside the test's transaction,
-    rolled back with it."""
-    role = f"dd_test_app_{uuid.uuid4().hex[:12]}"
-    with connection.cursor() as cursor:
-        cursor.execute(f"CREATE ROLE {role} NOLOGIN")
-        cursor.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
-        cursor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")
-        cursor.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}")
-        cursor.execute(f"SET ROLE {role}")
-    try:
-        yield role
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("RESET ROLE")
-
-
 @pytest.mark.needs_owner  # it makes the role itself
 def test_the_application_role_imports_a_big_first_file_keeping_the_indexes(db, monkeypatch):
     """In production the application does not own the tables: the import of a
@@ -634,7 +613,7 @@ def test_the_application_role_imports_a_big_first_file_keeping_the_indexes(db, m
     import_bytes("ledger", csv_text("ledger", rows[:1]).encode())
     before = indexes_of("transactions_ledgerentry")
 
-    with as_the_application_role():
+    with application_role():
         with connection.cursor() as cursor:
             cursor.execute("SELECT current_user")
             assert cursor.fetchone()[0].startswith("dd_test_app_")
