@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib.auth import get_user_model
-
+from accounts.selectors import user_with_permissions
 from disputes.workflow.errors import ActionForbidden
 from disputes.workflow.names import SYSTEM_USERNAME
 
@@ -59,8 +58,10 @@ PUBLIC_ACTORS = (CustomerActor, MerchantActor)
 
 
 def system_user():
-    """The user that automatic steps (SLA, reconciliation) act as; made by a migration."""
-    return get_user_model().objects.get(username=SYSTEM_USERNAME)
+    """The user that automatic steps (SLA, reconciliation) act as, with its
+    permissions (one statement: each check of a new case asks for it); made by
+    a migration."""
+    return user_with_permissions(SYSTEM_USERNAME)
 
 
 def actor_label(actor) -> str:
