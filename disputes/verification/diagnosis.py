@@ -139,9 +139,11 @@ def diagnose(case: Case, *, as_of: datetime | None = None, debit: LedgerEntry | 
     an agent chose it, replaces the search."""
     as_of = as_of or timezone.now()
     if debit is None:
-        debits = list(candidate_entries(case, kinds=(LedgerKind.DEBIT,)).filter(posted_at__lte=as_of))
+        # Debits and holds in one read: holds count only when there is no debit.
+        found = list(candidate_entries(case, kinds=(LedgerKind.DEBIT, LedgerKind.HOLD)).filter(posted_at__lte=as_of))
+        debits = [entry for entry in found if entry.kind == LedgerKind.DEBIT]
         if not debits:
-            holds = list(candidate_entries(case, kinds=(LedgerKind.HOLD,)).filter(posted_at__lte=as_of))
+            holds = [entry for entry in found if entry.kind == LedgerKind.HOLD]
             return Diagnosis(outcome=Outcome.HOLD_ONLY if holds else Outcome.NOT_FOUND, debits=holds)
         if len(debits) > 1:
             return Diagnosis(outcome=Outcome.AMBIGUOUS, debits=debits)

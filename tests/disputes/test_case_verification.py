@@ -59,6 +59,32 @@ def test_a_hold_without_a_debit_is_hold_only(checked):
     assert (verification.outcome, verification.ledger_entries) == (Outcome.HOLD_ONLY, ["H1"])
 
 
+def test_a_hold_followed_by_its_debit_is_judged_by_the_debit(checked):
+    """The usual card payment: an authorisation hold, then the debit of the same
+    amount. The debit is the one the complaint describes; the hold is not a
+    second candidate (not ``ambiguous``) and not the outcome (not ``hold_only``)."""
+    ledger("H1", kind="hold", at=PAID_AT - timedelta(seconds=30))
+    ledger("L1")
+    verification = checked()
+    assert (verification.outcome, verification.ledger_entries) == (Outcome.ORPHAN, ["L1"])
+
+
+# The check that follows every filing, as the worker runs it (issue 12: a filing's
+# CPU is shared with the worker): the case with its card, customer and last
+# check; the system user with its permissions (one statement); the ledger's
+# debits and holds (one); the result, the case's link to it, and the event.
+CHECK_STATEMENTS = 6
+
+
+def test_the_check_of_a_new_case_costs_six_statements(complaint, django_assert_num_queries):
+    from disputes.verification.checks import case_verify_by_id
+
+    with django_assert_num_queries(CHECK_STATEMENTS + 2):  # + the SAVEPOINT/RELEASE of the test's transaction
+        case_verify_by_id(case_id=complaint.pk)
+    assert Verification.objects.get(case=complaint).outcome == Outcome.NOT_FOUND
+    assert CaseEvent.objects.filter(case=complaint, kind=EventKind.VERIFICATION).count() == 1
+
+
 def test_a_debit_settled_with_an_approved_record_is_settled(checked, complaint):
     ledger("L1")
     settlement("S1")
