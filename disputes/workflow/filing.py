@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import BigIntegerField, OuterRef, Subquery, Value
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -112,6 +112,18 @@ def _verified_customer_insert(customer: Customer, card: Card) -> bool:
     return True
 
 
+@cache
+def _merchant_statement() -> str:
+    """The merchant of a merchant id, and the id of its terminal of a terminal
+    id (NULL when none is given or on record), in one statement written once
+    per process (the ORM took about 1 ms of Python a filing to build it)."""
+    merchant, terminal = Merchant._meta, Terminal._meta
+    columns = ", ".join(f'm."{field.column}"' for field in merchant.concrete_fields)
+    return (f"SELECT (SELECT t.id FROM {terminal.db_table} t WHERE t.merchant_id = m.id AND t.terminal_id = %s "
+            f"AND %s <> '' ORDER BY t.id LIMIT 1), {columns} "
+            f"FROM {merchant.db_table} m WHERE m.merchant_id = %s ORDER BY m.id LIMIT 1")
+
+
 def _resolve_merchant(case: Case) -> None:
     """The merchant and terminal on record that the slip names, in one query
     when the merchant is known (its terminal by a subquery on
@@ -119,14 +131,15 @@ def _resolve_merchant(case: Case) -> None:
     terminal with that id (``terminal_tid_idx``)."""
     merchant = None
     if case.merchant_id:
-        terminal = Terminal.objects.filter(merchant=OuterRef("pk"), terminal_id=case.terminal_id).values("pk")[:1]
-        merchant = (Merchant.objects.filter(merchant_id=case.merchant_id)
-                    .annotate(terminal_pk=Subquery(terminal) if case.terminal_id
-                              else Value(None, output_field=BigIntegerField()))).first()
+        with connection.cursor() as cursor:
+            cursor.execute(_merchant_statement(), [case.terminal_id, case.terminal_id, case.merchant_id])
+            row = cursor.fetchone()
+        if row is not None:
+            terminal_pk, *values = row
+            merchant = Merchant.from_db(connection.alias, [f.attname for f in Merchant._meta.concrete_fields], values)
+            case.resolved_terminal_id = terminal_pk
     case.resolved_merchant = merchant
-    if merchant is not None:
-        case.resolved_terminal_id = merchant.terminal_pk
-    elif case.terminal_id:
+    if merchant is None and case.terminal_id:
         case.resolved_terminal = Terminal.objects.filter(terminal_id=case.terminal_id).first()
 
 
