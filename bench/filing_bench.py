@@ -19,7 +19,10 @@ dataset of ``--cases`` cases (the filings land among them), and at each concurre
 It prints cases/s, p50 and p95 for each, the API's rate as a ratio of each
 baseline's, and the SQL statements per API filing (a second filing by the same
 client, counted in-process with CaptureQueriesContext on the same database),
-and the peak RSS of a gunicorn worker and of the Celery worker.
+the peak RSS of a gunicorn worker and of the Celery worker, and the CPU each
+API filing cost the web, the worker (the verification it queued included: the
+phase's CPU is read once the worker is idle again), PostgreSQL and the bench's
+own client threads, all on the same cores.
 Results are in docs/performance.md ("Filing"). Not part of the test suite.
 """
 from __future__ import annotations
@@ -188,8 +191,15 @@ def main() -> int:
                 common = {"clients": clients, "requests": args.filings, "max_seconds": args.max_seconds, "port": stack.port,
                               "token": token}
                 base = offset
+                stack.wait_worker_idle()
+                cpu_before, client_before = stack.cpu_seconds(), time.process_time()
                 api = Phase("api", lambda i, base=base: ("POST", "/api/v1/cases/", complaint(base + i),
                                                          {"Idempotency-Key": str(uuid.uuid4())}), **common).run()
+                client_cpu = time.process_time() - client_before
+                stack.wait_worker_idle()
+                used = {name: value - cpu_before[name] for name, value in stack.cpu_seconds().items()}
+                used["bench client"] = client_cpu
+                api["cpu_ms_per_filing"] = {name: round(1000 * value / api["requests"], 1) for name, value in used.items()}
                 offset += args.filings
                 sql = sql_phase(args.database_url, clients=clients, filings=args.filings, user_id=user_id)
                 noop = Phase("noop", lambda i: ("POST", "/bench/noop/", complaint(i), {}), **common).run()
@@ -213,6 +223,9 @@ def main() -> int:
                 r = row[name]
                 ratio = row["api"]["rps"] / r["rps"] if r["rps"] else 0
                 print(f"{row['clients']:>7} {name:<5}{r['rps']:>9}{r['p50_ms']:>9}{r['p95_ms']:>9}  {ratio:>9.2f}  {r['statuses']}")
+            cpu = row["api"]["cpu_ms_per_filing"]
+            print(f"{row['clients']:>7} CPU per API filing: " + ", ".join(f"{name} {ms} ms" for name, ms in cpu.items())
+                  + f" (the web, the worker and the database: {sum(cpu[n] for n in ('web', 'worker', 'database')):.1f} ms)")
             print(f"{row['clients']:>7} peak RSS so far: gunicorn worker {row['web_peak_rss_mb']} MB, "
                   f"Celery worker {row['worker_peak_rss_mb']} MB")
     ok = all(set(row[name]["statuses"]) <= {200, 201} for row in rows for name in ("api", "noop"))

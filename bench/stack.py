@@ -6,6 +6,7 @@ scratch database, Redis as broker and cache, DEBUG off; their peak memory.
         stack.send("disputes.tasks.sla_sweep")
         stack.wait_task("disputes.tasks.sla_sweep")   # its own duration, from the worker's log
         stack.web_peak_mb(), stack.worker_peak_mb()
+        stack.cpu_seconds()             # CPU used so far by the web, the worker and PostgreSQL
 """
 from __future__ import annotations
 
@@ -81,6 +82,31 @@ def peak_mb(pid: int, *, children_only: bool = False) -> float:
     pids = _family(pid)[1:] if children_only else _family(pid)
     peaks = [int(_status(p)["VmHWM"].split()[0]) / 1024 for p in pids if "VmHWM" in _status(p)]
     return round(max(peaks, default=0.0), 1)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used by ``pid`` and its descendants, those that
+    ended included (a parent's ``cutime``/``cstime`` holds its reaped children's),
+    in seconds: a sum that only grows, so two readings bracket a phase."""
+    ticks = 0
+    for member in _family(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile: now in its parent's cutime
+        ticks += sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def postmaster_pid(database_url: str) -> int:
+    """The PostgreSQL server's main process: the parent of a connection's backend."""
+    import psycopg2
+
+    with psycopg2.connect(database_url) as conn, conn.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    conn.close()
+    return int(_status(backend)["PPid"])
 
 
 def purge_queue() -> None:
@@ -191,6 +217,26 @@ class Stack:
                 raise RuntimeError(f"the Celery worker died:\n{self.log_path.read_text()[-3000:]}")
             time.sleep(0.2)
         raise RuntimeError(f"task {task_id} did not finish in {timeout} s")
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds used so far by gunicorn, the Celery worker and the PostgreSQL
+        server (every database of it: run nothing else meanwhile)."""
+        database = postmaster_pid(self.database_url)
+        return {"web": cpu_seconds(self.web.pid) if self.web else 0.0,
+                "worker": cpu_seconds(self.worker.pid) if self.worker else 0.0,
+                "database": cpu_seconds(database)}
+
+    def wait_worker_idle(self, *, timeout: float = 120) -> None:
+        """Until the queue is empty and the worker's CPU stands still (the tasks it
+        had taken are done): the work a phase queued is then in its CPU time."""
+        if not self.worker:
+            return
+        deadline, last, still = time.monotonic() + timeout, cpu_seconds(self.worker.pid), 0
+        while time.monotonic() < deadline and still < 3:
+            time.sleep(0.3)
+            now = cpu_seconds(self.worker.pid)
+            still = still + 1 if queue_length() == 0 and now - last < 0.02 else 0
+            last = now
 
     def web_peak_mb(self) -> float:
         return peak_mb(self.web.pid, children_only=True) if self.web else 0.0
