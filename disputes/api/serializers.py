@@ -27,10 +27,15 @@ from merchants.models import Merchant, Terminal
 def copy_fields(fields: dict) -> dict:
     """Each instance's own copy of its class's fields. DRF deep-copies them,
     which builds every field again from its arguments (about 1.5 ms a filing);
-    a field that no instance has bound yet is copied as it is, which is the
-    same, and a nested serializer is still built again, as DRF does."""
-    return {name: copy.deepcopy(field) if isinstance(field, serializers.BaseSerializer) else copy.copy(field)
-            for name, field in fields.items()}
+    a plain field that no instance has bound yet is copied as it is, which is
+    the same. A field that holds fields of its own (a nested serializer, a
+    list's or a dict's ``child``, a relation's ``child_relation``: bound to it
+    when it was made) is still built again, as DRF does."""
+    return {name: copy.deepcopy(field) if _holds_fields(field) else copy.copy(field) for name, field in fields.items()}
+
+
+def _holds_fields(field) -> bool:
+    return isinstance(field, serializers.BaseSerializer) or hasattr(field, "child") or hasattr(field, "child_relation")
 
 
 class Serializer(serializers.Serializer):

@@ -31,6 +31,17 @@ def test_a_nested_serializers_fields_are_its_own_and_reach_the_roots_context():
             assert field is not theirs.fields[name] and field.parent is mine and field.context == {"who": 1}
 
 
+def test_a_list_fields_child_is_its_own_and_bound_to_it():
+    """A list's child is bound to its list when the list is made: each copy of
+    the list needs its own child, or every instance would share one."""
+    from disputes.api.serializers import VerificationSerializer
+
+    first, second = VerificationSerializer(), VerificationSerializer()
+    mine, theirs = first.fields["ledger_entries"], second.fields["ledger_entries"]
+    assert mine is not theirs and mine.child is not theirs.child
+    assert mine.child.parent is mine and mine.child.root is first
+
+
 def test_instances_in_many_threads_validate_their_own_data():
     """gunicorn's threads make serializers at once: each sees the errors of its
     own data (an odd thread's amount is wrong, an even one's is right)."""
