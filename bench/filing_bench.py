@@ -22,7 +22,8 @@ client, counted in-process with CaptureQueriesContext on the same database),
 the peak RSS of a gunicorn worker and of the Celery worker, and the CPU each
 API filing cost the web, the worker (the verification it queued included: the
 phase's CPU is read once the worker is idle again), PostgreSQL and the bench's
-own client threads, all on the same cores.
+own client threads, all on the same cores; and the rate at which the cases
+were filed *and checked* (from the phase's start to the worker's last check).
 Results are in docs/performance.md ("Filing"). Not part of the test suite.
 """
 from __future__ import annotations
@@ -36,6 +37,7 @@ import threading
 import time
 import urllib.parse
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -148,6 +150,24 @@ def sql_phase(url: str, *, clients: int, filings: int, user_id: int) -> dict:
     return summary("sql", latencies, time.perf_counter() - started, {201: len(latencies)})
 
 
+def checked_since(url: str, started: datetime) -> dict:
+    """The API filings since ``started`` that the worker has checked, and the
+    rate at which the whole system filed and checked them: cases per second
+    from the phase's start to the last check (a filing's work is not over when
+    the API answers: the worker checks the case on the same cores, and a rate
+    that leaves that for later is not one the system can keep up)."""
+    import psycopg2
+
+    with psycopg2.connect(url) as conn, conn.cursor() as cursor:
+        cursor.execute("SELECT count(*), max(v.checked_at) FROM disputes_verification v"
+                       " JOIN disputes_case c ON c.id = v.case_id WHERE c.created_at >= %s AND c.channel = 'api'",
+                       [started])
+        count, last = cursor.fetchone()
+    conn.close()
+    seconds = (last - started).total_seconds() if last else 0.0
+    return {"cases": count, "seconds": round(seconds, 2), "rps": round(count / seconds, 1) if seconds else 0.0}
+
+
 def summary(name: str, latencies: list[float], wall: float, statuses: dict) -> dict:
     ordered = sorted(latencies)
 
@@ -193,6 +213,7 @@ def main() -> int:
                 base = offset
                 stack.wait_worker_idle()
                 cpu_before, client_before = stack.cpu_seconds(), time.process_time()
+                phase_started = datetime.now(timezone.utc)
                 api = Phase("api", lambda i, base=base: ("POST", "/api/v1/cases/", complaint(base + i),
                                                          {"Idempotency-Key": str(uuid.uuid4())}), **common).run()
                 client_cpu = time.process_time() - client_before
@@ -200,6 +221,7 @@ def main() -> int:
                 used = {name: value - cpu_before[name] for name, value in stack.cpu_seconds().items()}
                 used["bench client"] = client_cpu
                 api["cpu_ms_per_filing"] = {name: round(1000 * value / api["requests"], 1) for name, value in used.items()}
+                api["checked"] = checked_since(args.database_url, phase_started)
                 offset += args.filings
                 sql = sql_phase(args.database_url, clients=clients, filings=args.filings, user_id=user_id)
                 noop = Phase("noop", lambda i: ("POST", "/bench/noop/", complaint(i), {}), **common).run()
@@ -223,6 +245,9 @@ def main() -> int:
                 r = row[name]
                 ratio = row["api"]["rps"] / r["rps"] if r["rps"] else 0
                 print(f"{row['clients']:>7} {name:<5}{r['rps']:>9}{r['p50_ms']:>9}{r['p95_ms']:>9}  {ratio:>9.2f}  {r['statuses']}")
+            checked = row["api"]["checked"]
+            print(f"{row['clients']:>7} filed and checked by the worker: {checked['cases']} in {checked['seconds']} s, "
+                  f"{checked['rps']} cases/s")
             cpu = row["api"]["cpu_ms_per_filing"]
             print(f"{row['clients']:>7} CPU per API filing: " + ", ".join(f"{name} {ms} ms" for name, ms in cpu.items())
                   + f" (the web, the worker and the database: {sum(cpu[n] for n in ('web', 'worker', 'database')):.1f} ms)")
