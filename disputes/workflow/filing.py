@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from decimal import Decimal
+from functools import cache
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -114,14 +114,13 @@ def _verified_customer_insert(customer: Customer, card: Card) -> bool:
 
 @cache
 def _merchant_statement() -> str:
-    """The merchant of a merchant id, and the id of its terminal of a terminal
-    id (NULL when none is given or on record), in one statement written once
-    per process (the ORM took about 1 ms of Python a filing to build it)."""
-    merchant, terminal = Merchant._meta, Terminal._meta
-    columns = ", ".join(f'm."{field.column}"' for field in merchant.concrete_fields)
-    return (f"SELECT (SELECT t.id FROM {terminal.db_table} t WHERE t.merchant_id = m.id AND t.terminal_id = %s "
-            f"AND %s <> '' ORDER BY t.id LIMIT 1), {columns} "
-            f"FROM {merchant.db_table} m WHERE m.merchant_id = %s ORDER BY m.id LIMIT 1")
+    """The merchant of a merchant id and, as ``terminal_pk``, the id of its
+    terminal of a terminal id (NULL when none is given or on record): one
+    statement written once per process (the ORM took about 1 ms of Python a
+    filing to build it)."""
+    merchant, terminal = Merchant._meta.db_table, Terminal._meta.db_table
+    return (f"SELECT m.*, (SELECT t.id FROM {terminal} t WHERE t.merchant_id = m.id AND t.terminal_id = %s) "
+            f"AS terminal_pk FROM {merchant} m WHERE m.merchant_id = %s")
 
 
 def _resolve_merchant(case: Case) -> None:
@@ -131,15 +130,13 @@ def _resolve_merchant(case: Case) -> None:
     terminal with that id (``terminal_tid_idx``)."""
     merchant = None
     if case.merchant_id:
-        with connection.cursor() as cursor:
-            cursor.execute(_merchant_statement(), [case.terminal_id, case.terminal_id, case.merchant_id])
-            row = cursor.fetchone()
-        if row is not None:
-            terminal_pk, *values = row
-            merchant = Merchant.from_db(connection.alias, [f.attname for f in Merchant._meta.concrete_fields], values)
-            case.resolved_terminal_id = terminal_pk
+        # merchant_id is unique, and so is a terminal id within its merchant; no terminal id matches nothing.
+        found = Merchant.objects.raw(_merchant_statement(), [case.terminal_id or None, case.merchant_id])
+        merchant = next(iter(found), None)
     case.resolved_merchant = merchant
-    if merchant is None and case.terminal_id:
+    if merchant is not None:
+        case.resolved_terminal_id = merchant.terminal_pk
+    elif case.terminal_id:
         case.resolved_terminal = Terminal.objects.filter(terminal_id=case.terminal_id).first()
 
 
