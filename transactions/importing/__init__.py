@@ -17,8 +17,10 @@ staging table first, then into the records table in one statement, all in one
 transaction:
 
 - on PostgreSQL the file is ``COPY``-ed as it is into the staging table and
-  checked there with SQL (``_sql_certainly_good`` passes the good rows,
-  ``_sql_check`` names what is wrong with the others). A file that ``COPY``
+  checked there with SQL. ``prescreen.Prescreen`` looks at each line on its
+  way to ``COPY`` and passes the plain good ones, so ``_sql_check`` (which names
+  what is wrong) reads only the rest; where the prescreen gives up (a quoted
+  value, say), ``_sql_certainly_good`` passes the good rows in SQL instead. A file that ``COPY``
   cannot read (a wrong number of fields, text that is not UTF-8, a blank
   line...) is read again by Python, which names those lines and copies the
   others. A file bigger than its table goes in without the table's secondary
@@ -34,7 +36,8 @@ then (about every megabyte read, and at each phase), for the command's progress
 bar or a task's percentage.
 
 The package: ``rules`` (the columns, shapes and formats; what an import
-reports), ``reading`` (the file, counted and hashed), ``checks`` (the two
+reports), ``reading`` (the file, counted and hashed), ``prescreen`` (the first
+look at each line), ``checks`` (the two
 checkers and their messages), ``state`` (what one import carries), ``staging``
 (the temporary tables, checking the staged rows, writing them) and ``run``
 (``records_import``).

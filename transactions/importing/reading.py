@@ -50,14 +50,21 @@ class _EndOfDataMarker(Exception):
 
 
 class _CopySource:
-    """What COPY reads: the rest of the file, watching for a ``\\.`` line."""
+    """What COPY reads: the rest of the file, watching for a ``\\.`` line, each
+    piece shown to ``screen`` (a ``prescreen.Prescreen``) on its way."""
 
-    def __init__(self, reader: _Reader):
+    def __init__(self, reader: _Reader, screen=None):
         self.reader = reader
+        self.screen = screen
         self._tail = b"\n"  # the header line ended just before
 
     def read(self, size: int = COPY_CHUNK) -> bytes:
         data = self.reader.read(size)
+        if self.screen is not None:
+            if data:
+                self.screen.feed(data)
+            else:
+                self.screen.finish()
         window = self._tail + data
         for ending in (b"\n\\.\n", b"\n\\.\r"):
             if ending in window:

@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from transactions.importing.checks import _python_check
+from transactions.importing.prescreen import Prescreen
 from transactions.importing.reading import (
     _CopySource,
     _EndOfDataMarker,
@@ -139,7 +140,11 @@ def _stage(state: _State, file: BinaryIO, start: int | None) -> int:
     if _postgresql() and start is not None:
         try:
             with transaction.atomic():
-                return _copy_file(fmt, reader)
+                screen = Prescreen(fmt, state.now)
+                rows = _copy_file(fmt, reader, screen)
+                # The suspects name staged rows only if COPY staged a row a line.
+                state.suspects = screen.suspects if screen.lines == rows else None
+                return rows
         except _EndOfDataMarker:
             pass
         except Exception as error:  # what COPY cannot read: read it again in Python
@@ -162,12 +167,12 @@ def _copy_refused(error: Exception) -> bool:
     return "COPY" in str(error) or "read()" in str(error)
 
 
-def _copy_file(fmt: FileFormat, reader: _Reader) -> int:
+def _copy_file(fmt: FileFormat, reader: _Reader, screen: Prescreen) -> int:
     columns = ", ".join(fmt.columns)
     with connection.cursor() as cursor:
         cursor.cursor.copy_expert(
             f"COPY {STAGE} ({columns}) FROM STDIN WITH (FORMAT csv, HEADER false, ENCODING 'UTF8')",
-            _CopySource(reader), size=COPY_CHUNK,
+            _CopySource(reader, screen), size=COPY_CHUNK,
         )
         return cursor.cursor.rowcount
 

@@ -89,19 +89,7 @@ def _check(state: _State) -> None:
     fmt = state.fmt
     with connection.cursor() as cursor:
         if _postgresql():
-            checks, params = _sql_check(fmt.rules)
-            good, good_params = _sql_certainly_good(fmt.rules)
-            latest = state.now + slip.TRANSACTION_CLOCK_SKEW
-            params = [latest if value == "now" else value for value in [*params, *good_params]]
-            cursor.execute(
-                f"INSERT INTO {BAD} (line, field, code, detail)"
-                f" SELECT line, split_part(problem, ':', 1), split_part(problem, ':', 2), coalesce(currency, '')"
-                f" FROM (SELECT line, currency, unnest(problems) AS problem FROM"
-                f"  (SELECT line, currency, array_remove({checks}, NULL) AS problems FROM {STAGE}"
-                f"   WHERE NOT ({good})) AS checked"
-                f"  WHERE cardinality(problems) > 0) AS found",
-                params,
-            )
+            _sql_row_checks(cursor, state)
             _refuse_card_numbers(cursor, fmt)
         key = fmt.id_column
         cursor.execute(
@@ -121,6 +109,31 @@ def _check(state: _State) -> None:
             f" WHERE {_differs(fmt)}",
             [key],
         )
+
+
+def _sql_row_checks(cursor, state: _State) -> None:
+    """Every problem of the rows to check: the suspects of the prescreen, or
+    else every row the cheaper SQL test does not pass."""
+    fmt = state.fmt
+    if state.suspects is None:
+        good, rows_params = _sql_certainly_good(fmt.rules)
+        rows = f"NOT ({good})"
+    elif state.suspects:
+        rows, rows_params = "line = ANY(%s)", [state.suspects]
+    else:
+        return  # every line certainly good
+    checks, params = _sql_check(fmt.rules)
+    latest = state.now + slip.TRANSACTION_CLOCK_SKEW
+    params = [latest if value == "now" else value for value in [*params, *rows_params]]
+    cursor.execute(
+        f"INSERT INTO {BAD} (line, field, code, detail)"
+        f" SELECT line, split_part(problem, ':', 1), split_part(problem, ':', 2), coalesce(currency, '')"
+        f" FROM (SELECT line, currency, unnest(problems) AS problem FROM"
+        f"  (SELECT line, currency, array_remove({checks}, NULL) AS problems FROM {STAGE}"
+        f"   WHERE {rows}) AS checked"
+        f"  WHERE cardinality(problems) > 0) AS found",
+        params,
+    )
 
 
 def _refuse_card_numbers(cursor, fmt: FileFormat) -> None:

@@ -30,6 +30,8 @@ class _State:
     bad_rows: int = 0
     bytes_total: int | None = None
     pending_bad: list[tuple[int, str, str, str]] = field(default_factory=list)
+    # The lines the SQL row checks must read (prescreen.Prescreen); None: every row.
+    suspects: list[int] | None = None
 
     def report(self, phase: str) -> None:
         if self.progress is None:
