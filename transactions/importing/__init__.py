@@ -12,9 +12,11 @@ line (the first ``BAD_LINES_SHOWN``, with the count of all). Importing the same
 or an overlapping file again imports only what is new: an id already present
 with the same values counts as "already present".
 
-Memory stays constant whatever the size of the file. Rows go into a temporary
-staging table first, then into the records table in one statement, all in one
-transaction:
+Memory stays constant whatever the size of the file. A plain file into an
+empty table (the first load of a bank's history) goes straight into the records
+table (``firstload``); any other file, and one the first load stops at, goes
+into a temporary staging table first, then into the records table in one
+statement, all in one transaction:
 
 - on PostgreSQL the file is ``COPY``-ed as it is into the staging table and
   checked there with SQL. ``prescreen.Prescreen`` looks at each line on its
@@ -37,7 +39,7 @@ bar or a task's percentage.
 
 The package: ``rules`` (the columns, shapes and formats; what an import
 reports), ``reading`` (the file, counted and hashed), ``prescreen`` (the first
-look at each line), ``checks`` (the two
+look at each line), ``firstload`` (a plain file into an empty table), ``checks`` (the two
 checkers and their messages), ``state`` (what one import carries), ``staging``
 (the temporary tables, checking the staged rows, writing them) and ``run``
 (``records_import``).

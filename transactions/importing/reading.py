@@ -75,6 +75,18 @@ class _CopySource:
         return data
 
 
+def _copy_refused(error: Exception, *classes: str) -> bool:
+    """True when ``COPY`` could not read the file (and for an error of one of the
+    SQLSTATE ``classes``, such as ``"23"``), whether psycopg2's error or Django's around it."""
+    import psycopg2
+
+    cause = error.__cause__ if not isinstance(error, psycopg2.Error) else error
+    if isinstance(cause, psycopg2.Error):
+        return (cause.pgcode in {"22P04", "22021", "22P05", "22026", "54000", "57014"} or cause.pgcode is None
+                or (cause.pgcode or "")[:2] in classes)
+    return "COPY" in str(error) or "read()" in str(error)
+
+
 def _file_size(file: BinaryIO) -> int | None:
     try:
         return os.fstat(file.fileno()).st_size

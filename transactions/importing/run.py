@@ -10,8 +10,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from transactions.importing.checks import _python_check
+from transactions.importing.firstload import records_load_first
 from transactions.importing.prescreen import Prescreen
 from transactions.importing.reading import (
+    _copy_refused,
     _CopySource,
     _EndOfDataMarker,
     _file_size,
@@ -76,16 +78,18 @@ def records_import(
     imported = 0
     try:
         with transaction.atomic():
-            rows_total = _stage(state, file, start)
-            state.rows_read = rows_total
-            state.report("checking")
-            _check(state)
-            state.bad_rows = _bad_count()
-            if state.bad_rows:
-                raise _Failed(state.bad_rows, _bad_lines(fmt), rows_total)
-            state.report("writing")
-            imported = _insert(fmt, rows_total)
-            _drop_temporary_tables()
+            rows_total = imported = _load_first(state, file, start)
+            if imported is None:  # the staging way
+                rows_total = _stage(state, file, start)
+                state.rows_read = rows_total
+                state.report("checking")
+                _check(state)
+                state.bad_rows = _bad_count()
+                if state.bad_rows:
+                    raise _Failed(state.bad_rows, _bad_lines(fmt), rows_total)
+                state.report("writing")
+                imported = _insert(fmt, rows_total)
+                _drop_temporary_tables()
     except _Failed as failed:
         _drop_temporary_tables_after_rollback()
         run.status = ImportStatus.FAILED
@@ -125,6 +129,16 @@ def _new_reader(state: _State, file: BinaryIO) -> _Reader:
     return state.reader
 
 
+def _load_first(state: _State, file: BinaryIO, start: int | None) -> int | None:
+    """A plain file into an empty table, straight in (firstload); ``None``: it goes the staging way."""
+    if not _postgresql() or start is None:
+        return None
+    loaded = records_load_first(state, _new_reader(state, file))
+    if loaded is None:
+        file.seek(start)
+    return loaded
+
+
 def _stage(state: _State, file: BinaryIO, start: int | None) -> int:
     """Put every row of the file into the staging table (and each unreadable
     line into the table of problems); return the number of rows."""
@@ -156,15 +170,6 @@ def _stage(state: _State, file: BinaryIO, start: int | None) -> int:
     rows = _stage_in_python(state, reader)
     _flush_bad(state)
     return rows
-
-
-def _copy_refused(error: Exception) -> bool:
-    import psycopg2
-
-    cause = error.__cause__ if not isinstance(error, psycopg2.Error) else error
-    if isinstance(cause, psycopg2.Error):
-        return cause.pgcode in {"22P04", "22021", "22P05", "22026", "54000", "57014"} or cause.pgcode is None
-    return "COPY" in str(error) or "read()" in str(error)
 
 
 def _copy_file(fmt: FileFormat, reader: _Reader, screen: Prescreen) -> int:

@@ -137,26 +137,35 @@ def _sql_row_checks(cursor, state: _State) -> None:
 
 
 def _refuse_card_numbers(cursor, fmt: FileFormat) -> None:
+    found = _card_number_lines(cursor, fmt, STAGE)
+    if found:
+        cursor.executemany(f"INSERT INTO {BAD} (line, field, code, detail) VALUES (%s, %s, 'card_number', '')",
+                           found)
+
+
+def _card_number_lines(cursor, fmt: FileFormat, table: str) -> list[tuple[object, str]]:
     """A free-text column (``customer_ref``, ``processor``) never holds a full
-    card number: the card guard, in Python, reads the few rows that could hold
-    one, as the SQLite path's checker does for every row. Those are the values
-    of at least 13 characters (the guard counts one digit a character) with
-    13 or more ASCII digits or any character beyond ASCII (a digit of another
-    script). The CASE tests the cheap conditions first: a processor's name in
-    Chinese is short, and no longer read in Python."""
+    card number: the card guard, in Python, reads the few rows of ``table``
+    that could hold one, as the SQLite path's checker does for every row.
+    Those are the values of at least 13 characters (the guard counts one digit
+    a character) with 13 or more ASCII digits or any character beyond ASCII
+    (a digit of another script). The CASE tests the cheap conditions first: a
+    processor's name in Chinese is short, and no longer read in Python.
+    Returns (the row's ``line``, or ``id`` in a records table; the column) for each."""
+    key = "line" if table == STAGE else "id"
+    found = []
     for column in fmt.rules:
         if column.rule != "text":
             continue
         c = column.name
         cursor.execute(
-            f"SELECT line, {c} FROM {STAGE} WHERE {c} IS NOT NULL AND CASE"
+            f"SELECT {key}, {c} FROM {table} WHERE {c} IS NOT NULL AND CASE"
             f" WHEN length({c}) < %s THEN false WHEN {c} ~ %s THEN true WHEN {c} !~ '[0-9]' THEN false"
             f" ELSE length(regexp_replace({c}, '[^0-9]', '', 'g')) >= %s END",
             [MIN_PAN_DIGITS, "[^\\x01-\\x7f]", MIN_PAN_DIGITS],
         )
-        found = [(line, c, "card_number", "") for line, value in cursor.fetchall() if contains_card_number(value)]
-        if found:
-            cursor.executemany(f"INSERT INTO {BAD} (line, field, code, detail) VALUES (%s, %s, %s, %s)", found)
+        found += [(row, c) for row, value in cursor.fetchall() if contains_card_number(value)]
+    return found
 
 
 def _differs(fmt: FileFormat) -> str:
@@ -235,14 +244,23 @@ def _secondary_indexes_dropped(cursor, fmt: FileFormat, staged: int) -> list[str
     role may not drop or build indexes (docs/deployment.md, "PostgreSQL:
     two roles"), and the import then keeps them. Returns the statements to run
     after the insert (none when nothing was dropped)."""
-    if staged < REBUILD_INDEXES_FROM:
-        return []
-    cursor.execute("SELECT pg_has_role(relowner, 'USAGE') FROM pg_class WHERE oid = %s::regclass", [fmt.table])
-    if not cursor.fetchone()[0]:
+    if staged < REBUILD_INDEXES_FROM or not _owned(cursor, fmt):
         return []
     cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM {fmt.table} LIMIT %s) AS present", [staged])
     if cursor.fetchone()[0] >= staged:
         return []  # a table as big as the file: its indexes stay (a file imported again, too)
+    return _indexes_dropped(cursor, fmt)
+
+
+def _owned(cursor, fmt: FileFormat) -> bool:
+    """True when the database user may drop and build the table's indexes (it owns the table)."""
+    cursor.execute("SELECT pg_has_role(relowner, 'USAGE') FROM pg_class WHERE oid = %s::regclass", [fmt.table])
+    return cursor.fetchone()[0]
+
+
+def _indexes_dropped(cursor, fmt: FileFormat) -> list[str]:
+    """Drop the table's secondary indexes and the unique constraints no foreign
+    key depends on (the id's); return the statements that build them again."""
     cursor.execute(
         "SELECT index.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i"
         " JOIN pg_class index ON index.oid = i.indexrelid"
@@ -252,8 +270,7 @@ def _secondary_indexes_dropped(cursor, fmt: FileFormat, staged: int) -> list[str
         [fmt.table],
     )
     indexes = cursor.fetchall()
-    # The unique constraints no foreign key depends on (the id's): ALTER TABLE
-    # builds the constraint's index again and checks it, in one pass.
+    # ALTER TABLE builds a unique constraint's index again and checks it, in one pass.
     cursor.execute(
         "SELECT c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c"
         " WHERE c.conrelid = %s::regclass AND c.contype = 'u'"
