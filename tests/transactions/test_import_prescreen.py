@@ -194,6 +194,13 @@ def test_the_prescreen_gives_up_where_lines_may_not_be_rows(body):
     assert screen.suspects is None
 
 
+def test_a_line_longer_than_any_plain_one_is_not_held_in_memory():
+    screen = prescreen.Prescreen(FORMATS["ledger"], timezone.now())
+    for _piece in range(3):
+        screen.feed(b"L" * (prescreen.MAX_LINE_BYTES // 2))
+    assert screen.suspects is None and len(screen._rest) == 0
+
+
 def test_a_file_of_many_bad_lines_is_checked_whole_and_every_line_named(db, monkeypatch):
     monkeypatch.setattr(prescreen, "MAX_SUSPECTS", 3)
     rows = [ledger_row(f"L{n}", amount="0" if n % 2 else "10.00") for n in range(12)]

@@ -14,7 +14,8 @@ machine with two cores it adds little to the ``COPY``.
 It gives up (``suspects`` is then ``None``, and every row is checked in SQL as
 before) when a line number could stop naming its staged row (a quote, since a
 quoted field may hold a line break; a blank line; bytes that are not UTF-8),
-when more than ``MAX_SUSPECTS`` lines are suspect, and when ``COPY`` staged
+when more than ``MAX_SUSPECTS`` lines are suspect, at a line longer than
+``MAX_LINE_BYTES`` (its memory stays small whatever the file), and when ``COPY`` staged
 another number of rows than it saw lines (``run._stage``). It stays out of
 the card-number scan, which runs on every row (``staging._refuse_card_numbers``),
 and of ids repeated or imported before. A test holds it to never pass a row in
@@ -38,6 +39,8 @@ from transactions.importing.rules import (
 # Beyond this many suspect lines, checking them one by one is no saving: the
 # SQL check then reads every row (and the list stays small in memory).
 MAX_SUSPECTS = 100_000
+# Far longer than any plain line (a ledger line holds at most about 600 bytes).
+MAX_LINE_BYTES = 1 << 16
 _FIELD_END = r',"\x00-\x1f\x7f'  # what an unquoted value of a plain line never holds
 # Each amount's fraction is held to its currency's minor units after the match.
 _MAX_PLACES = max(CURRENCY_MINOR_UNITS.values())
@@ -103,6 +106,10 @@ class Prescreen:
         data = self._rest + data
         cut = data.rfind(b"\n") + 1
         self._rest = data[cut:]
+        if len(self._rest) > MAX_LINE_BYTES:
+            self.give_up()  # no plain line is that long: not worth holding in memory
+            self._rest = b""
+            return
         if cut:
             self._screen(data[:cut])
 
