@@ -18,7 +18,11 @@ without a loop per row: every round pairs each debit and record that are each
 other's best candidate (``row_number()`` over both sides), then drops the
 candidates of what was paired; a pair that is best for both ends is exactly the
 pair the greedy choice would take, so the rounds end where the greedy matching
-does, usually after two or three rounds.
+does, usually after two or three rounds. In passes 1 and 2 candidates share
+equal values, so they fall into groups (an rrn; a terminal, STAN, amount and
+day) in which every debit is a candidate of every record: a group of one debit
+and one record is a pair whatever else there is, paired before the rounds
+without sorting (most of pass 1).
 
 Everything happens in temporary tables of the current connection, inside one
 transaction: ``matching()`` is a context manager, and within it the caller may
@@ -55,16 +59,21 @@ DEBITS_LEFT = "tx_match_debit_left"
 RECORDS_LEFT = "tx_match_record_left"
 _TABLES = (EDGES, PAIRS, DEBITS_LEFT, RECORDS_LEFT, DEBITS, RECORDS)
 
-# How each pass finds its candidates (d: a debit, r: a record, both still unpaired).
+# How each pass finds its candidates (d: a debit, r: a record, both still unpaired), and,
+# where candidates are those with equal values (every debit of a group a candidate of
+# every record of it), the debit's values that make the group; {key} is the collation
+# that compares text byte by byte.
 _CANDIDATES = {
-    PASS_RRN: ("r.rrn = d.rrn", "d.rrn <> ''"),
+    PASS_RRN: ("r.rrn = d.rrn", "d.rrn <> ''", "d.rrn {key}"),
     PASS_TERMINAL: (
         "r.terminal_id = d.terminal_id AND r.stan = d.stan AND r.cents = d.cents AND r.day = d.day",
         "d.terminal_id <> '' AND d.stan <> ''",
+        "d.terminal_id {key}, d.stan {key}, d.cents, d.day",
     ),
     PASS_MERCHANT: (
         "r.merchant_id = d.merchant_id AND r.cents = d.cents",
         "d.merchant_id <> '' AND abs(d.at_us - r.at_us) <= %d" % (MERCHANT_WINDOW // timedelta(microseconds=1)),
+        None,  # within 15 minutes: not a relation of equal values
     ),
 }
 # Per database: the collation that compares ids byte by byte, a time as microseconds since the
@@ -121,7 +130,8 @@ def matching(
     ``entry_key``/``record_key``, ``at_us``, ``day``, ``cents`` and the slip
     fields; debits also ``card_last4``, ``customer_ref``), ``tx_match_pair``
     (``debit_id``, ``record_id``, ``match_pass``, ``match_round``: the round of
-    the pass, from 1, that paired them) and ``tx_match_debit_left`` /
+    the pass, from 1, that paired them; 0 for a debit and a record that were
+    each other's only candidate, paired before the rounds) and ``tx_match_debit_left`` /
     ``tx_match_record_left`` (what was left unpaired, the same columns)."""
     with transaction.atomic():
         # Created in this transaction, the tables vanish with it if anything fails;
@@ -192,7 +202,7 @@ def _load(cursor, *, as_of: datetime, debits: QuerySet | None, records: QuerySet
     )
     cursor.execute(
         f"CREATE TEMPORARY TABLE {EDGES} (debit_id bigint, record_id bigint, gap bigint,"
-        f" entry_key text {key}, record_key text {key})")
+        f" entry_key text {key}, record_key text {key}, alone boolean)")
     # The two unique keys are the rule itself: a debit pairs once, a record pairs once.
     cursor.execute(
         f"CREATE TEMPORARY TABLE {PAIRS} (debit_id bigint PRIMARY KEY, record_id bigint UNIQUE,"
@@ -204,18 +214,21 @@ def _load(cursor, *, as_of: datetime, debits: QuerySet | None, records: QuerySet
 def _run_pass(cursor, number: int) -> int:
     """One pass: its candidates among what is unpaired, then rounds of mutual best
     candidates until none is left. Returns how many pairs it made."""
-    joined, condition = _CANDIDATES[number]
+    joined, condition, group = _CANDIDATES[number]
     # Pass 1 starts from everything; the later ones from what is left.
     debits, records = (DEBITS, RECORDS) if number == PASS_RRN else (DEBITS_LEFT, RECORDS_LEFT)
+    alone = "false"
+    if group:
+        alone = f"count(*) OVER (PARTITION BY {group.format(key=_SQL[connection.vendor][0])}) = 1"
     cursor.execute(f"DELETE FROM {EDGES}")
     cursor.execute(
-        f"INSERT INTO {EDGES} (debit_id, record_id, gap, entry_key, record_key)"
-        f" SELECT d.id, r.id, abs(d.at_us - r.at_us), d.entry_key, r.record_key"
+        f"INSERT INTO {EDGES} (debit_id, record_id, gap, entry_key, record_key, alone)"
+        f" SELECT d.id, r.id, abs(d.at_us - r.at_us), d.entry_key, r.record_key, {alone}"
         f" FROM {debits} d JOIN {records} r ON {joined}"
         f" WHERE {condition}"
     )
+    paired = _pair_alone(cursor, number) if group else 0
     _analyze(cursor, EDGES)
-    paired = 0
     round_number = 0
     while True:
         round_number += 1
@@ -242,6 +255,23 @@ def _run_pass(cursor, number: int) -> int:
         if not cursor.rowcount:  # never: it takes at least the edges just paired; a guard against looping
             break
     _leave_unpaired(cursor, number)
+    return paired
+
+
+def _pair_alone(cursor, number: int) -> int:
+    """Pair each debit and record that are each other's only candidate (a group
+    of one debit and one record: in most files, nearly every pair of pass 1).
+    Round 1 would pair them anyway, but only after sorting every candidate
+    twice; they are kept as round 0. Returns how many."""
+    cursor.execute(
+        f"INSERT INTO {PAIRS} (debit_id, record_id, match_pass, match_round)"
+        f" SELECT debit_id, record_id, %s, 0 FROM {EDGES} WHERE alone",
+        [number],
+    )
+    paired = cursor.rowcount
+    if paired:
+        cursor.execute(f"DELETE FROM {EDGES} WHERE alone")
+        _analyze(cursor, PAIRS)
     return paired
 
 
