@@ -13,10 +13,11 @@ records across local midnight, candidates of two passes at once.
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
 
 from django.db import transaction
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from tests.transactions.records import SHANGHAI, T, debit, record
 from transactions.matching import PASS_MERCHANT, PASS_RRN, PASS_TERMINAL, match_pairs
