@@ -129,7 +129,7 @@ def _duplicates_flag(cursor, run: ReconciliationRun) -> None:
     cursor.execute(
         f"UPDATE {orphans} SET probable_duplicate = %s WHERE reconciliation_id = %s AND entry_id IN ("
         f" SELECT o.id FROM {orphans} od"
-        f" JOIN {DEBITS} o ON o.id = od.entry_id"
+        f" JOIN {DEBITS_LEFT} o ON o.id = od.entry_id"  # an orphan is a debit left unpaired: a small table
         f" JOIN {DEBITS} later ON later.card_last4 = o.card_last4 AND later.customer_ref = o.customer_ref"
         f"  AND later.merchant_id = o.merchant_id"
         f" JOIN {PAIRS} p ON p.debit_id = later.id"
