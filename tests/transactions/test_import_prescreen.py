@@ -224,3 +224,15 @@ def test_bad_lines_among_plain_ones_are_named_with_their_own_numbers(db, ending)
     assert problems_of(report) == {6: ["posted_at: The time is in the future."],
                                    31: ["amount: JPY amounts have at most 0 decimal places."]}
     assert not LedgerEntry.objects.exists()
+
+
+def test_after_a_value_over_two_lines_each_bad_line_keeps_its_own_number(db):
+    """COPY counts records; the report counts lines, as an editor shows them."""
+    good = "L{n},C1,1234,10.00,CNY,2026-11-10T12:00:00+08:00,debit,,,,,\n"
+    text = (csv_text("ledger", []) + good.format(n=1) + 'L2,"C\n1",1234,10.00,CNY,2026-11-10T12:00:00+08:00,debit,,,,,\n'
+            + good.format(n=3) + good.format(n=4).replace("CNY", "XXX"))
+
+    report = import_bytes("ledger", text.encode())
+
+    assert sorted(problems_of(report)) == [3, 6]
+    assert problems_of(report)[6] == ["currency: Not a currency code this bank handles (ISO 4217, such as CNY)."]

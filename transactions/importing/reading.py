@@ -22,6 +22,7 @@ class _Reader(io.RawIOBase):
         self.sha256 = hashlib.sha256()
         self.bytes_read = 0
         self.newlines = 0
+        self.last_byte = b""
         self._on_progress = on_progress
         self._reported_at = 0
 
@@ -35,10 +36,16 @@ class _Reader(io.RawIOBase):
             self.sha256.update(data)
             self.bytes_read += len(data)
             self.newlines += data.count(b"\n")
+            self.last_byte = data[-1:]
             if self.bytes_read - self._reported_at >= PROGRESS_EVERY:
                 self._reported_at = self.bytes_read
                 self._on_progress(self)
         return len(data)
+
+    def one_line_each(self, rows: int) -> bool:
+        """After the whole file: True when each of ``rows`` records after the
+        header took one line (no quoted value held a line break)."""
+        return self.newlines == rows + (1 if self.last_byte == b"\n" else 0)
 
     def text(self) -> io.TextIOWrapper:
         """The rest of the file as text; bytes that are not UTF-8 read as U+FFFD."""

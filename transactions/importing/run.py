@@ -129,6 +129,10 @@ def _new_reader(state: _State, file: BinaryIO) -> _Reader:
     return state.reader
 
 
+class _SpansLines(Exception):
+    """A record of the file took more than one line."""
+
+
 def _load_first(state: _State, file: BinaryIO, start: int | None) -> int | None:
     """A plain file into an empty table, straight in (firstload); ``None``: it goes the staging way."""
     if not _postgresql() or start is None:
@@ -156,10 +160,14 @@ def _stage(state: _State, file: BinaryIO, start: int | None) -> int:
             with transaction.atomic():
                 screen = Prescreen(fmt, state.now)
                 rows = _copy_file(fmt, reader, screen)
+                if not reader.one_line_each(rows):
+                    # COPY numbers records; the report names lines: a record over several
+                    # lines (always a bad one: no value may hold a line break) needs Python's count.
+                    raise _SpansLines()
                 # The suspects name staged rows only if COPY staged a row a line.
                 state.suspects = screen.suspects if screen.lines == rows else None
                 return rows
-        except _EndOfDataMarker:
+        except (_EndOfDataMarker, _SpansLines):
             pass
         except Exception as error:  # what COPY cannot read: read it again in Python
             if not _copy_refused(error):
