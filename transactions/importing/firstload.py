@@ -17,12 +17,11 @@ from the line count, a card number in a free-text column, an id twice.
 """
 from __future__ import annotations
 
-from typing import BinaryIO
-
 from django.db import connection, transaction
 
 from transactions.importing.prescreen import Prescreen
 from transactions.importing.reading import (
+    _copy_csv,
     _copy_refused,
     _CopySource,
     _EndOfDataMarker,
@@ -30,13 +29,15 @@ from transactions.importing.reading import (
     _Reader,
 )
 from transactions.importing.rules import (
-    _ADVISORY_LOCK,
     COPY_CHUNK,
-    FORMATS,
     MAX_HEADER,
-    FileFormat,
 )
-from transactions.importing.staging import _card_number_lines, _indexes_dropped, _owned
+from transactions.importing.staging import (
+    _card_number_lines,
+    _indexes_dropped,
+    _lock_kind,
+    _owned,
+)
 from transactions.importing.state import _postgresql, _State
 
 
@@ -79,14 +80,15 @@ def _load(state: _State, reader: _Reader) -> int:
     if _header_problem(fmt, reader.readline(MAX_HEADER)):
         raise _NotPlain()
     with connection.cursor() as cursor:
-        # Imports of one kind, one at a time (as staging._check); then the table must be empty.
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ADVISORY_LOCK, list(FORMATS).index(fmt.kind)])
+        _lock_kind(cursor, fmt)  # then the table must be empty
         cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {fmt.table})")
         if cursor.fetchone()[0]:
             raise _NotPlain()
         rebuild = _indexes_dropped(cursor, fmt) if _owned(cursor, fmt) else []
         screen = Prescreen(fmt, state.now)
-        rows = _copy(cursor, fmt, _StopAtSuspect(reader, screen))
+        # An empty text value is stored empty, as the staging way stores it, not NULL.
+        text = [column.name for column in fmt.rules if column.rule not in ("amount", "time")]
+        rows = _copy_csv(fmt.table, fmt.columns, _StopAtSuspect(reader, screen), force_not_null=text)
         state.rows_read = rows
         state.report("checking")
         # (_StopAtSuspect stopped COPY at any suspect line, the last one included.)
@@ -97,13 +99,3 @@ def _load(state: _State, reader: _Reader) -> int:
             cursor.execute(statement)
     return rows
 
-
-def _copy(cursor, fmt: FileFormat, source: BinaryIO) -> int:
-    """COPY into the records table; an empty text value is stored empty, not NULL."""
-    text = [column.name for column in fmt.rules if column.rule not in ("amount", "time")]
-    cursor.cursor.copy_expert(
-        f"COPY {fmt.table} ({', '.join(fmt.columns)}) FROM STDIN WITH"
-        f" (FORMAT csv, HEADER false, ENCODING 'UTF8', FORCE_NOT_NULL ({', '.join(text)}))",
-        source, size=COPY_CHUNK,
-    )
-    return cursor.cursor.rowcount

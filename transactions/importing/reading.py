@@ -8,6 +8,8 @@ import os
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
+from django.db import connection
+
 from transactions.importing.rules import COPY_CHUNK, PROGRESS_EVERY, FileFormat
 
 # --- reading the file -----------------------------------------------------------------------
@@ -80,6 +82,19 @@ class _CopySource:
             raise _EndOfDataMarker()
         self._tail = window[-3:]
         return data
+
+
+def _copy_csv(table: str, columns: list[str], source, *, force_not_null: list[str] | None = None) -> int:
+    """``COPY`` the CSV ``source`` (no header) into ``columns`` of ``table``; the
+    number of rows written. ``force_not_null``: the columns whose empty value is
+    stored as ``''`` rather than NULL."""
+    options = "FORMAT csv, HEADER false, ENCODING 'UTF8'"
+    if force_not_null:
+        options += f", FORCE_NOT_NULL ({', '.join(force_not_null)})"
+    with connection.cursor() as cursor:
+        cursor.cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH ({options})", source,
+                                  size=COPY_CHUNK)
+        return cursor.cursor.rowcount
 
 
 def _copy_refused(error: Exception, *classes: str) -> bool:

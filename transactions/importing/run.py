@@ -13,6 +13,7 @@ from transactions.importing.checks import _python_check
 from transactions.importing.firstload import records_load_first
 from transactions.importing.prescreen import Prescreen
 from transactions.importing.reading import (
+    _copy_csv,
     _copy_refused,
     _CopySource,
     _EndOfDataMarker,
@@ -24,12 +25,10 @@ from transactions.importing.reading import (
 )
 from transactions.importing.rules import (
     BAD,
-    COPY_CHUNK,
     FORMATS,
     MAX_HEADER,
     SQLITE_BATCH,
     STAGE,
-    FileFormat,
     ImportReport,
     ProgressCallback,
 )
@@ -159,7 +158,7 @@ def _stage(state: _State, file: BinaryIO, start: int | None) -> int:
         try:
             with transaction.atomic():
                 screen = Prescreen(fmt, state.now)
-                rows = _copy_file(fmt, reader, screen)
+                rows = _copy_csv(STAGE, fmt.columns, _CopySource(reader, screen))
                 if not reader.one_line_each(rows):
                     # COPY numbers records; the report names lines: a record over several
                     # lines (always a bad one: no value may hold a line break) needs Python's count.
@@ -180,16 +179,6 @@ def _stage(state: _State, file: BinaryIO, start: int | None) -> int:
     return rows
 
 
-def _copy_file(fmt: FileFormat, reader: _Reader, screen: Prescreen) -> int:
-    columns = ", ".join(fmt.columns)
-    with connection.cursor() as cursor:
-        cursor.cursor.copy_expert(
-            f"COPY {STAGE} ({columns}) FROM STDIN WITH (FORMAT csv, HEADER false, ENCODING 'UTF8')",
-            _CopySource(reader, screen), size=COPY_CHUNK,
-        )
-        return cursor.cursor.rowcount
-
-
 def _stage_in_python(state: _State, reader: _Reader) -> int:
     """Read the file with Python's csv module: lines it cannot read go to the
     problems; PostgreSQL checks the others after a COPY, SQLite's are checked here."""
@@ -205,10 +194,7 @@ def _stage_in_python(state: _State, reader: _Reader) -> int:
         if not batch:
             return
         if postgresql:
-            data = io.BytesIO(buffer.getvalue().encode("utf-8"))
-            with connection.cursor() as cursor:
-                cursor.cursor.copy_expert(
-                    f"COPY {STAGE} (line, {', '.join(fmt.columns)}) FROM STDIN WITH (FORMAT csv)", data)
+            _copy_csv(STAGE, ["line", *fmt.columns], io.BytesIO(buffer.getvalue().encode("utf-8")))
             buffer.seek(0)
             buffer.truncate()
         else:

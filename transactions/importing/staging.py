@@ -100,15 +100,19 @@ def _check(state: _State) -> None:
             f" WHERE s.line > f.first_line",
             [key],
         )
-        if _postgresql():
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)",
-                           [_ADVISORY_LOCK, list(FORMATS).index(fmt.kind)])
+        _lock_kind(cursor, fmt)
         cursor.execute(
             f"INSERT INTO {BAD} (line, field, code, detail)"
             f" SELECT s.line, %s, 'conflict', '' FROM {STAGE} s JOIN {fmt.table} t ON t.{key} = s.{key}"
             f" WHERE {_differs(fmt)}",
             [key],
         )
+
+
+def _lock_kind(cursor, fmt: FileFormat) -> None:
+    """Imports of one kind, one at a time, until the transaction ends (PostgreSQL)."""
+    if _postgresql():
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ADVISORY_LOCK, list(FORMATS).index(fmt.kind)])
 
 
 def _sql_row_checks(cursor, state: _State) -> None:
