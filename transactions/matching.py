@@ -24,6 +24,12 @@ day) in which every debit is a candidate of every record: a group of one debit
 and one record is a pair whatever else there is, paired before the rounds
 without sorting (most of pass 1).
 
+Pass 1's groups of one debit and one record (in most files nearly every pair)
+are found first, straight from the records tables, by counting each rrn's
+debits and records (no sort, no copy of the tables): the pairs table starts
+with them, and only the debits and records left over are copied, with the
+values the passes compare, into the tables the passes work on.
+
 Everything happens in temporary tables of the current connection, inside one
 transaction: ``matching()`` is a context manager, and within it the caller may
 read the tables (``reconciliation`` does, to find the orphan debits).
@@ -51,20 +57,20 @@ PASS_MERCHANT = 3
 PASSES = (PASS_RRN, PASS_TERMINAL, PASS_MERCHANT)
 MERCHANT_WINDOW = timedelta(minutes=15)
 
-DEBITS = "tx_match_debit"
-RECORDS = "tx_match_record"
 EDGES = "tx_match_edge"
 PAIRS = "tx_match_pair"
 DEBITS_LEFT = "tx_match_debit_left"
 RECORDS_LEFT = "tx_match_record_left"
-_TABLES = (EDGES, PAIRS, DEBITS_LEFT, RECORDS_LEFT, DEBITS, RECORDS)
+_TABLES = (EDGES, PAIRS, DEBITS_LEFT, RECORDS_LEFT)
 
 # How each pass finds its candidates (d: a debit, r: a record, both still unpaired), and,
 # where candidates are those with equal values (every debit of a group a candidate of
 # every record of it), the debit's values that make the group; {key} is the collation
 # that compares text byte by byte.
 _CANDIDATES = {
-    PASS_RRN: ("r.rrn = d.rrn", "d.rrn <> ''", "d.rrn {key}"),
+    # Pass 1's groups of one debit and one record are paired before any copy (_load); those
+    # it leaves are all larger: none is a pair alone.
+    PASS_RRN: ("r.rrn = d.rrn", "d.rrn <> ''", None),
     PASS_TERMINAL: (
         "r.terminal_id = d.terminal_id AND r.stan = d.stan AND r.cents = d.cents AND r.day = d.day",
         "d.terminal_id <> '' AND d.stan <> ''",
@@ -110,6 +116,11 @@ class MatchSummary:
         return sum(self.pairs_by_pass.values())
 
 
+def epoch_microseconds_sql(column: str) -> str:
+    """SQL for a time column as microseconds since the epoch (how the matching tables hold times)."""
+    return _SQL[connection.vendor][1] % column
+
+
 def epoch_microseconds(moment: datetime) -> int:
     """Microseconds since 1970-01-01 UTC: how the matching tables hold times."""
     return (moment - datetime(1970, 1, 1, tzinfo=dt_timezone.utc)) // timedelta(microseconds=1)
@@ -125,23 +136,21 @@ def matching(
     """Pair the debits posted by ``as_of`` with the approved records transacted
     by then (optionally only among ``debits`` / ``records``); yields the counts.
 
-    Inside the block the temporary tables hold the result: ``tx_match_debit``
-    and ``tx_match_record`` (every debit and record compared: ``id``,
-    ``entry_key``/``record_key``, ``at_us``, ``day``, ``cents`` and the slip
-    fields; debits also ``card_last4``, ``customer_ref``), ``tx_match_pair``
+    Inside the block the temporary tables hold the result: ``tx_match_pair``
     (``debit_id``, ``record_id``, ``match_pass``, ``match_round``: the round of
     the pass, from 1, that paired them; 0 for a debit and a record that were
-    each other's only candidate, paired before the rounds) and ``tx_match_debit_left`` /
-    ``tx_match_record_left`` (what was left unpaired, the same columns)."""
+    each other's only candidate, paired before the rounds) and
+    ``tx_match_debit_left`` / ``tx_match_record_left``: what was left unpaired,
+    with ``id``, ``entry_key``/``record_key``, ``at_us``, ``day``, ``cents``
+    and the slip fields; debits also ``card_last4``, ``customer_ref`` and ``posted_at``."""
     with transaction.atomic():
         # Created in this transaction, the tables vanish with it if anything fails;
         # otherwise they are dropped here, for a caller whose transaction goes on.
         _drop()
         with connection.cursor() as cursor:
-            _load(cursor, as_of=as_of, debits=debits, records=records)
+            alone, debit_count, record_count = _load(cursor, as_of=as_of, debits=debits, records=records)
             pairs_by_pass = {number: _run_pass(cursor, number) for number in PASSES}
-            cursor.execute(f"SELECT (SELECT count(*) FROM {DEBITS}), (SELECT count(*) FROM {RECORDS})")
-            debit_count, record_count = cursor.fetchone()
+            pairs_by_pass[PASS_RRN] += alone
         yield MatchSummary(as_of=as_of, debits=debit_count, records=record_count, pairs_by_pass=pairs_by_pass)
         _drop()
 
@@ -178,45 +187,69 @@ def _restricted(queryset: QuerySet | None) -> tuple[str, list]:
     return f" AND id IN ({sql})", list(params)
 
 
-def _load(cursor, *, as_of: datetime, debits: QuerySet | None, records: QuerySet | None) -> None:
+def _load(cursor, *, as_of: datetime, debits: QuerySet | None, records: QuerySet | None) -> tuple[int, int, int]:
+    """Create the tables; return how many pairs pass 1 found alone in their rrn,
+    and how many debits and records are compared."""
     ledger, settlement = LedgerEntry._meta.db_table, SettlementRecord._meta.db_table
     debit_filter, debit_params = _restricted(debits)
     record_filter, record_params = _restricted(records)
     key, at_us, day = _SQL[connection.vendor]
     sqlite_functions.install(connection)
     as_of_param = connection.ops.adapt_datetimefield_value(as_of)
+    compared_debits = f"kind = %s AND posted_at <= %s{debit_filter}"
+    debit_params = [LedgerKind.DEBIT, as_of_param, *debit_params]
+    compared_records = f"status = %s AND transacted_at <= %s{record_filter}"
+    record_params = [SettlementStatus.APPROVED, as_of_param, *record_params]
+    # Pass 1's groups of one debit and one record: an rrn that one debit and one record have
+    # (one count of both tables' rows by rrn).
     cursor.execute(
-        f"CREATE TEMPORARY TABLE {DEBITS} AS"
+        f"CREATE TEMPORARY TABLE {PAIRS} AS"
+        f" SELECT max(debit_id) AS debit_id, max(record_id) AS record_id,"
+        f" {PASS_RRN} AS match_pass, 0 AS match_round"
+        f" FROM (SELECT rrn, id AS debit_id, CAST(NULL AS bigint) AS record_id FROM {ledger}"
+        f"   WHERE {compared_debits} AND rrn <> ''"
+        f"  UNION ALL SELECT rrn, CAST(NULL AS bigint), id FROM {settlement}"
+        f"   WHERE {compared_records} AND rrn <> '') side"
+        f" GROUP BY rrn HAVING count(debit_id) = 1 AND count(record_id) = 1",
+        [*debit_params, *record_params],
+    )
+    # The two unique keys are the rule itself: a debit pairs once, a record pairs once.
+    cursor.execute(f"CREATE UNIQUE INDEX {PAIRS}_debit ON {PAIRS} (debit_id)")
+    cursor.execute(f"CREATE UNIQUE INDEX {PAIRS}_record ON {PAIRS} (record_id)")
+    _analyze(cursor, PAIRS)
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE {DEBITS_LEFT} AS"
         f" SELECT id, entry_id {key} AS entry_key, {at_us % _POSTED_AT} AS at_us,"
         f" {day % _POSTED_AT} AS day, {AMOUNT_CENTS} AS cents, rrn, terminal_id, stan, merchant_id,"
-        f" card_last4, customer_ref"
-        f" FROM {ledger} WHERE kind = %s AND posted_at <= %s{debit_filter}",
-        [settings.TIME_ZONE, LedgerKind.DEBIT, as_of_param, *debit_params],
+        f" card_last4, customer_ref, posted_at"
+        f" FROM {ledger} t WHERE {compared_debits}"
+        f" AND NOT EXISTS (SELECT 1 FROM {PAIRS} p WHERE p.debit_id = t.id)",
+        [settings.TIME_ZONE, *debit_params],
     )
     cursor.execute(
-        f"CREATE TEMPORARY TABLE {RECORDS} AS"
+        f"CREATE TEMPORARY TABLE {RECORDS_LEFT} AS"
         f" SELECT id, record_id {key} AS record_key, {at_us % _TRANSACTED_AT} AS at_us,"
         f" {day % _TRANSACTED_AT} AS day, {AMOUNT_CENTS} AS cents, rrn, terminal_id, stan, merchant_id"
-        f" FROM {settlement} WHERE status = %s AND transacted_at <= %s{record_filter}",
-        [settings.TIME_ZONE, SettlementStatus.APPROVED, as_of_param, *record_params],
+        f" FROM {settlement} t WHERE {compared_records}"
+        f" AND NOT EXISTS (SELECT 1 FROM {PAIRS} p WHERE p.record_id = t.id)",
+        [settings.TIME_ZONE, *record_params],
     )
     cursor.execute(
         f"CREATE TEMPORARY TABLE {EDGES} (debit_id bigint, record_id bigint, gap bigint,"
         f" entry_key text {key}, record_key text {key}, alone boolean)")
-    # The two unique keys are the rule itself: a debit pairs once, a record pairs once.
-    cursor.execute(
-        f"CREATE TEMPORARY TABLE {PAIRS} (debit_id bigint PRIMARY KEY, record_id bigint UNIQUE,"
-        f" match_pass integer, match_round integer)")
-    _analyze(cursor, DEBITS)
-    _analyze(cursor, RECORDS)
+    _analyze(cursor, DEBITS_LEFT)
+    _analyze(cursor, RECORDS_LEFT)
+    cursor.execute(f"SELECT (SELECT count(*) FROM {PAIRS}), (SELECT count(*) FROM {DEBITS_LEFT}),"
+                   f" (SELECT count(*) FROM {RECORDS_LEFT})")
+    alone, debits_left, records_left = cursor.fetchone()
+    return alone, alone + debits_left, alone + records_left
 
 
 def _run_pass(cursor, number: int) -> int:
     """One pass: its candidates among what is unpaired, then rounds of mutual best
     candidates until none is left. Returns how many pairs it made."""
     joined, condition, group = _CANDIDATES[number]
-    # Pass 1 starts from everything; the later ones from what is left.
-    debits, records = (DEBITS, RECORDS) if number == PASS_RRN else (DEBITS_LEFT, RECORDS_LEFT)
+    debits, records = DEBITS_LEFT, RECORDS_LEFT
     alone = "false"
     if group:
         alone = f"count(*) OVER (PARTITION BY {group.format(key=_SQL[connection.vendor][0])}) = 1"
@@ -276,17 +309,13 @@ def _pair_alone(cursor, number: int) -> int:
 
 
 def _leave_unpaired(cursor, number: int) -> None:
-    """Keep the tables of what is left unpaired after pass ``number``."""
-    if number == PASS_RRN:
-        for left, table, key in ((DEBITS_LEFT, DEBITS, _DEBIT_ID), (RECORDS_LEFT, RECORDS, _RECORD_ID)):
-            cursor.execute(
-                f"CREATE TEMPORARY TABLE {left} AS SELECT * FROM {table} t"
-                f" WHERE NOT EXISTS (SELECT 1 FROM {PAIRS} p WHERE p.{key} = t.id)")
-            _analyze(cursor, left)
-        return
+    """Take what pass ``number`` paired out of the tables of what is left (pass 1's
+    round 0, paired before the copy, was never in them)."""
+    first_round = 1 if number == PASS_RRN else 0
     for left, key in ((DEBITS_LEFT, _DEBIT_ID), (RECORDS_LEFT, _RECORD_ID)):
-        cursor.execute(f"DELETE FROM {left} WHERE id IN (SELECT {key} FROM {PAIRS} WHERE match_pass = %s)",
-                       [number])
+        cursor.execute(f"DELETE FROM {left} WHERE id IN"
+                       f" (SELECT {key} FROM {PAIRS} WHERE match_pass = %s AND match_round >= %s)",
+                       [number, first_round])
 
 
 def _analyze(cursor, table: str) -> None:

@@ -32,13 +32,13 @@ from django.utils.module_loading import import_string
 from core.money import CURRENCY_MINOR_UNITS
 from transactions.matching import (
     AMOUNT_CENTS,
-    DEBITS,
     DEBITS_LEFT,
     PAIRS,
     PASS_MERCHANT,
     PASS_RRN,
     PASS_TERMINAL,
     epoch_microseconds,
+    epoch_microseconds_sql,
     matching,
 )
 from transactions.models import (
@@ -125,17 +125,22 @@ def _duplicates_flag(cursor, run: ReconciliationRun) -> None:
     """Paid twice: the same card (card_last4 and customer_ref) paid the same
     merchant again within DUPLICATE_WINDOW after the orphan, and that later
     debit is paired with an approved settlement record."""
-    orphans = OrphanDebit._meta.db_table
+    orphans, ledger = OrphanDebit._meta.db_table, LedgerEntry._meta.db_table
+    later_us = epoch_microseconds_sql("later.posted_at")
+    window, params = f"{later_us} > o.at_us AND {later_us} <= o.at_us + %s", [_DUPLICATE_WINDOW_US]
+    if connection.vendor == "postgresql":
+        # The same window again on the column, so that the (card_last4, posted_at) index finds the later debits.
+        window += " AND later.posted_at > o.posted_at AND later.posted_at <= o.posted_at + %s"
+        params.append(DUPLICATE_WINDOW)
     cursor.execute(
         f"UPDATE {orphans} SET probable_duplicate = %s WHERE reconciliation_id = %s AND entry_id IN ("
         f" SELECT o.id FROM {orphans} od"
         f" JOIN {DEBITS_LEFT} o ON o.id = od.entry_id"  # an orphan is a debit left unpaired: a small table
-        f" JOIN {DEBITS} later ON later.card_last4 = o.card_last4 AND later.customer_ref = o.customer_ref"
+        f" JOIN {ledger} later ON later.card_last4 = o.card_last4 AND later.customer_ref = o.customer_ref"
         f"  AND later.merchant_id = o.merchant_id"
-        f" JOIN {PAIRS} p ON p.debit_id = later.id"
-        f" WHERE od.reconciliation_id = %s AND o.merchant_id <> ''"
-        f" AND later.at_us > o.at_us AND later.at_us <= o.at_us + %s)",
-        [True, run.pk, run.pk, _DUPLICATE_WINDOW_US],
+        f" JOIN {PAIRS} p ON p.debit_id = later.id"  # paired: a debit compared, settled
+        f" WHERE od.reconciliation_id = %s AND o.merchant_id <> '' AND {window})",
+        [True, run.pk, run.pk, *params],
     )
 
 
