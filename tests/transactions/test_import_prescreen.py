@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+import re
+from datetime import date, timedelta
 
 import pytest
 from django.db import connection, transaction
@@ -236,3 +237,32 @@ def test_after_a_value_over_two_lines_each_bad_line_keeps_its_own_number(db):
 
     assert sorted(problems_of(report)) == [3, 6]
     assert problems_of(report)[6] == ["currency: Not a currency code this bank handles (ISO 4217, such as CNY)."]
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(day=st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31)),
+       other=st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31)))
+def test_the_days_before_a_day_are_those_before_it_as_text(day, other):
+    pattern = re.compile(prescreen._days_before(day.isoformat()))
+
+    assert bool(pattern.fullmatch(other.isoformat())) == (other.isoformat() < day.isoformat())
+    assert not pattern.fullmatch(day.isoformat())
+
+
+def test_a_piece_of_common_lines_is_passed_whole_and_the_rest_line_by_line(db):
+    """The common lines of a piece are passed by one match of the whole piece; a piece
+    holding one other line, good or not, is read line by line, with the same answer."""
+    fmt = FORMATS["ledger"]
+    common = [ledger_row(f"L{n}", rrn=f"{n:012d}") for n in range(1, 4)]
+    yen = ledger_row("L8", currency="JPY", amount="1200")  # good, but not common: no decimal places
+    late = ledger_row("L9", posted_at="2026-10-31T10:00:00+08:00")  # the 31st: good, not common
+    bad = ledger_row("L7", currency="JPY", amount="12.50")
+    whole = prescreen.common_lines_pattern(fmt, "2026-11-29").fullmatch
+
+    assert whole(b"".join(_line("ledger", row) for row in common).decode())
+    for other in (yen, late, bad):
+        assert not whole(b"".join(_line("ledger", row) for row in [*common, other]).decode())
+    screen = prescreen.Prescreen(fmt, timezone.now())
+    screen.feed(b"".join(_line("ledger", row) for row in [*common, yen, late, bad, *common]))
+    screen.finish()
+    assert (screen.lines, screen.suspects) == (9, [7])  # the header is line 1: 'bad' is line 7

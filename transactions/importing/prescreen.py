@@ -11,6 +11,12 @@ nothing. Only the other lines, the suspects, are checked in SQL. This runs in
 the importing process while PostgreSQL parses and stores the rows, so on a
 machine with two cores it adds little to the ``COPY``.
 
+A piece of the file is first matched whole, all its lines at once, against a
+stricter pattern: the common lines only (a currency of two decimal places, a
+day from the 1st to the 28th, neither recent nor near the earliest allowed),
+which need no comparison after the match. Only a piece in which that fails is
+read line by line: in a plain file, about a third of the time.
+
 It gives up (``suspects`` is then ``None``, and every row is checked in SQL as
 before) when a line number could stop naming its staged row (a quote, since a
 quoted field may hold a line break; a blank line; bytes that are not UTF-8),
@@ -55,10 +61,19 @@ _RECENT = timedelta(days=2)
 _EARLIEST_DAY = (slip.EARLIEST_TRANSACTION_TIME + timedelta(days=1)).date().isoformat()
 
 
-def _value_pattern(column: Column) -> str:
+def _value_pattern(column: Column, *, before: str | None = None) -> str:
     """What a certainly good value of ``column`` looks like, unquoted; a named group
-    when the line's later comparisons need it (amount, currency, time)."""
+    when the line's later comparisons need it (amount, currency, time).
+
+    With ``before`` (a day, ``YYYY-MM-DD``): only the common values, which need no
+    comparison after the match: a currency of the most minor units, a time on a
+    day from the 1st to the 28th of its month, from ``_EARLIEST_DAY`` and before ``before``."""
     rule = column.rule
+    if before is not None and rule == "currency":
+        return f"(?:{'|'.join(re.escape(code) for code in CURRENCY_MINOR_UNITS if code not in _FEWER_PLACES)})"
+    if before is not None and rule == "time":
+        day_of_month = r"[0-9]{4}-[0-9]{2}-(?:0[1-9]|1[0-9]|2[0-8])"
+        return f"(?={_days_before(before)})(?!{_days_before(_EARLIEST_DAY)})(?={day_of_month}){TIME_WITH_OFFSET}"
     if rule == "id":
         # Printable ASCII without spaces (rules.ID_SHAPE), less what would end the field.
         return rf"[!#-+\--~]{{1,{column.max_length}}}"
@@ -86,6 +101,28 @@ def line_pattern(fmt: FileFormat) -> re.Pattern:
     return re.compile(",".join(_value_pattern(column) for column in fmt.rules) + r"\r?")
 
 
+def common_lines_pattern(fmt: FileFormat, before: str) -> re.Pattern | None:
+    """Any number of whole lines, each ending in ``\n``, each a line of
+    ``line_pattern`` that needs no comparison after the match: its time on a
+    day before ``before``; ``None`` when every line needs one."""
+    if not _ANY_AMOUNT_FITS:
+        return None
+    line = ",".join(_value_pattern(column, before=before) for column in fmt.rules)
+    return re.compile(rf"(?:{line}\r?\n)*+")
+
+
+def _days_before(day: str) -> str:
+    """The ISO days (``YYYY-MM-DD``) that come before ``day``, compared as text:
+    its first few digits, then a smaller one, then any."""
+    digits = day.replace("-", "")
+    options = []
+    for place, digit in enumerate(digits):
+        if digit != "0":
+            shape = [*digits[:place], f"[0-{int(digit) - 1}]", *["[0-9]"] * (len(digits) - place - 1)]
+            options.append("".join(shape[:4]) + "-" + "".join(shape[4:6]) + "-" + "".join(shape[6:]))
+    return f"(?:{'|'.join(options)})" if options else "(?!)"
+
+
 class Prescreen:
     """Fed the file's bytes after its header, in pieces of any size; ``finish``
     after the last. Then ``lines`` is the number of lines seen and ``suspects``
@@ -96,6 +133,8 @@ class Prescreen:
         self._match = line_pattern(fmt).fullmatch
         self._latest = now + slip.TRANSACTION_CLOCK_SKEW
         self._recent_day = (self._latest - _RECENT).date().isoformat()
+        common = common_lines_pattern(fmt, self._recent_day)
+        self._common = common.fullmatch if common is not None else None
         self._rest = b""
         self.lines = 0
         self.suspects: list[int] | None = []
@@ -129,6 +168,9 @@ class Prescreen:
             return
         if '"' in text:
             self.give_up()
+            return
+        if self._common is not None and self._common(text):
+            self.lines += text.count("\n")  # every line certainly good
             return
         lines = text.split("\n")
         lines.pop()  # what follows the block's last line break: nothing
