@@ -93,6 +93,10 @@ class SettlementRecord(PosSlipFields, models.Model):
         verbose_name = _("settlement record")
         verbose_name_plural = _("settlement records")
         ordering = ["transacted_at", "record_id"]
+        # No index on (status, transacted_at): a case's check finds its records by rrn,
+        # terminal + STAN and merchant + amount; an index on the two filters it adds
+        # looked cheap to a planner with no statistics yet (after a first load) and
+        # made each check 500 times slower (docs/performance.md, "Ids compared byte by byte").
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="settlement_amount_positive"),
             models.UniqueConstraint(fields=["record_id"], name="settlement_record_id_unique"),
@@ -101,7 +105,6 @@ class SettlementRecord(PosSlipFields, models.Model):
             models.Index(fields=["rrn"], name="settlement_rrn_idx"),
             models.Index(fields=["terminal_id", "stan"], name="settlement_tid_stan_idx"),
             models.Index(fields=["merchant_id", "amount"], name="settlement_mid_amount_idx"),
-            models.Index(fields=["status", "transacted_at"], name="settlement_status_at_idx"),
         ]
 
     def __str__(self) -> str:
