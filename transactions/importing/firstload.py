@@ -37,6 +37,7 @@ from transactions.importing.staging import (
     _indexes_dropped,
     _lock_kind,
     _owned,
+    _statistics_gathered,
 )
 from transactions.importing.state import _postgresql, _State
 
@@ -97,5 +98,7 @@ def _load(state: _State, reader: _Reader) -> int:
         state.report("writing")
         for statement in rebuild:  # the id's unique constraint first: an id twice stops the load
             cursor.execute(statement)
+        if rebuild:
+            _statistics_gathered(cursor, fmt)
     return rows
 

@@ -233,7 +233,19 @@ def _insert(fmt: FileFormat, staged: int) -> int:
         inserted = cursor.rowcount
         for definition in rebuilt:
             cursor.execute(definition)
+        if rebuilt:
+            _statistics_gathered(cursor, fmt)
         return inserted
+
+
+def _statistics_gathered(cursor, fmt: FileFormat) -> None:
+    """After a load bigger than the table was (its indexes built again): the
+    planner's statistics of the table, in the same transaction. The check of the
+    open cases queued after the import then plans with them; autovacuum's
+    ANALYZE may come minutes later, and a table of a million rows believed
+    empty got plans a hundred times slower (docs/performance.md, "Ids compared
+    byte by byte"). Only for the table's owner, who built the indexes again."""
+    cursor.execute(f"ANALYZE {fmt.table}")
 
 
 def _secondary_indexes_dropped(cursor, fmt: FileFormat, staged: int) -> list[str]:
