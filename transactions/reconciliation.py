@@ -231,6 +231,11 @@ class TerminalHealth:
             self.records, self.approved, self.declined, self.timeouts, self.orphans, self.incidents))]
 
 
+def latest_reconciliation() -> ReconciliationRun | None:
+    """The finished reconciliation of the latest as-of time (the last recorded of equals)."""
+    return ReconciliationRun.objects.filter(finished_at__isnull=False).order_by("-as_of", "-id").first()
+
+
 def terminal_health(
     *,
     since: datetime,
@@ -244,8 +249,7 @@ def terminal_health(
     least ``threshold`` incidents (declines + timeouts + orphans), most first.
     A terminal that keeps timing out is where complaints come from."""
     if reconciliation is None:
-        reconciliation = (ReconciliationRun.objects.filter(finished_at__isnull=False)
-                          .order_by("-as_of", "-id").first())
+        reconciliation = latest_reconciliation()
     counts: dict[str, dict] = {}
     records = (SettlementRecord.objects
                .filter(transacted_at__gte=since, transacted_at__lt=until).exclude(terminal_id="")

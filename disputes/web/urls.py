@@ -1,7 +1,16 @@
 """The staff workspace's URLs, under /staff/ (docs/design.md, "Web")."""
 from django.urls import path
 
-from disputes.web import case_page, compliance, dashboard, imports, parties, refund_pages, staff
+from disputes.web import (
+    case_page,
+    compliance,
+    dashboard,
+    imports,
+    parties,
+    refund_pages,
+    staff,
+    terminals,
+)
 
 urlpatterns = [
     path("", staff.queue, name="staff-queue"),
@@ -23,6 +32,8 @@ urlpatterns = [
     path("cases/<str:reference>/inquiries/answer/", parties.inquiry_answer, name="staff-case-inquiry-answer"),
     path("compliance/unlicensed/", compliance.unlicensed_page, name="staff-compliance-unlicensed"),
     path("compliance/unlicensed.csv", compliance.unlicensed_csv, name="staff-compliance-unlicensed-csv"),
+    path("terminals/", terminals.terminals_page, name="staff-terminals"),
+    path("terminals.csv", terminals.terminals_csv, name="staff-terminals-csv"),
     path("dashboard/", dashboard.dashboard_page, name="staff-dashboard"),
     path("dashboard/<slug:figure>.csv", dashboard.dashboard_csv, name="staff-dashboard-csv"),
     path("imports/", imports.imports_page, name="staff-imports"),
