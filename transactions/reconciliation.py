@@ -28,6 +28,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
 
 from core.money import CURRENCY_MINOR_UNITS
 from transactions.matching import (
@@ -60,6 +61,10 @@ TERMINAL_HEALTH_COLUMNS = [
 ]
 
 
+class ReconcileRefused(ValueError):
+    """``reconcile`` cannot run as asked; the message says why, in the active language."""
+
+
 def reconcile(*, as_of: datetime, grace: timedelta = DEFAULT_GRACE) -> ReconciliationRun:
     """Find the orphan debits as of ``as_of``; record and return the run.
 
@@ -70,6 +75,10 @@ def reconcile(*, as_of: datetime, grace: timedelta = DEFAULT_GRACE) -> Reconcili
         raise ValueError("as_of must be an aware datetime")
     if grace < timedelta(0):
         raise ValueError("the grace period cannot be negative")
+    try:
+        cutoff = as_of - grace
+    except OverflowError:
+        raise ReconcileRefused(_("The grace period reaches back before the year 1: give a shorter one or a later time."))
     started = timezone.now()
     outermost = not connection.in_atomic_block
     with transaction.atomic():
@@ -81,7 +90,7 @@ def reconcile(*, as_of: datetime, grace: timedelta = DEFAULT_GRACE) -> Reconcili
         run = ReconciliationRun.objects.create(as_of=as_of, grace=grace, started_at=started)
         with matching(as_of=as_of) as summary:
             with connection.cursor() as cursor:
-                orphans = _orphans_insert(cursor, run, as_of=as_of, cutoff=as_of - grace)
+                orphans = _orphans_insert(cursor, run, as_of=as_of, cutoff=cutoff)
                 _duplicates_flag(cursor, run)
         run.debits = summary.debits
         run.approved_records = summary.records

@@ -15,7 +15,7 @@ from django.utils import translation
 from tests.transactions.files import run_import
 from tests.transactions.records import MERCHANT, TERMINAL, T, debit, entry, minutes, record
 from transactions import reconciliation
-from transactions.models import LEDGER_COLUMNS, LedgerKind, SettlementStatus
+from transactions.models import LEDGER_COLUMNS, LedgerKind, ReconciliationRun, SettlementStatus
 from transactions.reconciliation import orphan_debits, reconcile
 
 SAMPLES = Path(settings.BASE_DIR) / "docs" / "samples"
@@ -224,6 +224,26 @@ def test_an_as_of_time_without_offset_is_in_the_configured_time_zone(db):
 def test_the_command_refuses_bad_arguments(db, args):
     with pytest.raises(CommandError):
         reconcile_command(*args)
+
+
+@pytest.mark.parametrize("args", [
+    ("--as-of", "0001-01-01T00:00:00+00:00"),  # minus the default 24 hours
+    ("--as-of", "0001-01-01T23:59:59+00:00", "--grace-hours", "24"),
+    ("--as-of", "2026-11-10T12:00:00+08:00", "--grace-hours", "99999999999999999999"),
+    ("--as-of", "2026-11-10T12:00:00+08:00", "--grace-hours", "1E+30"),
+])
+def test_a_grace_period_reaching_back_before_the_year_1_is_refused_and_nothing_recorded(db, args):
+    debit("L1", T - DAY)
+
+    with pytest.raises(CommandError, match="before the year 1"):
+        reconcile_command(*args)
+
+    assert not ReconciliationRun.objects.exists()
+
+
+def test_the_earliest_times_reconcile_when_the_grace_period_fits(db):
+    assert "; 0 orphan debits." in reconcile_command("--as-of", "0001-01-02T00:00:00+00:00")
+    assert "; 0 orphan debits." in reconcile_command("--as-of", "0001-01-01T00:00:00+00:00", "--grace-hours", "0")
 
 
 # --- paid twice -------------------------------------------------------------------------------------------

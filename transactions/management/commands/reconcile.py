@@ -42,7 +42,8 @@ def _hours(value: str) -> timedelta:
         hours = None
     if hours is None or not hours.is_finite() or hours < 0:
         raise CommandError(_("--grace-hours takes a number of hours, 0 or more; got “%(value)s”.") % {"value": value})
-    return timedelta(seconds=int(hours * 3600))
+    # More than a timedelta holds reaches back before the year 1 whatever --as-of: reconcile refuses it.
+    return timedelta(seconds=min(int(hours * 3600), timedelta.max // timedelta(seconds=1)))
 
 
 class Command(BaseCommand):
@@ -65,7 +66,10 @@ class Command(BaseCommand):
             except (reconciliation.NoCaseOpener, ImportError) as error:
                 raise CommandError(_("--open-cases needs the setting RECONCILE_CASE_OPENER: %(error)s")
                                    % {"error": error})
-        run = reconciliation.reconcile(as_of=moment, grace=grace)
+        try:
+            run = reconciliation.reconcile(as_of=moment, grace=grace)
+        except reconciliation.ReconcileRefused as refused:
+            raise CommandError(str(refused))
         self.stdout.write(_(
             "Reconciliation #%(run)s as of %(as_of)s, grace %(grace)s h: %(debits)s debits and %(records)s approved "
             "settlement records compared; pairs by RRN %(rrn)s, by terminal and STAN %(terminal)s, by merchant and "
