@@ -9,8 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from disputes.selectors.compliance import unlicensed_cases
-from disputes.selectors.dashboard import user_may_see_dashboard
-from disputes.web.workspace import csv_download, refusal, workspace_view
+from disputes.web.workspace import csv_download, supervisors_only, workspace_view
 from disputes.workflow.names import State
 
 PAGE_ROWS = 500  # the page shows the newest; the CSV has them all
@@ -29,8 +28,8 @@ def _row(row: tuple) -> list:
 @require_GET
 @workspace_view
 def unlicensed_page(request: HttpRequest) -> HttpResponse:
-    if not user_may_see_dashboard(request.user):
-        return refusal(request, 403, _("The compliance lists are for supervisors."))
+    if refused := supervisors_only(request, _("The compliance lists are for supervisors.")):
+        return refused
     rows = list(unlicensed_cases(user=request.user)[: PAGE_ROWS + 1])
     return render(request, "disputes/staff/compliance_unlicensed.html", {
         "section": "compliance", "columns": _columns(), "rows": [_row(row) for row in rows[:PAGE_ROWS]],
@@ -41,8 +40,8 @@ def unlicensed_page(request: HttpRequest) -> HttpResponse:
 @require_GET
 @workspace_view
 def unlicensed_csv(request: HttpRequest) -> HttpResponse:
-    if not user_may_see_dashboard(request.user):
-        return refusal(request, 403, _("The compliance lists are for supervisors."))
+    if refused := supervisors_only(request, _("The compliance lists are for supervisors.")):
+        return refused
     rows = unlicensed_cases(user=request.user).iterator(chunk_size=1000)
     return csv_download(f"unlicensed-processor-cases-{timezone.localdate().isoformat()}.csv", _columns(),
                         (_row(row) for row in rows))

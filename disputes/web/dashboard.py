@@ -13,9 +13,14 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from disputes.selectors.dashboard import FIGURES, Period, dashboard, dashboard_figure, user_may_see_dashboard
+from disputes.selectors.dashboard import FIGURES, Period, dashboard, dashboard_figure
 from disputes.web.staff_forms import PeriodForm
-from disputes.web.workspace import csv_download, refusal, workspace_view
+from disputes.web.workspace import (
+    csv_download,
+    refusal,
+    supervisors_only,
+    workspace_view,
+)
 
 
 def _period(request: HttpRequest) -> tuple[PeriodForm, Period, bool]:
@@ -29,16 +34,10 @@ def _period(request: HttpRequest) -> tuple[PeriodForm, Period, bool]:
     return form, PeriodForm.default_period(), False
 
 
-def _supervisors_only(request: HttpRequest) -> HttpResponse | None:
-    if user_may_see_dashboard(request.user):
-        return None
-    return refusal(request, 403, _("The dashboard is for supervisors."))
-
-
 @require_GET
 @workspace_view
 def dashboard_page(request: HttpRequest) -> HttpResponse:
-    if refused := _supervisors_only(request):
+    if refused := supervisors_only(request, _("The dashboard is for supervisors.")):
         return refused
     form, period, valid = _period(request)
     figures = dashboard(user=request.user, period=period)
@@ -54,7 +53,7 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
 @require_GET
 @workspace_view
 def dashboard_csv(request: HttpRequest, figure: str) -> HttpResponse:
-    if refused := _supervisors_only(request):
+    if refused := supervisors_only(request, _("The dashboard is for supervisors.")):
         return refused
     if figure not in FIGURES:
         return refusal(request, 404, _("There is no such figure on the dashboard."))

@@ -22,8 +22,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from disputes.selectors.dashboard import user_may_see_dashboard
-from disputes.web.workspace import csv_download, refusal, workspace_view
+from disputes.web.workspace import (
+    csv_download,
+    refusal,
+    supervisors_only,
+    workspace_view,
+)
 from transactions.models import ReconciliationRun
 from transactions.reconciliation import (
     TerminalHealth,
@@ -88,16 +92,10 @@ def _health(form: TerminalHealthForm, run: ReconciliationRun | None) -> tuple[li
     return rows, since, until
 
 
-def _supervisors_only(request: HttpRequest) -> HttpResponse | None:
-    if user_may_see_dashboard(request.user):
-        return None
-    return refusal(request, 403, _("Terminal health is for supervisors."))
-
-
 @require_GET
 @workspace_view
 def terminals_page(request: HttpRequest) -> HttpResponse:
-    if refused := _supervisors_only(request):
+    if refused := supervisors_only(request, _("Terminal health is for supervisors.")):
         return refused
     form = TerminalHealthForm(request.GET)
     context = {"section": "terminals", "form": form, "columns": _columns()}
@@ -114,7 +112,7 @@ def terminals_page(request: HttpRequest) -> HttpResponse:
 @require_GET
 @workspace_view
 def terminals_csv(request: HttpRequest) -> HttpResponse:
-    if refused := _supervisors_only(request):
+    if refused := supervisors_only(request, _("Terminal health is for supervisors.")):
         return refused
     form = TerminalHealthForm(request.GET)
     if not form.is_valid():

@@ -15,6 +15,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from disputes.selectors import user_may_work_cases
+from disputes.selectors.dashboard import user_may_see_dashboard
 
 # A cell starting with one of these is a formula to a spreadsheet (CSV injection):
 # such cells get a leading apostrophe, which spreadsheets show as text.
@@ -24,6 +25,13 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 def refusal(request: HttpRequest, status: int, message: str) -> HttpResponse:
     """A clear page for a request the workspace refuses (403, 404, 409...)."""
     return render(request, "disputes/staff/refused.html", {"status": status, "message": message}, status=status)
+
+
+def supervisors_only(request: HttpRequest, message: str) -> HttpResponse | None:
+    """The refusal page (403, ``message``) for anyone but a supervisor; ``None`` for a supervisor."""
+    if user_may_see_dashboard(request.user):
+        return None
+    return refusal(request, 403, message)
 
 
 def workspace_view(view: Callable) -> Callable:

@@ -70,7 +70,7 @@ def _value_pattern(column: Column, *, before: str | None = None) -> str:
     day from the 1st to the 28th of its month, from ``_EARLIEST_DAY`` and before ``before``."""
     rule = column.rule
     if before is not None and rule == "currency":
-        return f"(?:{'|'.join(re.escape(code) for code in CURRENCY_MINOR_UNITS if code not in _FEWER_PLACES)})"
+        return f"(?:{_one_of(code for code in CURRENCY_MINOR_UNITS if code not in _FEWER_PLACES)})"
     if before is not None and rule == "time":
         day_of_month = r"[0-9]{4}-[0-9]{2}-(?:0[1-9]|1[0-9]|2[0-8])"
         return f"(?={_days_before(before)})(?!{_days_before(_EARLIEST_DAY)})(?={day_of_month}){TIME_WITH_OFFSET}"
@@ -83,9 +83,9 @@ def _value_pattern(column: Column, *, before: str | None = None) -> str:
         shape = f"[{column.charset}]{{{column.length}}}"
         return shape if column.required else f"(?:{shape})?"
     if rule == "currency":
-        return f"(?P<currency>{'|'.join(map(re.escape, CURRENCY_MINOR_UNITS))})"
+        return f"(?P<currency>{_one_of(CURRENCY_MINOR_UNITS)})"
     if rule == "choice":
-        return f"(?:{'|'.join(map(re.escape, column.choices))})"
+        return f"(?:{_one_of(column.choices)})"
     if rule == "amount":
         # A digit from 1 to 9 somewhere (greater than zero), at most the integer digits allowed
         # after leading zeros, and a fraction no longer than any currency's.
@@ -95,6 +95,11 @@ def _value_pattern(column: Column, *, before: str | None = None) -> str:
     raise ValueError(f"no pattern for the rule {rule!r}")
 
 
+def _one_of(values) -> str:
+    """Any of ``values``, each matched as written."""
+    return "|".join(map(re.escape, values))
+
+
 def line_pattern(fmt: FileFormat) -> re.Pattern:
     """The whole line, each value certainly good, ``\\r\\n`` or ``\\n`` line ends
     alike; its groups ``amount``, ``currency`` and ``time`` (one column each)."""
@@ -102,7 +107,7 @@ def line_pattern(fmt: FileFormat) -> re.Pattern:
 
 
 def common_lines_pattern(fmt: FileFormat, before: str) -> re.Pattern | None:
-    """Any number of whole lines, each ending in ``\n``, each a line of
+    """Any number of whole lines, each ending in ``\\n``, each a line of
     ``line_pattern`` that needs no comparison after the match: its time on a
     day before ``before``; ``None`` when every line needs one."""
     if not _ANY_AMOUNT_FITS:
