@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
+from core import slip
 from core.money import CURRENCY_MINOR_UNITS
 from transactions.matching import (
     AMOUNT_CENTS,
@@ -70,11 +71,19 @@ def reconcile(*, as_of: datetime, grace: timedelta = DEFAULT_GRACE) -> Reconcili
 
     Reads one snapshot of the records (REPEATABLE READ on PostgreSQL when it is
     not called inside a transaction already), so an import committing meanwhile
-    is either wholly seen or not at all."""
+    is either wholly seen or not at all. Refuses (``ReconcileRefused``, nothing
+    recorded) a time before 2000-01-01 or in the future, and a grace period that
+    reaches back before the year 1."""
     if timezone.is_naive(as_of):
         raise ValueError("as_of must be an aware datetime")
     if grace < timedelta(0):
         raise ValueError("the grace period cannot be negative")
+    # No record is older than the import accepts, and what is still to come is not known yet:
+    # a future as-of would count today's debits, which may settle tonight, as orphans.
+    if as_of < slip.EARLIEST_TRANSACTION_TIME:
+        raise ReconcileRefused(_("Give a time on or after 2000-01-01: no record is older."))
+    if as_of > timezone.now():
+        raise ReconcileRefused(_("The time is in the future: a reconciliation can only look back."))
     try:
         cutoff = as_of - grace
     except OverflowError:
