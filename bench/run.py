@@ -111,8 +111,10 @@ def table(results: dict) -> list[tuple]:
         for number, sweep in enumerate(found["sweeps"], 1):
             goal = " (goal < 2 s)" if number == 1 else ""
             rows.append((f"SLA sweep {number} over {found['cases']:,} open cases, {found['due_now']:,} due{goal}",
-                         f"every alert raised {sweep['alerts_done']:.2f} s after sending (the sweep task "
-                         f"{sweep['seconds']:.2f} s: {sweep['result'].strip(chr(39))})",
+                         f"every alert raised {sweep['alerts_done']:.2f} s after sending: "
+                         f"{sweep['raised']['reminders']:,} reminders, {sweep['raised']['breaches']:,} breaches, "
+                         f"{sweep['raised']['e-mails']:,} e-mails (the sweep task {sweep['seconds']:.2f} s, its own "
+                         f"share: {sweep['result'].strip(chr(39))})",
                          f"SELECT count(*) of the due: {floor * 1000:.1f} ms", f"{sweep['alerts_done'] / floor:,.0f}",
                          "", found["worker_peak_mb"]))
             rows.append((f"automatic steps {number}, sent with sweep {number}",

@@ -5,11 +5,9 @@
 
 A copy of the dataset's template (so every run's first sweep is a first
 sweep), a Celery worker on it (production settings, Redis broker,
-concurrency 2; bench/stack.py), then the ``sla_sweep`` task sent as beat
-sends it, three times:
-
-then the ``sla_sweep`` and ``sla_automatic_steps`` tasks sent together as beat
-sends them each minute, three times (the worker's two processes take one each):
+concurrency 2; bench/stack.py), then the ``sla_sweep`` and
+``sla_automatic_steps`` tasks sent together as beat sends them each minute,
+three times (the worker's two processes take one each):
 
 - first minute: the due alerts (half reminders, half breaches, each with its
   event and the two supervisors' e-mails), shared by the sweep with the parts
@@ -21,7 +19,10 @@ sends them each minute, three times (the worker's two processes take one each):
 - second and third minutes: the remaining escalations; nothing else.
 
 Each task's figure is its own duration as the worker logs it ("succeeded in
-… s"); also the wall time from sending both until both are done. Beside it, the floor: ``SELECT count(*)`` of the due
+… s"); also the wall time from sending both until both are done. What a minute
+raised (alerts by kind, events, e-mails) is counted in the tables before and
+after it: the sweep task's result counts only its own share, the
+``sla_sweep_part`` tasks it sent raised the rest. Beside it, the floor: ``SELECT count(*)`` of the due
 cases on the same index. Also the worker's peak RSS (VmHWM of the worker
 process and its pool). ``bench/run.py`` (``make bench``) runs it with the others.
 """
@@ -56,6 +57,8 @@ def connect(url: str):
 def _counts(cursor) -> dict:
     found = {}
     for label, sql in (("alerts", "SELECT count(*) FROM disputes_slaalert"),
+                       ("reminders", "SELECT count(*) FROM disputes_slaalert WHERE kind = 'reminder'"),
+                       ("breaches", "SELECT count(*) FROM disputes_slaalert WHERE kind = 'breach'"),
                        ("events", "SELECT count(*) FROM disputes_caseevent"),
                        ("e-mails", "SELECT count(*) FROM disputes_notification"),
                        ("e-mails pending", "SELECT count(*) FROM disputes_notification WHERE status = 'pending'"),
@@ -107,18 +110,24 @@ def run(cases: int, due: int, *, base_url: str = dataset.DEFAULT_BASE, drain_tim
                 sweeps = []
                 for number in (1, 2, 3):
                     # One minute of beat: the sweep and the automatic steps, sent together.
+                    counted = _counts(cursor)
                     sent = time.perf_counter()
                     sweep_id = stack.send(SWEEP)
                     steps_id = stack.send(STEPS, also=True)
                     alerts_done = _until_none_due(cursor) - sent
                     seconds, result = stack.wait_task(sweep_id)
                     steps_seconds, steps_result = stack.wait_task(steps_id)
-                    sweeps.append({"seconds": seconds, "wall": round(time.perf_counter() - sent, 2), "result": result,
+                    wall = round(time.perf_counter() - sent, 2)
+                    # The whole minute's alerts and e-mails, counted in the tables: the sweep task's
+                    # result counts only its own share, its parts (sla_sweep_part) raised the rest.
+                    raised = {label: number_after - counted[label] for label, number_after in _counts(cursor).items()}
+                    sweeps.append({"seconds": seconds, "wall": wall, "result": result, "raised": raised,
                                    "steps_seconds": steps_seconds, "steps_result": steps_result,
                                    "alerts_done": round(alerts_done, 2)})
-                    log(f"minute {number}: sweep {seconds:.2f} s — {result}; every alert raised {alerts_done:.2f} s "
-                        f"after sending; automatic steps {steps_seconds:.2f} s — {steps_result}; both done "
-                        f"{sweeps[-1]['wall']:.2f} s after sending")
+                    log(f"minute {number}: every alert raised {alerts_done:.2f} s after sending ({raised['reminders']:,} "
+                        f"reminders, {raised['breaches']:,} breaches, {raised['e-mails']:,} e-mails); the sweep task "
+                        f"{seconds:.2f} s — its own share: {result}; automatic steps {steps_seconds:.2f} s — "
+                        f"{steps_result}; both done {wall:.2f} s after sending")
                     if number == 1:
                         after_first = _counts(cursor)
                         drained = _drain(stack, cursor, drain_timeout)
@@ -144,12 +153,14 @@ def main() -> None:
     if args.json:
         print(json.dumps(result, indent=2, default=str))
         return
-    first = result["sweeps"][0]["seconds"]
     print(f"{result['due_now']:,} of {args.cases:,} open cases due; floor (count of the due cases) "
           f"{result['floor_seconds'] * 1000:.1f} ms")
     for number, sweep in enumerate(result["sweeps"], 1):
-        print(f"sweep {number}: {sweep['seconds']:.2f} s (task), {sweep['wall']:.2f} s from sending — {sweep['result']}")
-    print(f"first sweep: {first / result['floor_seconds']:,.0f}x the floor; goal under 2 s")
+        raised = sweep["raised"]
+        print(f"minute {number}: every alert raised {sweep['alerts_done']:.2f} s after sending: {raised['alerts']:,} alerts "
+              f"({raised['reminders']:,} reminders, {raised['breaches']:,} breaches), {raised['e-mails']:,} e-mails; "
+              f"the sweep task {sweep['seconds']:.2f} s, its own share: {sweep['result']}")
+    print(f"first minute: {result['sweeps'][0]['alerts_done'] / result['floor_seconds']:,.0f}x the floor; goal under 2 s")
     print(f"before {result['before']}; after the first sweep {result['after_first']}; at the end {result['after']}")
     print(f"peak RSS of the Celery worker: {result['worker_peak_mb']} MB")
 
