@@ -10,7 +10,9 @@
   refuse only some of them, and read the others as UTF-8 anyway.
 
 Under /api/ the answer is a problem details body, elsewhere Django's error
-pages (``views.bad_request`` for 400).
+pages (``views.bad_request`` for 400). Each refusal is logged in one line, as
+Django logs a 404: a hostile URL is not a fault, its traceback would only bury
+the real ones.
 """
 from __future__ import annotations
 
@@ -18,8 +20,11 @@ import codecs
 import re
 
 from django.core.exceptions import BadRequest
+from django.core.handlers.exception import get_exception_response
 from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import get_resolver, get_urlconf
 from django.utils.http import parse_header_parameters
+from django.utils.log import log_response
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
 
@@ -50,6 +55,13 @@ def _declares_other_charset_than_utf8(request: HttpRequest) -> bool:
         return True
 
 
+def _bad_request(request: HttpRequest, message: str) -> HttpResponse:
+    """The page of handler400, as Django would answer ``BadRequest(message)``, logged without a traceback."""
+    response = get_exception_response(request, get_resolver(get_urlconf()), 400, BadRequest(message))
+    log_response("Bad Request: %s", request.path, response=response, request=request)
+    return response
+
+
 class RequestTextGuardMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -66,10 +78,10 @@ class RequestTextGuardMiddleware:
                 if is_api:
                     return problem_response(request, status_code=400, code="validation",
                                             detail=_("The request has invalid fields."), errors={_shown(name): [message]})
-                raise BadRequest(message)
+                return _bad_request(request, message)
         if _declares_other_charset_than_utf8(request):
             if is_api:
                 return problem_response(request, status_code=415,
                                         detail=_("Send the JSON body in UTF-8 (Content-Type: application/json)."))
-            raise BadRequest("request body not in UTF-8")
+            return _bad_request(request, "request body not in UTF-8")
         return self.get_response(request)

@@ -72,6 +72,18 @@ def test_a_nul_in_a_page_query_is_400_and_in_a_page_path_is_404(client):
     assert client.get("/complaints/tr%00ack/").status_code == 404
 
 
+def test_a_refused_query_is_logged_in_one_line_without_a_traceback(client, caplog):
+    with caplog.at_level("WARNING", logger="django.request"):
+        _error_page(client.get("/complaints/track/?reference=DD%00"), 400)
+        _error_page(client.generic("POST", NEW, b"a=1", content_type="application/x-www-form-urlencoded; charset=latin-1"),
+                    400)
+
+    refused = [record for record in caplog.records if record.name == "django.request"]
+    assert [(record.levelname, record.getMessage()) for record in refused] == [
+        ("WARNING", "Bad Request: /complaints/track/"), ("WARNING", "Bad Request: /complaints/new/")]
+    assert all(record.exc_info is None for record in refused)
+
+
 def test_a_nul_in_the_admin_search_is_400_not_a_database_error(client, erin):
     erin.is_staff = True
     erin.save()
