@@ -201,18 +201,19 @@ def _load(cursor, *, as_of: datetime, debits: QuerySet | None, records: QuerySet
     compared_records = f"status = %s AND transacted_at <= %s{record_filter}"
     record_params = [SettlementStatus.APPROVED, as_of_param, *record_params]
     # Pass 1's groups of one debit and one record: an rrn that one debit and one record have
-    # (one count of both tables' rows by rrn).
-    cursor.execute(
-        f"CREATE TEMPORARY TABLE {PAIRS} AS"
-        f" SELECT max(debit_id) AS debit_id, max(record_id) AS record_id,"
-        f" {PASS_RRN} AS match_pass, 0 AS match_round"
-        f" FROM (SELECT rrn, id AS debit_id, CAST(NULL AS bigint) AS record_id FROM {ledger}"
-        f"   WHERE {compared_debits} AND rrn <> ''"
-        f"  UNION ALL SELECT rrn, CAST(NULL AS bigint), id FROM {settlement}"
-        f"   WHERE {compared_records} AND rrn <> '') side"
-        f" GROUP BY rrn HAVING count(debit_id) = 1 AND count(record_id) = 1",
-        [*debit_params, *record_params],
-    )
+    # (one count of both tables' rows by rrn), in one process: see _serial.
+    with _serial(cursor):
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {PAIRS} AS"
+            f" SELECT max(debit_id) AS debit_id, max(record_id) AS record_id,"
+            f" {PASS_RRN} AS match_pass, 0 AS match_round"
+            f" FROM (SELECT rrn, id AS debit_id, CAST(NULL AS bigint) AS record_id FROM {ledger}"
+            f"   WHERE {compared_debits} AND rrn <> ''"
+            f"  UNION ALL SELECT rrn, CAST(NULL AS bigint), id FROM {settlement}"
+            f"   WHERE {compared_records} AND rrn <> '') side"
+            f" GROUP BY rrn HAVING count(debit_id) = 1 AND count(record_id) = 1",
+            [*debit_params, *record_params],
+        )
     # The two unique keys are the rule itself: a debit pairs once, a record pairs once.
     cursor.execute(f"CREATE UNIQUE INDEX {PAIRS}_debit ON {PAIRS} (debit_id)")
     cursor.execute(f"CREATE UNIQUE INDEX {PAIRS}_record ON {PAIRS} (record_id)")
@@ -316,6 +317,25 @@ def _leave_unpaired(cursor, number: int) -> None:
         cursor.execute(f"DELETE FROM {left} WHERE id IN"
                        f" (SELECT {key} FROM {PAIRS} WHERE match_pass = %s AND match_round >= %s)",
                        [number, first_round])
+
+
+@contextmanager
+def _serial(cursor) -> Iterator[None]:
+    """No parallel workers for the statements inside (PostgreSQL; this transaction only).
+
+    PostgreSQL keeps no statistics of a UNION ALL's columns, so it takes pass 1's
+    count by rrn for 200 groups where there are about as many as rows: it splits
+    the hashing over two workers, then sorts their 1.6 million partial groups to
+    merge them. One process hashing the rows once takes 3.4 s for a million rows
+    a side where the workers take 5.5-6.0 s (docs/performance.md)."""
+    if not _postgresql():
+        yield
+        return
+    cursor.execute("SELECT current_setting('max_parallel_workers_per_gather')")
+    before = cursor.fetchone()[0]
+    cursor.execute("SELECT set_config('max_parallel_workers_per_gather', '0', true)")
+    yield  # a failure rolls the setting back with the transaction (or savepoint) it fails
+    cursor.execute("SELECT set_config('max_parallel_workers_per_gather', %s, true)", [before])
 
 
 def _analyze(cursor, table: str) -> None:

@@ -258,3 +258,28 @@ def test_the_matching_tables_are_analyzed_for_the_planner(db):
         cursor.execute("SELECT reltuples FROM pg_class WHERE oid IN (%s::regclass, %s::regclass, %s::regclass)"
                        " ORDER BY relname", ["tx_match_debit_left", "tx_match_pair", "tx_match_record_left"])
         assert [row[0] for row in cursor.fetchall()] == [1, 1, 0]  # L2 left; L1-S1 paired; no record left
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_pass_one_counts_by_rrn_in_one_process_and_then_restores_the_setting(db):
+    """PostgreSQL plans the count by rrn over a UNION ALL for 200 groups; in parallel it then sorts every
+    partial group (5.5-6.0 s against 3.4 s for a million rows a side, docs/performance.md). Only that
+    statement runs without parallel workers: the transaction's own setting comes back after it."""
+    debit("L1", T, rrn="100000000001")
+    record("S1", T, rrn="100000000001")
+    seen = {}
+
+    def watch(execute, sql, params, many, context):
+        if sql.startswith("CREATE TEMPORARY TABLE tx_match_pair AS"):
+            with connection.cursor() as cursor:
+                cursor.execute("SHOW max_parallel_workers_per_gather")
+                seen["during"] = cursor.fetchone()[0]
+        return execute(sql, params, many, context)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 3")
+    with connection.execute_wrapper(watch), matching(as_of=LATER), connection.cursor() as cursor:
+        cursor.execute("SHOW max_parallel_workers_per_gather")
+        seen["after"] = cursor.fetchone()[0]
+
+    assert seen == {"during": "0", "after": "3"}
