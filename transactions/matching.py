@@ -325,8 +325,8 @@ def _serial(cursor) -> Iterator[None]:
 
     PostgreSQL keeps no statistics of a UNION ALL's columns, so it takes pass 1's
     count by rrn for 200 groups where there are about as many as rows: it splits
-    the hashing over two workers, then sorts their 1.6 million partial groups to
-    merge them. One process hashing the rows once takes 3.4 s for a million rows
+    the hashing over its process and two workers, then sorts their 1.6 million
+    partial groups to merge them. One process hashing the rows once takes 3.4 s for a million rows
     a side where the workers take 5.5-6.0 s (docs/performance.md)."""
     if not _postgresql():
         yield
