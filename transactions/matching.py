@@ -22,7 +22,9 @@ does, usually after two or three rounds. In passes 1 and 2 candidates share
 equal values, so they fall into groups (an rrn; a terminal, STAN, amount and
 day) in which every debit is a candidate of every record: a group of one debit
 and one record is a pair whatever else there is, paired before the rounds
-without sorting (most of pass 1).
+without sorting (most of pass 1), and a group too large for rounds (an rrn a
+faulty terminal writes on every payment) is paired by the same rule in one
+sequence (``transactions.matching_groups``).
 
 Pass 1's groups of one debit and one record (in most files nearly every pair)
 are found first, straight from the records tables, by counting each rrn's
@@ -39,6 +41,7 @@ never match.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import groupby
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -49,6 +52,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from transactions import sqlite_functions
+from transactions import matching_groups
 from transactions.models import LedgerEntry, LedgerKind, SettlementRecord, SettlementStatus
 
 PASS_RRN = 1
@@ -61,7 +65,8 @@ EDGES = "tx_match_edge"
 PAIRS = "tx_match_pair"
 DEBITS_LEFT = "tx_match_debit_left"
 RECORDS_LEFT = "tx_match_record_left"
-_TABLES = (EDGES, PAIRS, DEBITS_LEFT, RECORDS_LEFT)
+LARGE = "tx_match_large"
+_TABLES = (EDGES, PAIRS, DEBITS_LEFT, RECORDS_LEFT, LARGE)
 
 # How each pass finds its candidates (d: a debit, r: a record, both still unpaired), and,
 # where candidates are those with equal values (every debit of a group a candidate of
@@ -82,6 +87,8 @@ _CANDIDATES = {
         None,  # within 15 minutes: not a relation of equal values
     ),
 }
+# The columns of a group of equal values, in the passes that have them (matching_groups).
+_GROUP_COLUMNS = {PASS_RRN: ("rrn",), PASS_TERMINAL: ("terminal_id", "stan", "cents", "day")}
 # Per database: the collation that compares ids byte by byte, a time as microseconds since the
 # epoch, and its local calendar day in the zone given as a parameter (SQLite: transactions.sqlite_functions).
 _SQL = {
@@ -251,6 +258,7 @@ def _run_pass(cursor, number: int) -> int:
     candidates until none is left. Returns how many pairs it made."""
     joined, condition, group = _CANDIDATES[number]
     debits, records = DEBITS_LEFT, RECORDS_LEFT
+    large, not_large = _pair_large_groups(cursor, number, condition) if number in _GROUP_COLUMNS else (0, "")
     alone = "false"
     if group:
         alone = f"count(*) OVER (PARTITION BY {group.format(key=_SQL[connection.vendor][0])}) = 1"
@@ -259,9 +267,9 @@ def _run_pass(cursor, number: int) -> int:
         f"INSERT INTO {EDGES} (debit_id, record_id, gap, entry_key, record_key, alone)"
         f" SELECT d.id, r.id, abs(d.at_us - r.at_us), d.entry_key, r.record_key, {alone}"
         f" FROM {debits} d JOIN {records} r ON {joined}"
-        f" WHERE {condition}"
+        f" WHERE {condition}{not_large}"
     )
-    paired = _pair_alone(cursor, number) if group else 0
+    paired = large + (_pair_alone(cursor, number) if group else 0)
     _analyze(cursor, EDGES)
     round_number = 0
     while True:
@@ -290,6 +298,40 @@ def _run_pass(cursor, number: int) -> int:
             break
     _leave_unpaired(cursor, number)
     return paired
+
+
+def _pair_large_groups(cursor, number: int, condition: str) -> tuple[int, str]:
+    """Pair the pass's groups of more than ``LARGE_GROUP_PAIRS`` candidate pairs in
+    one sequence each (``matching_groups``), as round 1. Returns how many pairs,
+    and the condition that keeps those groups out of the candidates' table."""
+    columns = _GROUP_COLUMNS[number]
+    listed = ", ".join(columns)
+    cursor.execute(f"DROP TABLE IF EXISTS {LARGE}")
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE {LARGE} AS SELECT row_number() OVER () AS grp, {listed}"
+        f" FROM (SELECT {listed}, count(*) AS n FROM {DEBITS_LEFT} d WHERE {condition} GROUP BY {listed}) d"
+        f" JOIN (SELECT {listed}, count(*) AS n FROM {RECORDS_LEFT} GROUP BY {listed}) r USING ({listed})"
+        f" WHERE d.n * r.n > %s", [matching_groups.LARGE_GROUP_PAIRS])
+    cursor.execute(f"SELECT count(*) FROM {LARGE}")
+    if not cursor.fetchone()[0]:
+        return 0, ""
+    def same(alias: str) -> str:
+        return " AND ".join(f"g.{column} = {alias}.{column}" for column in columns)
+
+    cursor.execute(f"SELECT g.grp, 0, t.id, t.entry_key, t.at_us FROM {LARGE} g JOIN {DEBITS_LEFT} t ON {same('t')}"
+                   f" UNION ALL SELECT g.grp, 1, t.id, t.record_key, t.at_us FROM {LARGE} g"
+                   f" JOIN {RECORDS_LEFT} t ON {same('t')} ORDER BY 1")
+    pairs = []
+    for _group, rows in groupby(cursor.fetchall(), key=lambda row: row[0]):
+        sides: tuple[list, list] = ([], [])
+        for _grp, side, pk, key, at_us in rows:
+            sides[side].append((pk, key, at_us))
+        pairs += matching_groups.greedy_pairs(*sides)
+    for start in range(0, len(pairs), 1000):
+        chunk = pairs[start:start + 1000]
+        cursor.execute(f"INSERT INTO {PAIRS} (debit_id, record_id, match_pass, match_round) VALUES "
+                       + ", ".join(["(%s, %s, %s, 1)"] * len(chunk)), [v for pair in chunk for v in (*pair, number)])
+    return len(pairs), f" AND NOT EXISTS (SELECT 1 FROM {LARGE} g WHERE {same('d')})"
 
 
 def _pair_alone(cursor, number: int) -> int:

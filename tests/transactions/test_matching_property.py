@@ -20,6 +20,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from tests.transactions.records import SHANGHAI, T, debit, record
+from transactions import matching_groups
 from transactions.matching import PASS_MERCHANT, PASS_RRN, PASS_TERMINAL, match_pairs
 from transactions.models import LedgerEntry, SettlementRecord
 
@@ -84,6 +85,18 @@ def _greedy(debits: list[dict], records: list[dict]) -> set[tuple[str, str, int]
 @hsettings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(debits=st.lists(_rows("debit"), max_size=9), records=st.lists(_rows("record"), max_size=9))
 def test_the_matching_pairs_what_the_greedy_rule_pairs(db, debits, records):
+    _check(debits, records)
+
+
+@hsettings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(debits=st.lists(_rows("debit"), max_size=9), records=st.lists(_rows("record"), max_size=9))
+def test_every_group_paired_in_one_sequence_pairs_what_the_greedy_rule_pairs(db, monkeypatch, debits, records):
+    """The same, with every group of passes 1 and 2 of more than one pair paired by matching_groups."""
+    monkeypatch.setattr(matching_groups, "LARGE_GROUP_PAIRS", 1)
+    _check(debits, records)
+
+
+def _check(debits: list[dict], records: list[dict]) -> None:
     debits, records = _unique(debits, "L"), _unique(records, "S")
     with transaction.atomic():
         for row in debits:
