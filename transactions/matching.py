@@ -315,6 +315,7 @@ def _pair_large_groups(cursor, number: int, condition: str) -> tuple[int, str]:
     cursor.execute(f"SELECT count(*) FROM {LARGE}")
     if not cursor.fetchone()[0]:
         return 0, ""
+
     def same(alias: str) -> str:
         return " AND ".join(f"g.{column} = {alias}.{column}" for column in columns)
 
