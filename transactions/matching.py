@@ -208,8 +208,8 @@ def _load(cursor, *, as_of: datetime, debits: QuerySet | None, records: QuerySet
     compared_records = f"status = %s AND transacted_at <= %s{record_filter}"
     record_params = [SettlementStatus.APPROVED, as_of_param, *record_params]
     # Pass 1's groups of one debit and one record: an rrn that one debit and one record have
-    # (one count of both tables' rows by rrn), in one process: see _serial.
-    with _serial(cursor):
+    # (one count of both tables' rows by rrn), in one process when it reads whole tables: see _serial.
+    with _serial(cursor, needed=not (debit_filter or record_filter)):
         cursor.execute(
             f"CREATE TEMPORARY TABLE {PAIRS} AS"
             f" SELECT max(debit_id) AS debit_id, max(record_id) AS record_id,"
@@ -306,15 +306,15 @@ def _pair_large_groups(cursor, number: int, condition: str) -> tuple[int, str]:
     and the condition that keeps those groups out of the candidates' table."""
     columns = _GROUP_COLUMNS[number]
     listed = ", ".join(columns)
-    cursor.execute(f"DROP TABLE IF EXISTS {LARGE}")
-    cursor.execute(
-        f"CREATE TEMPORARY TABLE {LARGE} AS SELECT row_number() OVER () AS grp, {listed}"
-        f" FROM (SELECT {listed}, count(*) AS n FROM {DEBITS_LEFT} d WHERE {condition} GROUP BY {listed}) d"
-        f" JOIN (SELECT {listed}, count(*) AS n FROM {RECORDS_LEFT} GROUP BY {listed}) r USING ({listed})"
-        f" WHERE d.n * r.n > %s", [matching_groups.LARGE_GROUP_PAIRS])
-    cursor.execute(f"SELECT count(*) FROM {LARGE}")
-    if not cursor.fetchone()[0]:
+    large = (f" FROM (SELECT {listed}, count(*) AS n FROM {DEBITS_LEFT} d WHERE {condition} GROUP BY {listed}) d"
+             f" JOIN (SELECT {listed}, count(*) AS n FROM {RECORDS_LEFT} GROUP BY {listed}) r USING ({listed})"
+             f" WHERE d.n * r.n > %s")
+    cursor.execute(f"SELECT 1{large} LIMIT 1", [matching_groups.LARGE_GROUP_PAIRS])
+    if cursor.fetchone() is None:  # nearly always: one statement, no table
         return 0, ""
+    cursor.execute(f"DROP TABLE IF EXISTS {LARGE}")
+    cursor.execute(f"CREATE TEMPORARY TABLE {LARGE} AS SELECT row_number() OVER () AS grp, {listed}{large}",
+                   [matching_groups.LARGE_GROUP_PAIRS])
 
     def same(alias: str) -> str:
         return " AND ".join(f"g.{column} = {alias}.{column}" for column in columns)
@@ -363,15 +363,16 @@ def _leave_unpaired(cursor, number: int) -> None:
 
 
 @contextmanager
-def _serial(cursor) -> Iterator[None]:
-    """No parallel workers for the statements inside (PostgreSQL; this transaction only).
+def _serial(cursor, *, needed: bool) -> Iterator[None]:
+    """No parallel workers for the statements inside (PostgreSQL; this transaction only;
+    unless not ``needed``: a case's few candidates are never read in parallel).
 
     PostgreSQL keeps no statistics of a UNION ALL's columns, so it takes pass 1's
     count by rrn for 200 groups where there are about as many as rows: it splits
     the hashing over its process and two workers, then sorts their 1.6 million
     partial groups to merge them. One process hashing the rows once takes 3.4 s for a million rows
     a side where the workers take 5.5-6.0 s (docs/performance.md)."""
-    if not _postgresql():
+    if not (needed and _postgresql()):
         yield
         return
     cursor.execute("SELECT current_setting('max_parallel_workers_per_gather')")
