@@ -28,9 +28,9 @@ sequence (``transactions.matching_groups``).
 
 Pass 1's groups of one debit and one record (in most files nearly every pair)
 are found first, straight from the records tables, by counting each rrn's
-debits and records (no sort, no copy of the tables): the pairs table starts
-with them, and only the debits and records left over are copied, with the
-values the passes compare, into the tables the passes work on.
+debits and records (no sort, no copy), into a table of their own. Only the
+debits and records left over are copied, with the values the passes compare,
+into the tables the passes work on; the passes' pairs join the lone ones at the end.
 
 Everything happens in temporary tables of the current connection, inside one
 transaction: ``matching()`` is a context manager, and within it the caller may
@@ -41,18 +41,17 @@ never match.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from itertools import groupby
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
+from itertools import groupby
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
-from transactions import sqlite_functions
-from transactions import matching_groups
+from transactions import matching_groups, sqlite_functions
 from transactions.models import LedgerEntry, LedgerKind, SettlementRecord, SettlementStatus
 
 PASS_RRN = 1
@@ -66,7 +65,8 @@ PAIRS = "tx_match_pair"
 DEBITS_LEFT = "tx_match_debit_left"
 RECORDS_LEFT = "tx_match_record_left"
 LARGE = "tx_match_large"
-_TABLES = (EDGES, PAIRS, DEBITS_LEFT, RECORDS_LEFT, LARGE)
+LONE = "tx_match_lone"
+_TABLES = (EDGES, PAIRS, DEBITS_LEFT, RECORDS_LEFT, LARGE, LONE)
 
 # How each pass finds its candidates (d: a debit, r: a record, both still unpaired), and,
 # where candidates are those with equal values (every debit of a group a candidate of
@@ -157,6 +157,7 @@ def matching(
         with connection.cursor() as cursor:
             alone, debit_count, record_count = _load(cursor, as_of=as_of, debits=debits, records=records)
             pairs_by_pass = {number: _run_pass(cursor, number) for number in PASSES}
+            _pairs_joined(cursor, lone=alone, added=sum(pairs_by_pass.values()))
             pairs_by_pass[PASS_RRN] += alone
         yield MatchSummary(as_of=as_of, debits=debit_count, records=record_count, pairs_by_pass=pairs_by_pass)
         _drop()
@@ -207,11 +208,12 @@ def _load(cursor, *, as_of: datetime, debits: QuerySet | None, records: QuerySet
     debit_params = [LedgerKind.DEBIT, as_of_param, *debit_params]
     compared_records = f"status = %s AND transacted_at <= %s{record_filter}"
     record_params = [SettlementStatus.APPROVED, as_of_param, *record_params]
-    # Pass 1's groups of one debit and one record: an rrn that one debit and one record have
-    # (one count of both tables' rows by rrn), in one process when it reads whole tables: see _serial.
+    # Pass 1's groups of one debit and one record (one count of both tables' rows by rrn), in one
+    # process when it reads whole tables (_serial). A debit or a record has one rrn, so it is in one
+    # such pair at most: no unique index needed (two over 828,736 pairs took 0.7 s).
     with _serial(cursor, needed=not (debit_filter or record_filter)):
         cursor.execute(
-            f"CREATE TEMPORARY TABLE {PAIRS} AS"
+            f"CREATE TEMPORARY TABLE {LONE} AS"
             f" SELECT max(debit_id) AS debit_id, max(record_id) AS record_id,"
             f" {PASS_RRN} AS match_pass, 0 AS match_round"
             f" FROM (SELECT rrn, id AS debit_id, CAST(NULL AS bigint) AS record_id FROM {ledger}"
@@ -221,17 +223,14 @@ def _load(cursor, *, as_of: datetime, debits: QuerySet | None, records: QuerySet
             f" GROUP BY rrn HAVING count(debit_id) = 1 AND count(record_id) = 1",
             [*debit_params, *record_params],
         )
-    # The two unique keys are the rule itself: a debit pairs once, a record pairs once.
-    cursor.execute(f"CREATE UNIQUE INDEX {PAIRS}_debit ON {PAIRS} (debit_id)")
-    cursor.execute(f"CREATE UNIQUE INDEX {PAIRS}_record ON {PAIRS} (record_id)")
-    _analyze(cursor, PAIRS)
+    _analyze(cursor, LONE)
     cursor.execute(
         f"CREATE TEMPORARY TABLE {DEBITS_LEFT} AS"
         f" SELECT id, entry_id {key} AS entry_key, {at_us % _POSTED_AT} AS at_us,"
         f" {day % _POSTED_AT} AS day, {AMOUNT_CENTS} AS cents, rrn, terminal_id, stan, merchant_id,"
         f" card_last4, customer_ref, posted_at"
         f" FROM {ledger} t WHERE {compared_debits}"
-        f" AND NOT EXISTS (SELECT 1 FROM {PAIRS} p WHERE p.debit_id = t.id)",
+        f" AND NOT EXISTS (SELECT 1 FROM {LONE} p WHERE p.debit_id = t.id)",
         [settings.TIME_ZONE, *debit_params],
     )
     cursor.execute(
@@ -239,15 +238,19 @@ def _load(cursor, *, as_of: datetime, debits: QuerySet | None, records: QuerySet
         f" SELECT id, record_id {key} AS record_key, {at_us % _TRANSACTED_AT} AS at_us,"
         f" {day % _TRANSACTED_AT} AS day, {AMOUNT_CENTS} AS cents, rrn, terminal_id, stan, merchant_id"
         f" FROM {settlement} t WHERE {compared_records}"
-        f" AND NOT EXISTS (SELECT 1 FROM {PAIRS} p WHERE p.record_id = t.id)",
+        f" AND NOT EXISTS (SELECT 1 FROM {LONE} p WHERE p.record_id = t.id)",
         [settings.TIME_ZONE, *record_params],
     )
+    # The passes' pairs: the two unique keys are the rule itself (a debit pairs once, a record once).
+    cursor.execute(f"CREATE TEMPORARY TABLE {PAIRS} (debit_id bigint, record_id bigint, match_pass int, match_round int)")
+    cursor.execute(f"CREATE UNIQUE INDEX {PAIRS}_debit ON {PAIRS} (debit_id)")
+    cursor.execute(f"CREATE UNIQUE INDEX {PAIRS}_record ON {PAIRS} (record_id)")
     cursor.execute(
         f"CREATE TEMPORARY TABLE {EDGES} (debit_id bigint, record_id bigint, gap bigint,"
         f" entry_key text {key}, record_key text {key}, alone boolean)")
     _analyze(cursor, DEBITS_LEFT)
     _analyze(cursor, RECORDS_LEFT)
-    cursor.execute(f"SELECT (SELECT count(*) FROM {PAIRS}), (SELECT count(*) FROM {DEBITS_LEFT}),"
+    cursor.execute(f"SELECT (SELECT count(*) FROM {LONE}), (SELECT count(*) FROM {DEBITS_LEFT}),"
                    f" (SELECT count(*) FROM {RECORDS_LEFT})")
     alone, debits_left, records_left = cursor.fetchone()
     return alone, alone + debits_left, alone + records_left
@@ -306,8 +309,8 @@ def _pair_large_groups(cursor, number: int, condition: str) -> tuple[int, str]:
     and the condition that keeps those groups out of the candidates' table."""
     columns = _GROUP_COLUMNS[number]
     listed = ", ".join(columns)
-    # One count of both sides, as pass 1's: no join for the planner to get wrong (a join of the two
-    # counts under LIMIT 1 was planned as a nested loop: 191 s on the million-row bench).
+    # One count of both sides: no join for the planner to get wrong (two counts joined under
+    # LIMIT 1 made a nested loop: 191 s on the million-row bench).
     large = (f" FROM (SELECT {listed}, 1 AS debit, 0 AS record FROM {DEBITS_LEFT} d WHERE {condition}"
              f" UNION ALL SELECT {listed}, 0, 1 FROM {RECORDS_LEFT}) side"
              f" GROUP BY {listed} HAVING sum(debit) * sum(record) > %s")
@@ -338,10 +341,8 @@ def _pair_large_groups(cursor, number: int, condition: str) -> tuple[int, str]:
 
 
 def _pair_alone(cursor, number: int) -> int:
-    """Pair each debit and record that are each other's only candidate (a group
-    of one debit and one record: in most files, nearly every pair of pass 1).
-    Round 1 would pair them anyway, but only after sorting every candidate
-    twice; they are kept as round 0. Returns how many."""
+    """Pair each debit and record that are each other's only candidate (a group of one debit and
+    one record), as round 0: round 1 would pair them, after sorting every candidate twice. Returns how many."""
     cursor.execute(
         f"INSERT INTO {PAIRS} (debit_id, record_id, match_pass, match_round)"
         f" SELECT debit_id, record_id, %s, 0 FROM {EDGES} WHERE alone",
@@ -364,16 +365,25 @@ def _leave_unpaired(cursor, number: int) -> None:
                        [number, first_round])
 
 
+def _pairs_joined(cursor, *, lone: int, added: int) -> None:
+    """All the pairs in ``tx_match_pair``: the passes' ``added`` pairs put with pass 1's ``lone``
+    pairs, whose table takes the name (no debit or record is in both: the passes read what they left)."""
+    if added:
+        cursor.execute(f"INSERT INTO {LONE} (debit_id, record_id, match_pass, match_round)"
+                       f" SELECT debit_id, record_id, match_pass, match_round FROM {PAIRS}")
+    cursor.execute(f"DROP TABLE {PAIRS}")
+    cursor.execute(f"ALTER TABLE {LONE} RENAME TO {PAIRS}")
+    if added > lone:  # the statistics of the lone pairs alone would be off by more than half
+        _analyze(cursor, PAIRS)
+
+
 @contextmanager
 def _serial(cursor, *, needed: bool) -> Iterator[None]:
-    """No parallel workers for the statements inside (PostgreSQL; this transaction only;
-    unless not ``needed``: a case's few candidates are never read in parallel).
-
-    PostgreSQL keeps no statistics of a UNION ALL's columns, so it takes pass 1's
-    count by rrn for 200 groups where there are about as many as rows: it splits
-    the hashing over its process and two workers, then sorts their 1.6 million
-    partial groups to merge them. One process hashing the rows once takes 3.4 s for a million rows
-    a side where the workers take 5.5-6.0 s (docs/performance.md)."""
+    """No parallel workers for the statements inside (PostgreSQL, this transaction, if ``needed``:
+    a case's few candidates are never read in parallel). Without statistics of a UNION ALL's
+    columns PostgreSQL plans pass 1's count for 200 groups (there are about as many as rows),
+    splits it over two workers, then sorts 1.6 million partial groups: 5.5-6.0 s where one process
+    takes 3.4 s for a million rows a side (docs/performance.md)."""
     if not (needed and _postgresql()):
         yield
         return

@@ -271,7 +271,7 @@ def test_pass_one_counts_by_rrn_in_one_process_and_then_restores_the_setting(db)
     seen = {}
 
     def watch(execute, sql, params, many, context):
-        if sql.startswith("CREATE TEMPORARY TABLE tx_match_pair AS"):
+        if sql.startswith("CREATE TEMPORARY TABLE tx_match_lone AS"):
             with connection.cursor() as cursor:
                 cursor.execute("SHOW max_parallel_workers_per_gather")
                 seen["during"] = cursor.fetchone()[0]
