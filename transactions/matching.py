@@ -28,9 +28,9 @@ sequence (``transactions.matching_groups``).
 
 Pass 1's groups of one debit and one record (in most files nearly every pair)
 are found first, straight from the records tables, by counting each rrn's
-debits and records (no sort, no copy), into a table of their own. Only the
-debits and records left over are copied, with the values the passes compare,
-into the tables the passes work on; the passes' pairs join the lone ones at the end.
+debits and records (no sort, no copy); over whole tables, into a table of their
+own, which the passes' pairs join at the end. Only the debits and records left
+over are copied, with the values the passes compare, into the tables the passes work on.
 
 Everything happens in temporary tables of the current connection, inside one
 transaction: ``matching()`` is a context manager, and within it the caller may
@@ -52,6 +52,17 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from transactions import matching_groups, sqlite_functions
+from transactions.matching_tables import (
+    DEBITS_LEFT,
+    EDGES,
+    LARGE,
+    LONE,
+    PAIRS,
+    RECORDS_LEFT,
+    analyze as _analyze,
+    drop as _drop,
+    serial as _serial,
+)
 from transactions.models import LedgerEntry, LedgerKind, SettlementRecord, SettlementStatus
 
 PASS_RRN = 1
@@ -60,13 +71,6 @@ PASS_MERCHANT = 3
 PASSES = (PASS_RRN, PASS_TERMINAL, PASS_MERCHANT)
 MERCHANT_WINDOW = timedelta(minutes=15)
 
-EDGES = "tx_match_edge"
-PAIRS = "tx_match_pair"
-DEBITS_LEFT = "tx_match_debit_left"
-RECORDS_LEFT = "tx_match_record_left"
-LARGE = "tx_match_large"
-LONE = "tx_match_lone"
-_TABLES = (EDGES, PAIRS, DEBITS_LEFT, RECORDS_LEFT, LARGE, LONE)
 
 # How each pass finds its candidates (d: a debit, r: a record, both still unpaired), and,
 # where candidates are those with equal values (every debit of a group a candidate of
@@ -155,9 +159,11 @@ def matching(
         # otherwise they are dropped here, for a caller whose transaction goes on.
         _drop()
         with connection.cursor() as cursor:
-            alone, debit_count, record_count = _load(cursor, as_of=as_of, debits=debits, records=records)
+            whole = debits is None and records is None
+            alone, debit_count, record_count = _load(cursor, as_of=as_of, debits=debits, records=records, whole=whole)
             pairs_by_pass = {number: _run_pass(cursor, number) for number in PASSES}
-            _pairs_joined(cursor, lone=alone, added=sum(pairs_by_pass.values()))
+            if whole:
+                _pairs_joined(cursor, lone=alone, added=sum(pairs_by_pass.values()))
             pairs_by_pass[PASS_RRN] += alone
         yield MatchSummary(as_of=as_of, debits=debit_count, records=record_count, pairs_by_pass=pairs_by_pass)
         _drop()
@@ -176,17 +182,7 @@ def match_pairs(
             return [Pair(entry, record, number) for entry, record, number in cursor.fetchall()]
 
 
-# --- the temporary tables ---------------------------------------------------------------------
-
-def _postgresql() -> bool:
-    return connection.vendor == "postgresql"
-
-
-def _drop() -> None:
-    with connection.cursor() as cursor:
-        for table in _TABLES:
-            cursor.execute(f"DROP TABLE IF EXISTS {table}")
-
+# --- the temporary tables (transactions.matching_tables) ----------------------------------------
 
 def _restricted(queryset: QuerySet | None) -> tuple[str, list]:
     if queryset is None:
@@ -195,7 +191,8 @@ def _restricted(queryset: QuerySet | None) -> tuple[str, list]:
     return f" AND id IN ({sql})", list(params)
 
 
-def _load(cursor, *, as_of: datetime, debits: QuerySet | None, records: QuerySet | None) -> tuple[int, int, int]:
+def _load(cursor, *, as_of: datetime, debits: QuerySet | None, records: QuerySet | None,
+          whole: bool) -> tuple[int, int, int]:
     """Create the tables; return how many pairs pass 1 found alone in their rrn,
     and how many debits and records are compared."""
     ledger, settlement = LedgerEntry._meta.db_table, SettlementRecord._meta.db_table
@@ -209,11 +206,13 @@ def _load(cursor, *, as_of: datetime, debits: QuerySet | None, records: QuerySet
     compared_records = f"status = %s AND transacted_at <= %s{record_filter}"
     record_params = [SettlementStatus.APPROVED, as_of_param, *record_params]
     # Pass 1's groups of one debit and one record (one count of both tables' rows by rrn), in one
-    # process when it reads whole tables (_serial). A debit or a record has one rrn, so it is in one
-    # such pair at most: no unique index needed (two over 828,736 pairs took 0.7 s).
-    with _serial(cursor, needed=not (debit_filter or record_filter)):
+    # process when it reads whole tables (_serial). Then they stay in a table of their own with no
+    # index until the passes end (two unique indexes over 828,736 pairs took 0.7 s): a debit or a
+    # record has one rrn, so it is in one such pair at most. A case's few start the pairs' table.
+    lone = LONE if whole else PAIRS
+    with _serial(cursor, needed=whole):
         cursor.execute(
-            f"CREATE TEMPORARY TABLE {LONE} AS"
+            f"CREATE TEMPORARY TABLE {lone} AS"
             f" SELECT max(debit_id) AS debit_id, max(record_id) AS record_id,"
             f" {PASS_RRN} AS match_pass, 0 AS match_round"
             f" FROM (SELECT rrn, id AS debit_id, CAST(NULL AS bigint) AS record_id FROM {ledger}"
@@ -223,14 +222,22 @@ def _load(cursor, *, as_of: datetime, debits: QuerySet | None, records: QuerySet
             f" GROUP BY rrn HAVING count(debit_id) = 1 AND count(record_id) = 1",
             [*debit_params, *record_params],
         )
-    _analyze(cursor, LONE)
+    if whole:
+        _analyze(cursor, LONE)
+        cursor.execute(f"CREATE TEMPORARY TABLE {PAIRS} (debit_id bigint, record_id bigint, match_pass int,"
+                       f" match_round int)")
+    # The two unique keys are the rule itself: a debit pairs once, a record pairs once.
+    cursor.execute(f"CREATE UNIQUE INDEX {PAIRS}_debit ON {PAIRS} (debit_id)")
+    cursor.execute(f"CREATE UNIQUE INDEX {PAIRS}_record ON {PAIRS} (record_id)")
+    if not whole:
+        _analyze(cursor, PAIRS)
     cursor.execute(
         f"CREATE TEMPORARY TABLE {DEBITS_LEFT} AS"
         f" SELECT id, entry_id {key} AS entry_key, {at_us % _POSTED_AT} AS at_us,"
         f" {day % _POSTED_AT} AS day, {AMOUNT_CENTS} AS cents, rrn, terminal_id, stan, merchant_id,"
         f" card_last4, customer_ref, posted_at"
         f" FROM {ledger} t WHERE {compared_debits}"
-        f" AND NOT EXISTS (SELECT 1 FROM {LONE} p WHERE p.debit_id = t.id)",
+        f" AND NOT EXISTS (SELECT 1 FROM {lone} p WHERE p.debit_id = t.id)",
         [settings.TIME_ZONE, *debit_params],
     )
     cursor.execute(
@@ -238,19 +245,15 @@ def _load(cursor, *, as_of: datetime, debits: QuerySet | None, records: QuerySet
         f" SELECT id, record_id {key} AS record_key, {at_us % _TRANSACTED_AT} AS at_us,"
         f" {day % _TRANSACTED_AT} AS day, {AMOUNT_CENTS} AS cents, rrn, terminal_id, stan, merchant_id"
         f" FROM {settlement} t WHERE {compared_records}"
-        f" AND NOT EXISTS (SELECT 1 FROM {LONE} p WHERE p.record_id = t.id)",
+        f" AND NOT EXISTS (SELECT 1 FROM {lone} p WHERE p.record_id = t.id)",
         [settings.TIME_ZONE, *record_params],
     )
-    # The passes' pairs: the two unique keys are the rule itself (a debit pairs once, a record once).
-    cursor.execute(f"CREATE TEMPORARY TABLE {PAIRS} (debit_id bigint, record_id bigint, match_pass int, match_round int)")
-    cursor.execute(f"CREATE UNIQUE INDEX {PAIRS}_debit ON {PAIRS} (debit_id)")
-    cursor.execute(f"CREATE UNIQUE INDEX {PAIRS}_record ON {PAIRS} (record_id)")
     cursor.execute(
         f"CREATE TEMPORARY TABLE {EDGES} (debit_id bigint, record_id bigint, gap bigint,"
         f" entry_key text {key}, record_key text {key}, alone boolean)")
     _analyze(cursor, DEBITS_LEFT)
     _analyze(cursor, RECORDS_LEFT)
-    cursor.execute(f"SELECT (SELECT count(*) FROM {LONE}), (SELECT count(*) FROM {DEBITS_LEFT}),"
+    cursor.execute(f"SELECT (SELECT count(*) FROM {lone}), (SELECT count(*) FROM {DEBITS_LEFT}),"
                    f" (SELECT count(*) FROM {RECORDS_LEFT})")
     alone, debits_left, records_left = cursor.fetchone()
     return alone, alone + debits_left, alone + records_left
@@ -375,26 +378,3 @@ def _pairs_joined(cursor, *, lone: int, added: int) -> None:
     cursor.execute(f"ALTER TABLE {LONE} RENAME TO {PAIRS}")
     if added > lone:  # the statistics of the lone pairs alone would be off by more than half
         _analyze(cursor, PAIRS)
-
-
-@contextmanager
-def _serial(cursor, *, needed: bool) -> Iterator[None]:
-    """No parallel workers for the statements inside (PostgreSQL, this transaction, if ``needed``:
-    a case's few candidates are never read in parallel). Without statistics of a UNION ALL's
-    columns PostgreSQL plans pass 1's count for 200 groups (there are about as many as rows),
-    splits it over two workers, then sorts 1.6 million partial groups: 5.5-6.0 s where one process
-    takes 3.4 s for a million rows a side (docs/performance.md)."""
-    if not (needed and _postgresql()):
-        yield
-        return
-    cursor.execute("SELECT current_setting('max_parallel_workers_per_gather')")
-    before = cursor.fetchone()[0]
-    cursor.execute("SELECT set_config('max_parallel_workers_per_gather', '0', true)")
-    yield  # a failure rolls the setting back with the transaction (or savepoint) it fails
-    cursor.execute("SELECT set_config('max_parallel_workers_per_gather', %s, true)", [before])
-
-
-def _analyze(cursor, table: str) -> None:
-    # Temporary tables get no autovacuum: without statistics the planner guesses badly.
-    if _postgresql():
-        cursor.execute(f"ANALYZE {table}")
