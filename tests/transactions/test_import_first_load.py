@@ -116,6 +116,25 @@ def test_a_file_the_first_load_stops_at_is_reported_as_the_staging_way_reports_i
     assert len(indexes_of("transactions_ledgerentry")) == 6  # the savepoint gave the dropped indexes back
 
 
+def test_the_progress_never_goes_back_when_the_first_load_gives_up(db):
+    """An id twice shows only when the first load builds the unique id again, after its COPY (80-90 %):
+    the file is then read again the staging way. The bar stays where it was until that reading gets
+    further; it used to go back to 0 %."""
+    rows = [ledger_row(f"L{n:07d}", rrn=f"{n:012d}") for n in range(12_000)]  # about 1.6 MB
+    rows.append(ledger_row("L0000007", rrn="999999999999"))
+    heard: list[importing.ImportProgress] = []
+
+    report = import_bytes("ledger", csv_text("ledger", rows).encode(), progress=heard.append)
+
+    assert problems_of(report) == {12_002: ["entry_id: The same id as line 9: each id appears once in a file."]}
+    phases = [progress.phase for progress in heard]
+    read_again = phases.index("reading", phases.index("writing"))  # the staging way's reading, after the first load's
+    assert heard[read_again].rows_read < 12_000 and heard[read_again].bytes_read < heard[read_again].bytes_total
+    percents = [progress.percent for progress in heard]
+    assert percents[read_again - 1] == 90 and percents[read_again] == 90
+    assert percents == sorted(percents) and percents[-1] == 100
+
+
 @pytest.mark.needs_owner  # it makes the role itself
 def test_the_application_role_loads_first_with_the_indexes_kept_and_an_id_twice_still_refused(db):
     before = indexes_of("transactions_ledgerentry")

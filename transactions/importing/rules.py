@@ -165,17 +165,20 @@ class ImportProgress:
     bad_rows: int
     bytes_read: int
     bytes_total: int | None
+    # The most reported before: a file read again (a first load given up for the staging way)
+    # keeps the bar where it was until it gets further, instead of taking it back to 0 %.
+    shown: float = 0.0
 
     @property
     def percent(self) -> float | None:
-        """Done so far: reading is the first 80 %, checking and writing the rest."""
+        """Done so far: reading is the first 80 %, checking and writing the rest; never less than ``shown``."""
         if self.phase == "done":
             return 100.0
         if self.phase in ("checking", "writing"):
-            return 80.0 if self.phase == "checking" else 90.0
+            return max(self.shown, 80.0 if self.phase == "checking" else 90.0)
         if not self.bytes_total:
-            return None
-        return 80.0 * min(self.bytes_read, self.bytes_total) / self.bytes_total
+            return self.shown or None
+        return max(self.shown, 80.0 * min(self.bytes_read, self.bytes_total) / self.bytes_total)
 
 
 @dataclass(frozen=True)

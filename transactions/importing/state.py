@@ -32,6 +32,7 @@ class _State:
     pending_bad: list[tuple[int, str, str, str]] = field(default_factory=list)
     # The lines the SQL row checks must read (prescreen.Prescreen); None: every row.
     suspects: list[int] | None = None
+    shown: float = 0.0  # the highest percentage reported yet
 
     def report(self, phase: str) -> None:
         if self.progress is None:
@@ -40,10 +41,12 @@ class _State:
         rows = self.rows_read
         if phase == "reading" and reader is not None and not rows:
             rows = max(0, reader.newlines - 1)
-        self.progress(ImportProgress(
+        progress = ImportProgress(
             phase=phase, rows_read=rows, bad_rows=self.bad_rows,
-            bytes_read=reader.bytes_read if reader else 0, bytes_total=self.bytes_total,
-        ))
+            bytes_read=reader.bytes_read if reader else 0, bytes_total=self.bytes_total, shown=self.shown,
+        )
+        self.shown = progress.percent or self.shown
+        self.progress(progress)
 
 
 def _postgresql() -> bool:
