@@ -97,10 +97,8 @@ def reconcile(*, as_of: datetime, grace: timedelta = DEFAULT_GRACE) -> Reconcili
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 cursor.execute("SET LOCAL work_mem = '256MB'")
         run = ReconciliationRun.objects.create(as_of=as_of, grace=grace, started_at=started)
-        with matching(as_of=as_of) as summary:
-            with connection.cursor() as cursor:
-                orphans = _orphans_insert(cursor, run, as_of=as_of, cutoff=cutoff)
-                _duplicates_flag(cursor, run)
+        with matching(as_of=as_of) as summary, connection.cursor() as cursor:
+            orphans = _orphans_insert(cursor, run, as_of=as_of, cutoff=cutoff)
         run.debits = summary.debits
         run.approved_records = summary.records
         run.pairs_by_rrn = summary.pairs_by_pass[PASS_RRN]
@@ -118,47 +116,58 @@ _DUPLICATE_WINDOW_US = DUPLICATE_WINDOW // timedelta(microseconds=1)
 
 
 def _orphans_insert(cursor, run: ReconciliationRun, *, as_of: datetime, cutoff: datetime) -> int:
+    """Record the run's orphans, each with its outstanding amount and whether
+    it looks paid twice (``_paid_twice``), in one statement."""
     ledger = LedgerEntry._meta.db_table
     undoing = [LedgerKind.REVERSAL, LedgerKind.REFUND]
     posted_by = connection.ops.adapt_datetimefield_value(as_of)
     outstanding = _OUTSTANDING_CENTS
+    paid_twice, paid_twice_params = _paid_twice()
     cursor.execute(
+        # INSERT first: Python's sqlite3 counts the rows only of a statement that starts with it.
         f"INSERT INTO {OrphanDebit._meta.db_table} (reconciliation_id, entry_id, outstanding, probable_duplicate)"
-        f" SELECT %s, d.id, ({outstanding}) / 100.0, %s"
-        f" FROM {DEBITS_LEFT} d"
-        f" LEFT JOIN (SELECT rrn, sum({AMOUNT_CENTS}) AS cents FROM {ledger}"
+        f" WITH orphan AS (SELECT d.id, d.at_us, d.posted_at, d.card_last4, d.customer_ref, d.merchant_id,"
+        f"  {outstanding} AS cents"
+        f"  FROM {DEBITS_LEFT} d"
+        f"  LEFT JOIN (SELECT rrn, sum({AMOUNT_CENTS}) AS cents FROM {ledger}"
         f"   WHERE kind IN (%s, %s) AND posted_at <= %s AND rrn <> '' GROUP BY rrn) by_rrn"
         f"   ON by_rrn.rrn = d.rrn"
-        f" LEFT JOIN (SELECT terminal_id, stan, sum({AMOUNT_CENTS}) AS cents FROM {ledger}"
+        f"  LEFT JOIN (SELECT terminal_id, stan, sum({AMOUNT_CENTS}) AS cents FROM {ledger}"
         f"   WHERE kind IN (%s, %s) AND posted_at <= %s AND rrn = '' AND terminal_id <> '' AND stan <> ''"
         f"   GROUP BY terminal_id, stan) by_slip"
         f"   ON by_slip.terminal_id = d.terminal_id AND by_slip.stan = d.stan"
-        f" WHERE d.at_us <= %s AND {outstanding} > 0",
-        [run.pk, False, *undoing, posted_by, *undoing, posted_by, epoch_microseconds(cutoff)],
+        f"  WHERE d.at_us <= %s AND {outstanding} > 0),"
+        f" paid_twice AS ({paid_twice})"
+        f" SELECT %s, o.id, o.cents / 100.0, twice.id IS NOT NULL"
+        f" FROM orphan o LEFT JOIN paid_twice twice ON twice.id = o.id",
+        [*undoing, posted_by, *undoing, posted_by, epoch_microseconds(cutoff), *paid_twice_params, run.pk],
     )
     return cursor.rowcount
 
 
-def _duplicates_flag(cursor, run: ReconciliationRun) -> None:
-    """Paid twice: the same card (card_last4 and customer_ref) paid the same
-    merchant again within DUPLICATE_WINDOW after the orphan, and that later
-    debit is paired with an approved settlement record."""
-    orphans, ledger = OrphanDebit._meta.db_table, LedgerEntry._meta.db_table
+def _paid_twice() -> tuple[str, list]:
+    """The orphans (``orphan``) paid twice: the same card (card_last4 and
+    customer_ref) paid the same merchant again within DUPLICATE_WINDOW after
+    the orphan, and that later debit is paired with an approved settlement record.
+
+    Found from the orphans, whose number the planner knows from the matching's
+    tables, never by updating the run's rows afterwards: the planner takes a
+    table without fresh statistics for a few dozen rows, and compared each
+    orphan with every debit paid twice (2.2 s for 10,000 orphans, growing with
+    the square of their number; docs/performance.md)."""
     later_us = epoch_microseconds_sql("later.posted_at")
     window, params = f"{later_us} > o.at_us AND {later_us} <= o.at_us + %s", [_DUPLICATE_WINDOW_US]
     if connection.vendor == "postgresql":
         # The same window again on the column, so that the (card_last4, posted_at) index finds the later debits.
         window += " AND later.posted_at > o.posted_at AND later.posted_at <= o.posted_at + %s"
         params.append(DUPLICATE_WINDOW)
-    cursor.execute(
-        f"UPDATE {orphans} SET probable_duplicate = %s WHERE reconciliation_id = %s AND entry_id IN ("
-        f" SELECT o.id FROM {orphans} od"
-        f" JOIN {DEBITS_LEFT} o ON o.id = od.entry_id"  # an orphan is a debit left unpaired: a small table
-        f" JOIN {ledger} later ON later.card_last4 = o.card_last4 AND later.customer_ref = o.customer_ref"
-        f"  AND later.merchant_id = o.merchant_id"
+    return (
+        f"SELECT DISTINCT o.id FROM orphan o"
+        f" JOIN {LedgerEntry._meta.db_table} later ON later.card_last4 = o.card_last4"
+        f"  AND later.customer_ref = o.customer_ref AND later.merchant_id = o.merchant_id"
         f" JOIN {PAIRS} p ON p.debit_id = later.id"  # paired: a debit compared, settled
-        f" WHERE od.reconciliation_id = %s AND o.merchant_id <> '' AND {window})",
-        [True, run.pk, run.pk, *params],
+        f" WHERE o.merchant_id <> '' AND {window}",
+        params,
     )
 
 
