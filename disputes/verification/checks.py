@@ -14,6 +14,7 @@ case is linked to the case that owns it ("one debit, one case",
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from django.conf import settings
@@ -37,6 +38,9 @@ from disputes.workflow.steps import case_transition
 from disputes.workflow.transitions import case_restored_on_failure
 from disputes.verification.linking import debit_claim
 from transactions.models import LedgerEntry, LedgerKind, OrphanDebit
+
+# What an entry_id can be (the import refuses any other: printable ASCII, no space, at most 32).
+_ENTRY_ID = re.compile(r"[!-~]{1,32}")
 
 AUTO_STEPS = {Outcome.REVERSED: "reversal_found", Outcome.SETTLED: "confirm_debit"}
 
@@ -89,6 +93,8 @@ def case_verify(
                        else "disputes.act_as_system")
     debit = known_debit
     if entry_id:
+        if not _ENTRY_ID.fullmatch(entry_id):  # a NUL, a space, a lone surrogate: no ledger id has one
+            raise ValidationError({"entry_id": _("Choose a debit of this card for the disputed amount.")})
         debit = LedgerEntry.objects.filter(entry_id=entry_id, kind=LedgerKind.DEBIT, card_last4=case.card.last4,
                                            amount=case.amount, currency=case.currency).first()
         if debit is None:

@@ -99,6 +99,9 @@ def _render(request: HttpRequest, reference: str, *, status: int = 200, kept: tu
     open_inquiry = next((i for i in page.processor_inquiries if i.answered_at is None), None)
     context = {
         "page": page, "case": case, "steps": steps, "now": now, "merchant_files": page.merchant_attachment_ids, "status": status, "problem": problem, "stale": stale,
+        # Why a check or a chosen debit was refused (the choice is not a form of its own).
+        "verify_errors": [message for messages_ in (errors or {}).values() for message in messages_]
+        if kept_kind == "verify" else [],
         # What was typed for a step that is no longer offered (the case moved on): shown, not lost.
         "lost_input": [(StepForm.base_fields[key].label, kept_data[key]) for key in ("reason", "amount", "note")
                        if kept_data.get(key)] if kept_kind.startswith("step:") and kept_kind[5:] not in allowed else [],

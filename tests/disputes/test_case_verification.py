@@ -156,6 +156,18 @@ def test_an_agent_cannot_choose_a_debit_of_another_card(checked, complaint, alic
     assert not Verification.objects.exists()
 
 
+@pytest.mark.parametrize("entry_id", ["L1\x00", "L\x001", "L1 ", "L\ud8001", "L" * 33, "Ｌ1"])
+def test_a_choice_no_ledger_id_can_be_is_refused_and_changes_nothing(checked, complaint, alice, entry_id):
+    # The import takes ids of 1 to 32 printable ASCII characters without spaces
+    # (docs/design.md); a NUL once reached PostgreSQL and answered 500.
+    ledger("L1")
+    with pytest.raises(ValidationError) as refused:
+        case_verify(case=complaint, actor=alice, entry_id=entry_id)
+    assert "entry_id" in refused.value.message_dict
+    assert not Verification.objects.exists()
+    assert not CaseEvent.objects.filter(case=complaint, kind=EventKind.VERIFICATION).exists()
+
+
 def test_the_call_center_may_not_run_a_check(complaint, dave):
     with pytest.raises(ActionForbidden):
         case_verify(case=complaint, actor=dave)
@@ -254,6 +266,14 @@ def test_an_agent_sees_the_diagnosis_with_its_records_and_checks_again_from_the_
     assert 'data-diagnosis="settled"' in html and "S2" in html
     assert complaint.verifications.count() == 2
     assert CaseEvent.objects.filter(case=complaint, kind=EventKind.VERIFICATION, actor=alice).count() == 2
+
+
+def test_a_nul_in_the_chosen_debit_is_a_clear_error_on_the_case_page(complaint, alice, client):
+    client.force_login(alice)
+    response = client.post(f"/staff/cases/{complaint.reference}/verify/", {"entry_id": "L\x001"})
+    assert response.status_code == 400
+    assert "请选择这张卡上与争议金额相符的一笔扣款。" in response.content.decode()  # the staff default, zh-hans
+    assert not Verification.objects.exists()
 
 
 def test_the_call_center_cannot_check_from_the_case_page(complaint, dave, client):
