@@ -237,6 +237,7 @@ DISPUTE_OUTBOX_RESEND_AFTER = timedelta(seconds=60)
 # --- Security (production values apply when DEBUG is off) ---------------------
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
+CSRF_FAILURE_VIEW = "disputes.web.errors.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

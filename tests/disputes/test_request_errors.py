@@ -1,6 +1,7 @@
 """Requests the pages cannot read get a clear 4xx page, never a 500, and store
 nothing: a body too large (413), a form not in UTF-8 (400), a NUL character
-in the URL (400 in the query, 404 in the path)."""
+in the URL (400 in the query, 404 in the path), a form without its CSRF
+token (403, what to do, in the user's language)."""
 import re
 from datetime import timedelta
 
@@ -90,3 +91,30 @@ def test_a_nul_in_the_admin_search_is_400_not_a_database_error(client, erin):
     client.force_login(erin)
     assert client.get("/admin/disputes/case/?q=DD%00").status_code == 400
     assert client.get("/admin/disputes/case/?q=DD").status_code == 200
+
+
+def test_a_complaint_sent_without_its_csrf_token_is_a_clear_403_page_and_files_nothing():
+    # A form left open past a login, or cookies refused: Django's own page would
+    # explain CSRF in technical terms; the customer needs to know what to do.
+    browser, token = _with_csrf()
+    response = browser.post(NEW, _form(csrfmiddlewaretoken=token[::-1]))
+    html = _error_page(response, 403)
+    assert "This form could not be accepted: it was open too long, or your browser did not send our cookie." in html
+    assert "CSRF" not in html
+    assert not Case.objects.exists()
+
+
+def test_the_csrf_page_is_in_chinese_for_a_chinese_browser_that_sent_no_cookie():
+    browser = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    html = _error_page(browser.post(NEW, _form()), 403)
+    assert "无法受理此表单：页面打开时间过长，或浏览器未发送本站的 Cookie。" in html
+    assert not Case.objects.exists()
+
+
+def test_the_form_sent_again_with_its_token_is_filed():
+    # The page's advice works: the same browser, the form loaded again.
+    browser, token = _with_csrf()
+    assert browser.post(NEW, _form(csrfmiddlewaretoken="x" * 64)).status_code == 403
+    browser, token = _with_csrf()
+    assert browser.post(NEW, _form(csrfmiddlewaretoken=token)).status_code == 302
+    assert Case.objects.count() == 1
