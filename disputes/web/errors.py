@@ -41,7 +41,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """CSRF_FAILURE_VIEW: a form sent without its cookie or token. It is
     mostly a form left open too long (the token changes at each login), or a
     browser that refuses cookies, seldom an attack; either way nothing was
-    done. Django's own page explains CSRF in technical English-first terms; a
+    done. Django's own page explains CSRF in technical terms; a
     customer or an agent needs to know what to do, in their language. (The API
     is exempt: DRF checks its own session callers and answers problem details.)"""
     message = _("This form could not be accepted: it was open too long, or your browser did not send our cookie. "
