@@ -287,6 +287,7 @@ AXES_RESET_ON_SUCCESS = True  # a successful login forgets the user's earlier fa
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # retrying while locked does not push the end further
 AXES_LOCKOUT_CALLABLE = "disputes.web.public.login_locked_out"
 AXES_ENABLE_ADMIN = False  # unlock with `manage.py axes_reset_username USERNAME`
+AXES_USERNAME_CALLABLE = "accounts.lockout.login_username"  # a name of 255+ characters no longer fails the count
 
 # --- Public tracking page: failed look-ups (disputes/tracking.py) ----------------
 # Failed look-ups are counted in the cache per reference and per client address

@@ -94,6 +94,21 @@ def test_failures_on_the_two_login_pages_add_up(alice):
     assert fail("alice", 2, path=STAFF_LOGIN) == [200, 429]
 
 
+@pytest.mark.parametrize("path", [STAFF_LOGIN, ADMIN_LOGIN])
+def test_a_name_too_long_for_any_account_is_a_wrong_login_not_a_500_and_guessing_at_it_locks_it(db, path):
+    # Axes keeps the name tried in 255 characters; 10,000 once made its write fail.
+    long_name = "x" * 10_000
+    assert fail(long_name, 5, path=path) == [200] * 4 + [429]
+    _, response = log_in(long_name, "still wrong", path=path)
+    assert response.status_code == 429
+
+
+def test_a_wrong_login_with_a_long_name_says_so_in_the_form(db):
+    _, response = log_in("x" * 10_000, "not the password")
+    assert response.status_code == 200
+    assert "Your username and password didn't match. Please try again." in response.content.decode()
+
+
 def test_the_lockout_page_speaks_chinese_to_a_chinese_browser(alice):
     fail("alice", 5)
 
