@@ -28,6 +28,7 @@ from disputes.models.queue import STAFF_WORKSPACE_INDEXES
 from disputes.models.rules import (
     approval_target,
     can_approve_refund,
+    can_decline_refund,
     can_reply,
     can_supervise,
     can_withdraw,
@@ -314,7 +315,7 @@ class Case(InsertOrNothingMixin, ConcurrentTransitionMixin, PosSlipFields, model
         source=State.REFUND_PENDING,
         target=GET_STATE(_resume_stage, states=WORKING_STAGES),
         conditions=[refund_not_ordered],
-        permission=can_supervise,
+        permission=can_decline_refund,
         custom={"label": _("Decline the refund")},
     )
     def decline_refund(self) -> None:

@@ -65,6 +65,16 @@ def can_approve_refund(case: Case, user) -> bool:
             and case.refund_approved_by_id != user.pk)
 
 
+def can_decline_refund(case: Case, user) -> bool:
+    """Declining is the other decision on a refund, under the same eyes as
+    approving: a supervisor who neither proposed it nor approved it already.
+    The database holds the decider to the same rule (``refund_four_eyes``,
+    ``refund_six_eyes`` on ``Refund``); the proposer who allowed themselves
+    the decline was refused there, with a 500."""
+    return (user.has_perm("disputes.supervise_case") and case.refund_proposed_by_id != user.pk
+            and case.refund_approved_by_id != user.pk)
+
+
 # --- conditions: pure functions of the case ----------------------------------
 
 

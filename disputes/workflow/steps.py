@@ -130,13 +130,21 @@ def _decide_refund(case: Case, actor, status: str, payload: dict, now: datetime)
 
 
 def case_decline_refund(*, case: Case, actor, note: str = "", expected_version: int | None = None) -> Case:
-    """Decline the proposed refund (before its last approval); the case returns to the stage it came from."""
+    """Decline the proposed refund (before its last approval): a supervisor who
+    neither proposed it nor approved it; the case returns to the stage it came from."""
+    user = actor_user(actor)
 
     def after(case: Case, payload: dict, now: datetime) -> None:
         _decide_refund(case, actor, RefundStatus.DECLINED, payload, now)
 
+    forbidden = None
+    if actor.has_perm("disputes.supervise_case"):
+        forbidden = (_("A refund must be declined by a supervisor other than the one who proposed it.")
+                     if case.refund_proposed_by_id == getattr(user, "pk", None)
+                     else _("You have approved this refund: declining it is another supervisor's decision."))
     return take_step(case=case, name="decline_refund", actor=actor, note=note, expected_version=expected_version,
-                     after=after, conditions_message=_("This refund has all its approvals: it is being paid."))
+                     after=after, forbidden_message=forbidden,
+                     conditions_message=_("This refund has all its approvals: it is being paid."))
 
 
 def case_reopen(*, case: Case, actor, note: str = "", expected_version: int | None = None) -> Case:

@@ -43,6 +43,47 @@ def test_a_supervisor_cannot_approve_their_own_proposal(pending, bob, carol):
     assert "approve_refund" in allowed_transitions(case, carol)
 
 
+def test_a_supervisor_cannot_decline_their_own_proposal_another_can(pending, bob, carol):
+    # Declining is the other decision on the refund: the same four eyes. The
+    # database's refund_four_eyes refused the proposer's decline with a 500.
+    case = pending("50.00", proposer=bob)
+    assert "decline_refund" not in allowed_transitions(case, bob)
+    with pytest.raises(ActionForbidden, match="declined by a supervisor other than the one who proposed it"):
+        case_transition(case=case, name="decline_refund", actor=bob)
+    assert (Case.objects.get(pk=case.pk).state, Refund.objects.get(case=case).status) == (State.REFUND_PENDING,
+                                                                                          "proposed")
+    assert "decline_refund" in allowed_transitions(case, carol)
+    case = case_transition(case=case, name="decline_refund", actor=carol)
+    assert (case.state, Refund.objects.get(case=case).status, Refund.objects.get(case=case).decided_by) == (
+        State.VERIFYING, RefundStatus.DECLINED, carol)
+
+
+def test_the_first_of_two_approvers_cannot_decline_a_third_supervisor_can(pending, bob, carol, alice):
+    case = case_transition(case=pending("120.00"), name="approve_refund", actor=bob)  # above the threshold
+    assert "decline_refund" not in allowed_transitions(case, bob)
+    with pytest.raises(ActionForbidden, match="declining it is another supervisor's decision"):
+        case_transition(case=case, name="decline_refund", actor=bob)
+    assert Refund.objects.get(case=case).status == "proposed"
+    assert case_transition(case=case, name="decline_refund", actor=carol).state == State.VERIFYING
+
+
+def test_the_proposers_decline_is_a_clear_403_on_the_case_page_and_in_the_api(pending, bob, client):
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    case = pending("50.00", proposer=bob)
+    client.force_login(bob)
+    page = client.post(f"/staff/cases/{case.reference}/transitions/decline_refund/", {"version": case.version})
+    assert page.status_code == 403
+    assert "退款须由提出退款以外的另一位主管拒绝。" in page.content.decode()  # the staff default, zh-hans
+    api = APIClient(HTTP_ACCEPT_LANGUAGE="en")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=bob).key}")
+    response = api.post(f"/api/v1/cases/{case.reference}/transitions/decline_refund/", {}, format="json")
+    assert response.status_code == 403
+    assert "declined by a supervisor other than the one who proposed it" in response.json()["detail"]
+    assert Refund.objects.get(case=case).status == "proposed"
+
+
 def test_exactly_at_the_threshold_one_approval_queues_the_payment(pending, bob, django_capture_on_commit_callbacks):
     case = pending("100.00")
     with django_capture_on_commit_callbacks() as callbacks:
