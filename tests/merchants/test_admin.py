@@ -68,6 +68,15 @@ def test_a_merchant_id_of_the_wrong_shape_is_refused(erin_client):
     assert not Merchant.objects.exists()
 
 
+@pytest.mark.parametrize("chosen", ["NaN", "1e999", "9999-12-31", "\u202e", "x" * 5000, "-1", "99999999999999999999"])
+def test_a_terminal_whose_merchant_is_no_key_is_refused_by_the_form_not_a_500(erin_client, merchant, chosen):
+    response = erin_client.post(admin_url(Terminal, "add"), {"merchant": chosen, "terminal_id": "41082857",
+                                                               "status": "faulty"})
+    assert response.status_code == 200
+    assert "merchant" in response.context["adminform"].form.errors
+    assert not Terminal.objects.exists()
+
+
 def test_the_terminal_form_finds_its_merchant_by_autocomplete(erin_client, merchant):
     response = erin_client.get(reverse("admin:autocomplete"), {
         "term": "好又多", "app_label": "merchants", "model_name": "terminal", "field_name": "merchant"})
