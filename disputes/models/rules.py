@@ -61,18 +61,20 @@ def can_approve_refund(case: Case, user) -> bool:
     gateway confirmed the payment: the system, which marks the case refunded."""
     if case.refund_paid_at is not None:
         return user.has_perm("disputes.act_as_system")
+    return may_decide_refund(case, user)
+
+
+def may_decide_refund(case: Case, user) -> bool:
+    """Who decides on a proposed refund, approving or declining it: a
+    supervisor who neither proposed it nor approved it already. The database
+    holds the decider to the same rule (``refund_four_eyes``,
+    ``refund_six_eyes`` on ``Refund``)."""
     return (user.has_perm("disputes.supervise_case") and case.refund_proposed_by_id != user.pk
             and case.refund_approved_by_id != user.pk)
 
 
-def can_decline_refund(case: Case, user) -> bool:
-    """Declining is the other decision on a refund, under the same eyes as
-    approving: a supervisor who neither proposed it nor approved it already.
-    The database holds the decider to the same rule (``refund_four_eyes``,
-    ``refund_six_eyes`` on ``Refund``); the proposer who allowed themselves
-    the decline was refused there, with a 500."""
-    return (user.has_perm("disputes.supervise_case") and case.refund_proposed_by_id != user.pk
-            and case.refund_approved_by_id != user.pk)
+# Declining is the other decision on a refund, under the same eyes as approving.
+can_decline_refund = may_decide_refund
 
 
 # --- conditions: pure functions of the case ----------------------------------

@@ -37,10 +37,12 @@ from disputes.workflow.names import EventKind, State
 from disputes.workflow.steps import case_transition
 from disputes.workflow.transitions import case_restored_on_failure
 from disputes.verification.linking import debit_claim
+from transactions.importing.rules import ID_SHAPE
 from transactions.models import LedgerEntry, LedgerKind, OrphanDebit
 
-# What an entry_id can be (the import refuses any other: printable ASCII, no space, at most 32).
-_ENTRY_ID = re.compile(r"[!-~]{1,32}")
+# What an entry_id can be: the import's own shape, within the column.
+_ENTRY_ID = re.compile(ID_SHAPE)
+_ENTRY_ID_MAX = LedgerEntry._meta.get_field("entry_id").max_length
 
 AUTO_STEPS = {Outcome.REVERSED: "reversal_found", Outcome.SETTLED: "confirm_debit"}
 
@@ -93,7 +95,7 @@ def case_verify(
                        else "disputes.act_as_system")
     debit = known_debit
     if entry_id:
-        if not _ENTRY_ID.fullmatch(entry_id):  # a NUL, a space, a lone surrogate: no ledger id has one
+        if len(entry_id) > _ENTRY_ID_MAX or not _ENTRY_ID.fullmatch(entry_id):  # a NUL, a space, a lone surrogate
             raise ValidationError({"entry_id": _("Choose a debit of this card for the disputed amount.")})
         debit = LedgerEntry.objects.filter(entry_id=entry_id, kind=LedgerKind.DEBIT, card_last4=case.card.last4,
                                            amount=case.amount, currency=case.currency).first()

@@ -109,14 +109,21 @@ def case_approve_refund(*, case: Case, actor, note: str = "", expected_version: 
         refund.save(update_fields=["status", "decided_by", "decided_at"])
         enqueue_after_commit(outbox.EXECUTE_REFUND, refund.pk)
 
-    forbidden = None
-    if actor.has_perm("disputes.supervise_case"):
-        forbidden = (_("A refund must be approved by a supervisor other than the one who proposed it.")
-                     if case.refund_proposed_by_id == getattr(user, "pk", None)
-                     else _("You have approved this refund already: the second approval must be another supervisor's."))
+    forbidden = _not_the_decider(
+        case, actor, proposed=_("A refund must be approved by a supervisor other than the one who proposed it."),
+        approved=_("You have approved this refund already: the second approval must be another supervisor's."))
     return take_step(case=case, name="approve_refund", actor=actor, note=note, expected_version=expected_version,
                      prepare=prepare, after=after, forbidden_message=forbidden,
                      conditions_message=_("This refund has all its approvals: it is being paid."))
+
+
+def _not_the_decider(case: Case, actor, *, proposed: str, approved: str) -> str | None:
+    """Why a supervisor may not decide on this refund (``rules.may_decide_refund``):
+    ``proposed`` for its proposer, ``approved`` for its first approver; None for anyone
+    else (who either may, or is no supervisor and gets the plain refusal)."""
+    if not actor.has_perm("disputes.supervise_case"):
+        return None
+    return proposed if case.refund_proposed_by_id == getattr(actor_user(actor), "pk", None) else approved
 
 
 def _decide_refund(case: Case, actor, status: str, payload: dict, now: datetime) -> Refund:
@@ -132,16 +139,13 @@ def _decide_refund(case: Case, actor, status: str, payload: dict, now: datetime)
 def case_decline_refund(*, case: Case, actor, note: str = "", expected_version: int | None = None) -> Case:
     """Decline the proposed refund (before its last approval): a supervisor who
     neither proposed it nor approved it; the case returns to the stage it came from."""
-    user = actor_user(actor)
 
     def after(case: Case, payload: dict, now: datetime) -> None:
         _decide_refund(case, actor, RefundStatus.DECLINED, payload, now)
 
-    forbidden = None
-    if actor.has_perm("disputes.supervise_case"):
-        forbidden = (_("A refund must be declined by a supervisor other than the one who proposed it.")
-                     if case.refund_proposed_by_id == getattr(user, "pk", None)
-                     else _("You have approved this refund: declining it is another supervisor's decision."))
+    forbidden = _not_the_decider(
+        case, actor, proposed=_("A refund must be declined by a supervisor other than the one who proposed it."),
+        approved=_("You have approved this refund: declining it is another supervisor's decision."))
     return take_step(case=case, name="decline_refund", actor=actor, note=note, expected_version=expected_version,
                      after=after, forbidden_message=forbidden,
                      conditions_message=_("This refund has all its approvals: it is being paid."))
