@@ -52,7 +52,8 @@ def test_the_public_pages_work_with_no_violation(live_server, page, violations):
     page.goto(live_server.url + "/complaints/track/")
     page.fill("input[name=reference]", reference)
     page.fill("input[name=tracking_code]", "WRONGCODE1")
-    page.locator("form[action='/complaints/track/'] button[type=submit]").click()
+    with page.expect_navigation():  # the refusal is a new page: wait for it, not for the old one
+        page.locator("form[action='/complaints/track/'] button[type=submit]").click()
     assert page.locator("#track-error").is_visible()
     page.fill("input[name=reference]", reference)
     page.fill("input[name=tracking_code]", code)
@@ -69,14 +70,16 @@ def test_the_refusal_pages_show_with_no_violation(live_server, page, violations,
     for _ in range(2):
         page.fill("input[name=reference]", "DD260101-NOSUCH")
         page.fill("input[name=tracking_code]", "WRONGCODE1")
-        page.locator("form[action='/complaints/track/'] button[type=submit]").click()
+        with page.expect_navigation():
+            page.locator("form[action='/complaints/track/'] button[type=submit]").click()
     assert page.locator("#track-limited").is_visible()
 
     settings.AXES_FAILURE_LIMIT = 1
     page.goto(live_server.url + "/accounts/login/")
     page.fill("input[name=username]", "alice")
     page.fill("input[name=password]", "wrong password")
-    page.locator("button[type=submit]").click()
+    with page.expect_navigation():
+        page.locator("button[type=submit]").click()
     assert page.locator("#login-locked-out").is_visible()
 
     assert violations == [], "\n".join(violations)

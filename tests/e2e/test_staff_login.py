@@ -12,7 +12,8 @@ def test_the_home_page_leads_a_staff_member_to_a_working_login(live_server, page
 
     page.fill("input[name=username]", "alice")
     page.fill("input[name=password]", "wrong password")
-    page.locator("button[type=submit]").click()
+    with page.expect_navigation():  # the refusal is a new page: wait for it, not for the old one
+        page.locator("button[type=submit]").click()
     assert page.locator("[role=alert]").is_visible()
 
     page.fill("input[name=username]", "alice")
