@@ -62,6 +62,20 @@ class ModelSerializer(serializers.ModelSerializer):
 
 TRANSITION_CHOICES = [(name, name) for name in TRANSITION_NAMES]
 
+
+class TextField(serializers.CharField):
+    """Text in a body: a JSON string, nothing else. DRF's CharField takes a
+    number and keeps its Python spelling, which loses what the client meant:
+    a phone 013800138000 sent as a number arrives without its 0, 1.10 as
+    "1.1", 1e999 as "inf". Every text field a client writes is one of these."""
+
+    default_error_messages = {"not_text": _("Give this as text in quotes, not as a number.")}
+
+    def to_internal_value(self, data):
+        if isinstance(data, (int, float)) and not isinstance(data, bool):
+            self.fail("not_text")
+        return super().to_internal_value(data)
+
 # The shapes of the POS slip and of a phone number, checked here too so that the
 # schema states them (clients and Schemathesis generate valid data); the
 # services check them again.
@@ -96,8 +110,8 @@ class AmountField(serializers.Field):
 
 
 class CustomerInputSerializer(Serializer):
-    name = serializers.CharField(max_length=100, help_text=_("The customer's name."))
-    phone = serializers.CharField(max_length=32, help_text=_("With the country code, e.g. +8613800138000."),
+    name = TextField(max_length=100, help_text=_("The customer's name."))
+    phone = TextField(max_length=32, help_text=_("With the country code, e.g. +8613800138000."),
                                   validators=[validate_phone_digits])
     email = serializers.EmailField(required=False, allow_blank=True, default="")
     preferred_language = serializers.ChoiceField(choices=Language.choices, required=False, default=Language.ZH_HANS)
@@ -105,22 +119,22 @@ class CustomerInputSerializer(Serializer):
 
 class CaseCreateSerializer(Serializer):
     customer = CustomerInputSerializer()
-    card_last4 = serializers.CharField(max_length=4, min_length=4, validators=[slip.validate_last4])
+    card_last4 = TextField(max_length=4, min_length=4, validators=[slip.validate_last4])
     card_scheme = serializers.ChoiceField(choices=CardScheme.choices, required=False, default=CardScheme.UNIONPAY)
     amount = AmountField()
     currency = serializers.ChoiceField(choices=[(c, c) for c in CURRENCY_MINOR_UNITS], required=False, default="CNY")
     transaction_at = serializers.DateTimeField(
         help_text=_("ISO 8601 with offset, e.g. 2026-11-20T14:03:00+08:00; on or after 2000-01-01 and not in the future."))
-    merchant_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    merchant_id = serializers.CharField(max_length=15, required=False, allow_blank=True, default="",
+    merchant_name = TextField(max_length=200, required=False, allow_blank=True, default="")
+    merchant_id = TextField(max_length=15, required=False, allow_blank=True, default="",
                                         validators=[slip.validate_merchant_id])
-    terminal_id = serializers.CharField(max_length=8, required=False, allow_blank=True, default="",
+    terminal_id = TextField(max_length=8, required=False, allow_blank=True, default="",
                                         validators=[slip.validate_terminal_id])
-    rrn = serializers.CharField(max_length=12, required=False, allow_blank=True, default="", validators=[slip.validate_rrn])
-    stan = serializers.CharField(max_length=6, required=False, allow_blank=True, default="", validators=[slip.validate_stan])
-    auth_code = serializers.CharField(max_length=6, required=False, allow_blank=True, default="",
+    rrn = TextField(max_length=12, required=False, allow_blank=True, default="", validators=[slip.validate_rrn])
+    stan = TextField(max_length=6, required=False, allow_blank=True, default="", validators=[slip.validate_stan])
+    auth_code = TextField(max_length=6, required=False, allow_blank=True, default="",
                                       validators=[slip.validate_auth_code])
-    description = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+    description = TextField(max_length=5000, required=False, allow_blank=True, default="")
 
     # The service's names for the nested customer fields.
     SERVICE_FIELD_NAMES = {
@@ -150,13 +164,13 @@ class CaseCreateSerializer(Serializer):
 
 
 class NoteCreateSerializer(Serializer):
-    body = serializers.CharField(max_length=NOTE_MAX_LENGTH, trim_whitespace=True)
+    body = TextField(max_length=NOTE_MAX_LENGTH, trim_whitespace=True)
     visibility = serializers.ChoiceField(choices=NoteVisibility.choices, required=False, default=NoteVisibility.INTERNAL)
 
 
 class TransitionSerializer(Serializer):
-    note = serializers.CharField(max_length=NOTE_MAX_LENGTH, required=False, allow_blank=True, default="")
-    reason = serializers.CharField(required=False, allow_blank=True, default="",
+    note = TextField(max_length=NOTE_MAX_LENGTH, required=False, allow_blank=True, default="")
+    reason = TextField(required=False, allow_blank=True, default="",
                                    help_text=_("Required by reject."))
     amount = AmountField(required=False, allow_null=True, default=None, help_text=_("Required by propose_refund."))
 

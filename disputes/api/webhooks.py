@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from disputes import selectors
 from disputes.api.idempotency import idempotent
+from disputes.api.serializers import TextField
 from disputes.api.views import API_PERMISSIONS, InstantCursorPagination, problems
 from disputes.delivery import webhooks
 from disputes.models import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
@@ -91,9 +92,9 @@ class WebhookEndpointRegisteredSerializer(WebhookEndpointSerializer):
 
 
 class WebhookEndpointRegisterSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
+    name = TextField(max_length=100)
     url = serializers.URLField(max_length=500, help_text=_("Where to POST the deliveries; https:// in production."))
-    secret = serializers.CharField(min_length=16, max_length=128, required=False, allow_blank=True, default="",
+    secret = TextField(min_length=16, max_length=128, required=False, allow_blank=True, default="",
                                    help_text=_("Leave it out to have one made up (returned in the answer)."))
     active = serializers.BooleanField(required=False, default=True)
 
