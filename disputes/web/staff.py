@@ -33,7 +33,7 @@ from disputes.selectors.queue import (
 )
 from disputes.sla import clocks as sla
 from disputes.web.badges import Badge, case_badge
-from disputes.web.staff_forms import BulkAssignForm, QueueFilterForm, parse_selected_cases
+from disputes.web.staff_forms import BulkAssignForm, QueueFilterForm
 from disputes.web.workspace import csv_download, is_htmx_partial, refusal, workspace_view
 from disputes.workflow.casework import case_assign
 from disputes.workflow.errors import CaseError, StaleCase
@@ -148,11 +148,10 @@ def queue_assign(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm("disputes.supervise_case"):
         raise PermissionDenied(_("Only a supervisor may assign cases in bulk."))
     form = BulkAssignForm(request.POST, assignees=staff_assignees())
-    selected = parse_selected_cases(request.POST.getlist("cases"))
-    if not form.is_valid() or not selected:
+    if not form.is_valid():
         messages.error(request, _("Tick the cases to assign and choose someone (or nobody)."))
         return _back_to_queue(request.POST.get("next", ""))
-    assignee = form.cleaned_data["assignee"]
+    assignee, selected = form.cleaned_data["assignee"], form.cleaned_data["cases"]
     cases = cases_for_bulk_assign(request.user, [reference for reference, _version in selected])
     done, stale, refused = 0, [], []
     for reference, version in selected:

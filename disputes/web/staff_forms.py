@@ -7,6 +7,7 @@ additions that overwrite nothing, reported) instead of overwritten.
 """
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from django import forms
@@ -156,23 +157,32 @@ class AssignForm(VersionedForm):
         self.fields["assignee"].queryset = assignees
 
 
+class SelectedCasesField(forms.Field):
+    """The queue's ticked rows, each ``REFERENCE:version`` (the version it was
+    read at): ASCII letters, digits and dashes, then up to 9 ASCII digits. Any
+    other value (a NUL, a superscript digit, text) was not sent by the queue,
+    and refuses the whole form: nothing is assigned."""
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {"invalid": _("Tick the cases to assign and choose someone (or nobody).")}
+    SHAPE = re.compile(r"([0-9A-Z-]{1,20}):([0-9]{1,9})", re.ASCII)
+
+    def to_python(self, value) -> list[tuple[str, int]]:
+        values = value if isinstance(value, (list, tuple)) else [value] if value else []
+        matches = [self.SHAPE.fullmatch(item) if isinstance(item, str) else None for item in values]
+        if not all(matches):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return [(match[1], int(match[2])) for match in matches]
+
+
 class BulkAssignForm(forms.Form):
+    cases = SelectedCasesField()
     assignee = forms.ModelChoiceField(label=_("Assign the selected cases to"), queryset=None, required=False,
                                       empty_label=_("nobody (unassigned)"))
 
     def __init__(self, *args, assignees, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = assignees
-
-
-def parse_selected_cases(values: list[str]) -> list[tuple[str, int]]:
-    """The queue's ticked rows, each ``REFERENCE:version`` (the version it was read at)."""
-    selected = []
-    for value in values:
-        reference, _sep, version = value.rpartition(":")
-        if reference and version.isdigit():
-            selected.append((reference, int(version)))
-    return selected
 
 
 class ExtendDeadlineForm(VersionedForm):

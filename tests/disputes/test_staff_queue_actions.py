@@ -44,6 +44,29 @@ def test_a_case_changed_since_the_list_was_shown_is_left_alone_and_named(client,
     assert "1 case assigned to alice." in html and f"left as they are: {b.reference}" in html
 
 
+@pytest.mark.parametrize("tampered", ["{ref}:²", "{ref}:٣", "{ref}:1.5", "{ref}:-1", "{ref}:1234567890", "{ref}\x00:1",
+                                      "\x00:1", ":1", "{ref}", "{ref}:", "{ref}:1:2", "dd{ref}:1", "{ref} :1"])
+def test_a_ticked_row_the_queue_never_sent_refuses_the_whole_assignment(client, bob, alice, file_case, tampered):
+    """Rows are REFERENCE:version as the queue writes them; anything else (a NUL
+    was a 500, a superscript digit too) assigns nothing, the good row beside it
+    included, and says what to do."""
+    good, other = file_case(), file_case()
+    client.force_login(bob)
+    response = client.post("/staff/assign/", {"cases": [*ticked(good), tampered.format(ref=other.reference)],
+                                              "assignee": alice.pk}, follow=True)
+    assert response.status_code == 200
+    assert "请勾选要分配的工单，并选择分配对象（或不分配）。" in response.content.decode()
+    assert fresh(good).assignee is None and fresh(other).assignee is None
+
+
+def test_nothing_ticked_assigns_nothing_and_says_so(client, bob, alice, file_case):
+    case = file_case()
+    client.force_login(bob)
+    response = client.post("/staff/assign/", {"assignee": alice.pk}, follow=True, HTTP_ACCEPT_LANGUAGE="en")
+    assert "Tick the cases to assign and choose someone (or nobody)." in response.content.decode()
+    assert fresh(case).assignee is None
+
+
 def test_bulk_assignment_is_a_supervisors(client, alice, file_case):
     case = file_case()
     client.force_login(alice)
