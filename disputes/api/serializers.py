@@ -76,6 +76,7 @@ class TextField(serializers.CharField):
             self.fail("not_text")
         return super().to_internal_value(data)
 
+
 # The shapes of the POS slip and of a phone number, checked here too so that the
 # schema states them (clients and Schemathesis generate valid data); the
 # services check them again.
@@ -112,7 +113,7 @@ class AmountField(serializers.Field):
 class CustomerInputSerializer(Serializer):
     name = TextField(max_length=100, help_text=_("The customer's name."))
     phone = TextField(max_length=32, help_text=_("With the country code, e.g. +8613800138000."),
-                                  validators=[validate_phone_digits])
+                      validators=[validate_phone_digits])
     email = serializers.EmailField(required=False, allow_blank=True, default="")
     preferred_language = serializers.ChoiceField(choices=Language.choices, required=False, default=Language.ZH_HANS)
 
@@ -127,13 +128,13 @@ class CaseCreateSerializer(Serializer):
         help_text=_("ISO 8601 with offset, e.g. 2026-11-20T14:03:00+08:00; on or after 2000-01-01 and not in the future."))
     merchant_name = TextField(max_length=200, required=False, allow_blank=True, default="")
     merchant_id = TextField(max_length=15, required=False, allow_blank=True, default="",
-                                        validators=[slip.validate_merchant_id])
+                            validators=[slip.validate_merchant_id])
     terminal_id = TextField(max_length=8, required=False, allow_blank=True, default="",
-                                        validators=[slip.validate_terminal_id])
+                            validators=[slip.validate_terminal_id])
     rrn = TextField(max_length=12, required=False, allow_blank=True, default="", validators=[slip.validate_rrn])
     stan = TextField(max_length=6, required=False, allow_blank=True, default="", validators=[slip.validate_stan])
     auth_code = TextField(max_length=6, required=False, allow_blank=True, default="",
-                                      validators=[slip.validate_auth_code])
+                          validators=[slip.validate_auth_code])
     description = TextField(max_length=5000, required=False, allow_blank=True, default="")
 
     # The service's names for the nested customer fields.
@@ -171,7 +172,7 @@ class NoteCreateSerializer(Serializer):
 class TransitionSerializer(Serializer):
     note = TextField(max_length=NOTE_MAX_LENGTH, required=False, allow_blank=True, default="")
     reason = TextField(required=False, allow_blank=True, default="",
-                                   help_text=_("Required by reject."))
+                       help_text=_("Required by reject."))
     amount = AmountField(required=False, allow_null=True, default=None, help_text=_("Required by propose_refund."))
 
 

@@ -95,7 +95,7 @@ class WebhookEndpointRegisterSerializer(serializers.Serializer):
     name = TextField(max_length=100)
     url = serializers.URLField(max_length=500, help_text=_("Where to POST the deliveries; https:// in production."))
     secret = TextField(min_length=16, max_length=128, required=False, allow_blank=True, default="",
-                                   help_text=_("Leave it out to have one made up (returned in the answer)."))
+                       help_text=_("Leave it out to have one made up (returned in the answer)."))
     active = serializers.BooleanField(required=False, default=True)
 
 
