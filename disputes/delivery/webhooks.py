@@ -197,6 +197,16 @@ def attempt_id(delivery: WebhookDelivery) -> str:
     return f"{delivery.pk}-{delivery.attempts + 1}"
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A receiver's redirect is its answer (a failed attempt), not an address to
+    follow: urllib would follow a 301, 302 or 303 with a GET, so a registered
+    endpoint could point the worker at any address it can reach, the
+    cloud's metadata service or a plain-HTTP page on the bank's network."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
 def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[int | None, str]:
     body = encode_body(delivery.payload)
     headers = {
@@ -211,12 +221,14 @@ def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[int | N
         headers[REPLAY_HEADER] = "true"
     request = urllib.request.Request(endpoint.url, data=body, method="POST", headers=headers)
     try:
-        context = webhook_ssl_context() if endpoint.url.lower().startswith("https:") else None
-        with urllib.request.urlopen(request, timeout=settings.DISPUTE_WEBHOOK_TIMEOUT_SECONDS,
-                                    context=context) as response:
+        handlers = [_NoRedirects]
+        if endpoint.url.lower().startswith("https:"):
+            handlers.append(urllib.request.HTTPSHandler(context=webhook_ssl_context()))
+        opener = urllib.request.build_opener(*handlers)
+        with opener.open(request, timeout=settings.DISPUTE_WEBHOOK_TIMEOUT_SECONDS) as response:
             return response.status, ""
     except urllib.error.HTTPError as exc:
-        return exc.code, f"HTTP {exc.code}"
+        return exc.code, f"HTTP {exc.code}" + (" (a redirect: not followed)" if 300 <= exc.code < 400 else "")
     except (urllib.error.URLError, OSError, ValueError) as exc:
         return None, f"{type(exc).__name__}: {exc}"[:500]
 

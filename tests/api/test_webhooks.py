@@ -116,6 +116,24 @@ def test_after_the_last_attempt_it_gives_up(endpoint, case, settings):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("code", [301, 302, 303, 307, 308])
+def test_a_redirect_is_a_failed_attempt_and_is_never_followed(endpoint, case, code):
+    """urllib follows 301/302/303 with a GET: a registered endpoint could send
+    the worker to any address it reaches (a metadata service, an intranet page)."""
+    with Receiver() as elsewhere, Receiver(redirect=(code, elsewhere.url)) as receiver:
+        endpoint.url = receiver.url
+        endpoint.save()
+        delivery = WebhookDelivery.objects.get()
+        assert webhooks.webhook_delivery_send(delivery_id=delivery.pk) is not None  # tried again later
+        assert len(receiver.requests) == 1
+        time.sleep(0.3)
+        assert elsewhere.requests == []
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == (WebhookDeliveryStatus.PENDING, 1, code)
+    assert delivery.last_error == f"HTTP {code} (a redirect: not followed)"
+
+
+@pytest.mark.django_db
 def test_a_delivery_not_yet_due_is_not_sent(endpoint, case):
     delivery = WebhookDelivery.objects.get()
     WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=delivery.created_at + timedelta(hours=1))

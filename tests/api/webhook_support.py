@@ -14,10 +14,12 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/2")
 
 
 class Receiver:
-    """Records every POST; answers ``fail_first`` of them with 500, then 200.
-    With ``tls`` (a server-side SSLContext) it listens on https://."""
+    """Records every request; answers ``fail_first`` POSTs with 500, then 200.
+    With ``tls`` (a server-side SSLContext) it listens on https://; with
+    ``redirect`` (a status and a URL) it answers every request with it."""
 
-    def __init__(self, fail_first: int = 0, tls: ssl.SSLContext | None = None):
+    def __init__(self, fail_first: int = 0, tls: ssl.SSLContext | None = None,
+                 redirect: tuple[int, str] | None = None):
         self.fail_first = fail_first
         self.requests: list[tuple[dict, bytes]] = []
         self.lock = threading.Lock()
@@ -29,9 +31,16 @@ class Receiver:
                 with receiver.lock:
                     receiver.requests.append((dict(self.headers), body))
                     failing = len(receiver.requests) <= receiver.fail_first
+                if redirect is not None:
+                    self.send_response(redirect[0])
+                    self.send_header("Location", redirect[1])
+                    self.end_headers()
+                    return
                 self.send_response(500 if failing else 200)
                 self.end_headers()
                 self.wfile.write(b"no" if failing else b"ok")
+
+            do_GET = do_POST  # noqa: N815 - a followed redirect arrives as a GET
 
             def log_message(self, *args):
                 pass
