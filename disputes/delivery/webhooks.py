@@ -40,6 +40,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core import outbound
 from core.bulkinsert import insert_for_each
 from disputes.delivery import outbox
 from disputes.delivery.outbox import enqueue_after_commit
@@ -197,16 +198,6 @@ def attempt_id(delivery: WebhookDelivery) -> str:
     return f"{delivery.pk}-{delivery.attempts + 1}"
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A receiver's redirect is its answer (a failed attempt), not an address to
-    follow: urllib would follow a 301, 302 or 303 with a GET, so a registered
-    endpoint could point the worker at any address it can reach, the
-    cloud's metadata service or a plain-HTTP page on the bank's network."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
 def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[int | None, str]:
     body = encode_body(delivery.payload)
     headers = {
@@ -221,14 +212,11 @@ def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[int | N
         headers[REPLAY_HEADER] = "true"
     request = urllib.request.Request(endpoint.url, data=body, method="POST", headers=headers)
     try:
-        handlers = [_NoRedirects]
-        if endpoint.url.lower().startswith("https:"):
-            handlers.append(urllib.request.HTTPSHandler(context=webhook_ssl_context()))
-        opener = urllib.request.build_opener(*handlers)
-        with opener.open(request, timeout=settings.DISPUTE_WEBHOOK_TIMEOUT_SECONDS) as response:
+        context = webhook_ssl_context() if endpoint.url.lower().startswith("https:") else None
+        with outbound.opener(context).open(request, timeout=settings.DISPUTE_WEBHOOK_TIMEOUT_SECONDS) as response:
             return response.status, ""
     except urllib.error.HTTPError as exc:
-        return exc.code, f"HTTP {exc.code}" + (" (a redirect: not followed)" if 300 <= exc.code < 400 else "")
+        return exc.code, outbound.status_text(exc.code)
     except (urllib.error.URLError, OSError, ValueError) as exc:
         return None, f"{type(exc).__name__}: {exc}"[:500]
 

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from core import outbound
 from disputes.delivery.webhooks import encode_body, sign
 from transactions.models import LedgerEntry, LedgerKind
 
@@ -119,10 +120,10 @@ class HttpGateway(RefundGateway):
             SIGNATURE_HEADER: sign(secret=self.secret, timestamp=int(time.time()), body=body),
         })
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with outbound.opener().open(request, timeout=self.timeout) as response:
                 answer = response.read(65536)
         except urllib.error.HTTPError as exc:
-            raise GatewayError(f"the payment system answered HTTP {exc.code}") from None
+            raise GatewayError(f"the payment system answered {outbound.status_text(exc.code)}") from None
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise GatewayError(f"the payment system did not answer: {type(exc).__name__}: {exc}"[:500]) from None
         try:

@@ -23,6 +23,7 @@ from disputes.workflow.errors import ActionForbidden, TransitionNotAvailable
 from disputes.workflow.filing import case_file
 from disputes.workflow.names import Channel, EventKind, State
 from disputes.workflow.steps import case_transition
+from tests.api.webhook_support import Receiver
 from tests.conftest import filing_data
 
 from .payment_stub import SECRET
@@ -61,6 +62,18 @@ def test_the_http_gateway_raises_on_an_error_answer_or_no_answer(approved, stub)
     stub.release()
     with pytest.raises(GatewayError, match="did not answer"):
         HttpGateway(url="http://127.0.0.1:9/refunds", secret=SECRET, timeout=0.5).pay(refund_payment(approved))
+
+
+@pytest.mark.parametrize("code", [301, 302, 303, 307])
+def test_a_redirect_from_the_payment_system_is_a_failed_payment_not_followed(approved, stub, code):
+    """urllib followed a 301/302/303 with a GET: an address answering that GET
+    with a "reference" would have been taken for the bank's receipt of a
+    payment never made (a proxy, or a gateway URL missing its last slash)."""
+    with Receiver() as elsewhere, Receiver(redirect=(code, elsewhere.url)) as gateway_address:
+        with pytest.raises(GatewayError) as error:
+            HttpGateway(url=gateway_address.url, secret=SECRET, timeout=2).pay(refund_payment(approved))
+        assert len(gateway_address.requests) == 1 and elsewhere.requests == []
+    assert str(error.value) == f"the payment system answered HTTP {code} (a redirect: not followed)"
 
 
 def test_a_failed_payment_is_recorded_and_a_supervisors_retry_pays_it_once(http_gateway, approved, alice, bob,
