@@ -65,7 +65,7 @@ def test_the_http_gateway_raises_on_an_error_answer_or_no_answer(approved, stub)
 
 
 @pytest.mark.parametrize("code", [301, 302, 303, 307])
-def test_a_redirect_from_the_payment_system_is_a_failed_payment_not_followed(approved, stub, code):
+def test_a_redirect_from_the_payment_system_is_a_failed_payment_not_followed(approved, code):
     """urllib followed a 301/302/303 with a GET: an address answering that GET
     with a "reference" would have been taken for the bank's receipt of a
     payment never made (a proxy, or a gateway URL missing its last slash)."""
