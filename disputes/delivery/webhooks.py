@@ -213,7 +213,7 @@ def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[int | N
     request = urllib.request.Request(endpoint.url, data=body, method="POST", headers=headers)
     try:
         context = webhook_ssl_context() if endpoint.url.lower().startswith("https:") else None
-        with outbound.opener(context).open(request, timeout=settings.DISPUTE_WEBHOOK_TIMEOUT_SECONDS) as response:
+        with outbound.exchange(request, seconds=settings.DISPUTE_WEBHOOK_TIMEOUT_SECONDS, context=context) as response:
             return response.status, ""
     except urllib.error.HTTPError as exc:
         return exc.code, outbound.status_text(exc.code)

@@ -120,7 +120,7 @@ class HttpGateway(RefundGateway):
             SIGNATURE_HEADER: sign(secret=self.secret, timestamp=int(time.time()), body=body),
         })
         try:
-            with outbound.opener().open(request, timeout=self.timeout) as response:
+            with outbound.exchange(request, seconds=self.timeout) as response:
                 answer = response.read(65536)
         except urllib.error.HTTPError as exc:
             raise GatewayError(f"the payment system answered {outbound.status_text(exc.code)}") from None

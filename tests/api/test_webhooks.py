@@ -133,6 +133,43 @@ def test_a_redirect_is_a_failed_attempt_and_is_never_followed(endpoint, case, co
 
 
 @pytest.mark.django_db
+def test_a_receiver_answering_a_byte_at_a_time_gets_the_attempts_time_in_all(endpoint, case, settings):
+    """Each byte comes within the timeout, the whole answer (about 9 s) does not:
+    the attempt ends at the timeout, as a failure, and is tried again later."""
+    settings.DISPUTE_WEBHOOK_TIMEOUT_SECONDS = 2
+    with Receiver(answer=b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", trickle=0.2) as receiver:
+        endpoint.url = receiver.url
+        endpoint.save()
+        delivery = WebhookDelivery.objects.get()
+        started = time.monotonic()
+        assert webhooks.webhook_delivery_send(delivery_id=delivery.pk) is not None  # tried again later
+        elapsed = time.monotonic() - started
+    assert 2 <= elapsed < 4
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == (WebhookDeliveryStatus.PENDING, 1, None)
+    assert delivery.last_error == "TimeoutError: no complete answer within 2 s"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("answer, said", [
+    (b"HTTP/1.1 200 OK\r\nX-Padding: " + b"a" * 70000 + b"\r\n\r\nok",
+     "LineTooLong: got more than 65536 bytes when reading header line"),
+    (b"HTTP/1.1 2\x0000 OK\r\n\r\n", "BadStatusLine: HTTP/1.1 2 00 OK"),
+])
+def test_an_answer_that_is_not_http_is_a_failed_attempt_recorded_in_printable_words(endpoint, case, answer, said):
+    """http.client's errors for such answers are not OSErrors: the attempt used to
+    end in an exception, unrecorded, and was tried again at once, every time."""
+    with Receiver(answer=answer) as receiver:
+        endpoint.url = receiver.url
+        endpoint.save()
+        delivery = WebhookDelivery.objects.get()
+        assert webhooks.webhook_delivery_send(delivery_id=delivery.pk) is not None
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == (WebhookDeliveryStatus.PENDING, 1, None)
+    assert delivery.last_error == f"BadAnswer: the answer is not HTTP ({said})"
+
+
+@pytest.mark.django_db
 def test_a_delivery_not_yet_due_is_not_sent(endpoint, case):
     delivery = WebhookDelivery.objects.get()
     WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=delivery.created_at + timedelta(hours=1))

@@ -16,10 +16,13 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/2")
 class Receiver:
     """Records every request; answers ``fail_first`` POSTs with 500, then 200.
     With ``tls`` (a server-side SSLContext) it listens on https://; with
-    ``redirect`` (a status and a URL) it answers every request with it."""
+    ``redirect`` (a status and a URL) it answers every request with it; with
+    ``answer`` (the raw bytes of an HTTP answer) it sends those, one byte every
+    ``trickle`` seconds when given."""
 
     def __init__(self, fail_first: int = 0, tls: ssl.SSLContext | None = None,
-                 redirect: tuple[int, str] | None = None):
+                 redirect: tuple[int, str] | None = None, answer: bytes | None = None,
+                 trickle: float | None = None):
         self.fail_first = fail_first
         self.requests: list[tuple[dict, bytes]] = []
         self.lock = threading.Lock()
@@ -31,6 +34,13 @@ class Receiver:
                 with receiver.lock:
                     receiver.requests.append((dict(self.headers), body))
                     failing = len(receiver.requests) <= receiver.fail_first
+                if answer is not None:
+                    for start in range(0, len(answer), 1 if trickle else len(answer)):
+                        self.wfile.write(answer[start:start + 1] if trickle else answer)
+                        self.wfile.flush()
+                        if trickle:
+                            time.sleep(trickle)
+                    return
                 if redirect is not None:
                     self.send_response(redirect[0])
                     self.send_header("Location", redirect[1])

@@ -3,6 +3,7 @@ idempotency key per refund, errors raised), a failure recorded for a retry,
 and what the customer is told: the amount and the date the money should be
 on the card (settlement business days on the business calendar), on the
 tracking page, by e-mail and as the API's money_back_by."""
+import time
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -74,6 +75,31 @@ def test_a_redirect_from_the_payment_system_is_a_failed_payment_not_followed(app
             HttpGateway(url=gateway_address.url, secret=SECRET, timeout=2).pay(refund_payment(approved))
         assert len(gateway_address.requests) == 1 and elsewhere.requests == []
     assert str(error.value) == f"the payment system answered HTTP {code} (a redirect: not followed)"
+
+
+def test_a_payment_system_answering_a_byte_at_a_time_has_the_timeout_in_all(approved):
+    """Each byte within the timeout, the whole receipt (about 18 s) not: the
+    payment fails at the timeout (the retry's idempotency key finds the payment
+    if it was made) instead of holding the worker as long as the answer lasts."""
+    body = b'{"reference": "BANK00000001"}'
+    answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (
+        len(body), body)
+    with Receiver(answer=answer, trickle=0.2) as gateway_address:
+        started = time.monotonic()
+        with pytest.raises(GatewayError) as error:
+            HttpGateway(url=gateway_address.url, secret=SECRET, timeout=2).pay(refund_payment(approved))
+        elapsed = time.monotonic() - started
+    assert 2 <= elapsed < 4
+    assert str(error.value) == "the payment system did not answer: TimeoutError: no complete answer within 2 s"
+
+
+def test_an_answer_that_is_not_http_is_a_failed_payment(approved):
+    """http.client's error for it is no OSError: it escaped the gateway's failures."""
+    headers = b"X-A: 1\r\n" * 101
+    with Receiver(answer=b"HTTP/1.1 200 OK\r\n" + headers + b"\r\n") as address, pytest.raises(GatewayError) as error:
+        HttpGateway(url=address.url, secret=SECRET, timeout=2).pay(refund_payment(approved))
+    assert str(error.value) == ("the payment system did not answer: BadAnswer: the answer is not HTTP"
+                                " (HTTPException: got more than 100 headers)")
 
 
 def test_a_failed_payment_is_recorded_and_a_supervisors_retry_pays_it_once(http_gateway, approved, alice, bob,
