@@ -8,7 +8,7 @@ additions that overwrite nothing, reported) instead of overwritten.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django import forms
 from django.utils import timezone
@@ -22,8 +22,22 @@ from disputes.sla.conditions import STATUSES
 from disputes.web.badges import SLA_STATUS_LABELS
 from disputes.workflow.names import NOTE_MAX_LENGTH, Channel, State
 
-def _date_widget() -> forms.DateInput:
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+class DayField(forms.DateField):
+    """A local day that a filter turns into instants: 2000-01-01 to 2099-12-31.
+    Python has no day after 9999-12-31 (a filter's end is the next midnight),
+    and converts no local time of year 1 to UTC; no case is filed outside."""
+
+    FIRST, LAST = date(2000, 1, 1), date(2099, 12, 31)
+    default_error_messages = {"out_of_range": _("Enter a date from 2000-01-01 to 2099-12-31.")}
+
+    def __init__(self, **kwargs) -> None:
+        attrs = {"type": "date", "min": self.FIRST.isoformat(), "max": self.LAST.isoformat()}
+        super().__init__(widget=forms.DateInput(attrs=attrs, format="%Y-%m-%d"), **kwargs)
+
+    def validate(self, value) -> None:
+        super().validate(value)
+        if value is not None and not self.FIRST <= value <= self.LAST:
+            raise forms.ValidationError(self.error_messages["out_of_range"], code="out_of_range")
 
 
 def _any(label) -> list[tuple[str, str]]:
@@ -52,8 +66,8 @@ class QueueFilterForm(forms.Form):
                                     required=False)
     amount_max = forms.DecimalField(label=_("Amount to"), min_value=0, max_digits=14, decimal_places=2,
                                     required=False)
-    filed_from = forms.DateField(label=_("Filed from"), required=False, widget=_date_widget())
-    filed_to = forms.DateField(label=_("Filed to"), required=False, widget=_date_widget())
+    filed_from = DayField(label=_("Filed from"), required=False)
+    filed_to = DayField(label=_("Filed to"), required=False)
     after = forms.CharField(required=False, widget=forms.HiddenInput, max_length=200)
 
     FILTERS = ("state", "sla", "channel", "merchant_id", "processor", "diagnosis", "amount_min", "amount_max",
@@ -196,8 +210,8 @@ class PeriodForm(forms.Form):
     DEFAULT_DAYS = 30
     MAX_DAYS = 366
 
-    start = forms.DateField(label=_("From"), required=False, widget=_date_widget())
-    end = forms.DateField(label=_("To"), required=False, widget=_date_widget())
+    start = DayField(label=_("From"), required=False)
+    end = DayField(label=_("To"), required=False)
 
     def clean(self):
         data = super().clean()

@@ -151,6 +151,19 @@ def test_a_bad_range_is_said_and_the_default_period_shown(en, bob):
     assert en.get(DASHBOARD + "refunds.csv", {"start": "nonsense"}).status_code == 400
 
 
+def test_days_from_2000_to_2099_are_taken_and_any_other_is_named(en, bob):
+    """The day after 9999-12-31 does not exist: that range was a server error."""
+    en.force_login(bob)
+    assert en.get(DASHBOARD, {"start": "2000-01-01", "end": "2000-01-31"}).status_code == 200
+    assert en.get(DASHBOARD, {"start": "2099-12-01", "end": "2099-12-31"}).status_code == 200
+    for period in ({"end": "9999-12-31"}, {"start": "9999-12-01", "end": "9999-12-31"},
+                   {"start": "2099-12-31", "end": "2100-01-01"}, {"start": "1999-12-31", "end": "2000-01-01"}):
+        response = en.get(DASHBOARD, period)
+        assert response.status_code == 400, period
+        assert "Enter a date from 2000-01-01 to 2099-12-31." in response.content.decode(), period
+        assert en.get(DASHBOARD + "refunds.csv", period).status_code == 400, period
+
+
 def _queries(client) -> int:
     with CaptureQueriesContext(connection) as queries:
         assert client.get(DASHBOARD).status_code == 200

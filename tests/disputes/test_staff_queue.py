@@ -121,6 +121,17 @@ def test_a_bad_filter_is_a_400_page_that_names_it(client, bob, query):
     assert 'id="queue-errors"' in response.content.decode()
 
 
+def test_filing_days_from_2000_to_2099_are_taken_and_any_other_is_named(client, bob, file_case):
+    """The day after 9999-12-31 does not exist: that filter was a server error."""
+    case = file_case()
+    client.force_login(bob)
+    assert listed(client.get(f"{QUEUE}?tab=open&filed_from=2000-01-01&filed_to=2099-12-31")) == [case.reference]
+    for query in ("filed_to=9999-12-31", "filed_to=2100-01-01", "filed_from=1999-12-31", "filed_from=0001-01-01"):
+        response = client.get(f"{QUEUE}?tab=open&{query}", HTTP_ACCEPT_LANGUAGE="en")
+        assert response.status_code == 400, query
+        assert "Enter a date from 2000-01-01 to 2099-12-31." in response.content.decode(), query
+
+
 def test_the_search_finds_by_reference_phone_card_and_rrn_in_every_tab(client, alice, bob, file_case, cast):
     target = file_case(phone="+8613900001111", card_last4="4321", rrn="200000000001")
     case_assign(case=target, actor=bob, assignee=bob)  # someone else's: in none of alice's tabs
