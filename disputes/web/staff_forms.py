@@ -22,6 +22,7 @@ from disputes.sla.conditions import STATUSES
 from disputes.web.badges import SLA_STATUS_LABELS
 from disputes.workflow.names import NOTE_MAX_LENGTH, Channel, State
 
+
 class DayField(forms.DateField):
     """A local day that a filter turns into instants: 2000-01-01 to 2099-12-31.
     Python has no day after 9999-12-31 (a filter's end is the next midnight),
