@@ -328,7 +328,9 @@ DISPUTE_API_ANON_THROTTLE_RATE = env.str("DISPUTE_API_ANON_THROTTLE_RATE", defau
 # waits for another one holding the same key before answering 409.
 DISPUTE_IDEMPOTENCY_TTL = timedelta(hours=env.int("DISPUTE_IDEMPOTENCY_TTL_HOURS", default=48))
 DISPUTE_IDEMPOTENCY_WAIT_SECONDS = env.float("DISPUTE_IDEMPOTENCY_WAIT_SECONDS", default=10.0)
-# Webhooks: per-attempt timeout, attempts before giving up, first back-off step.
+# Webhooks: per-attempt timeout, attempts before giving up, first back-off step,
+# endpoints registered at once (each state change is a delivery to every one).
+DISPUTE_WEBHOOK_MAX_ENDPOINTS = env.int("DISPUTE_WEBHOOK_MAX_ENDPOINTS", default=20)
 DISPUTE_WEBHOOK_TIMEOUT_SECONDS = env.float("DISPUTE_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 DISPUTE_WEBHOOK_MAX_ATTEMPTS = env.int("DISPUTE_WEBHOOK_MAX_ATTEMPTS", default=10)
 DISPUTE_WEBHOOK_BACKOFF_SECONDS = env.float("DISPUTE_WEBHOOK_BACKOFF_SECONDS", default=30.0)

@@ -44,7 +44,13 @@ from core import outbound
 from core.bulkinsert import insert_for_each
 from disputes.delivery import outbox
 from disputes.delivery.outbox import enqueue_after_commit
-from disputes.models import CaseEvent, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
+from disputes.models import (
+    CaseEvent,
+    WebhookDelivery,
+    WebhookDeliveryStatus,
+    WebhookEndpoint,
+)
+from disputes.models.delivery import webhook_registrations_locked
 from disputes.workflow.names import EventKind
 
 logger = logging.getLogger(__name__)
@@ -93,15 +99,19 @@ def webhook_endpoint_register(*, name: str, url: str, secret: str = "", active: 
                               actor=None) -> WebhookEndpoint:
     """Register (or re-register) the endpoint at ``url``. The secret is made up
     when none is given. ``actor`` is the API user registering it (None: the
-    admin or a command). Raises ValidationError (e.g. plain HTTP in production)."""
-    endpoint = WebhookEndpoint.objects.filter(url=url, removed_at=None).first() or WebhookEndpoint(url=url)
-    endpoint.name = name
-    endpoint.secret = secret or endpoint.secret or secrets.token_urlsafe(32)
-    endpoint.active = active
-    if endpoint.pk is None and actor is not None:
-        endpoint.created_by = actor
-    endpoint.full_clean()
-    endpoint.save()
+    admin or a command). Raises ValidationError (e.g. plain HTTP in production,
+    ``DISPUTE_WEBHOOK_MAX_ENDPOINTS`` already registered). The same URL
+    registered twice at once is one endpoint."""
+    with transaction.atomic():
+        webhook_registrations_locked()
+        endpoint = WebhookEndpoint.objects.filter(url=url, removed_at=None).first() or WebhookEndpoint(url=url)
+        endpoint.name = name
+        endpoint.secret = secret or endpoint.secret or secrets.token_urlsafe(32)
+        endpoint.active = active
+        if endpoint.pk is None and actor is not None:
+            endpoint.created_by = actor
+        endpoint.full_clean()
+        endpoint.save()
     return endpoint
 
 

@@ -3,7 +3,8 @@ call center's webhook endpoints and deliveries (docs/api.md)."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import models
+from django.core.exceptions import ValidationError
+from django.db import connection, models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -47,8 +48,6 @@ class Notification(models.Model):
 
 def validate_webhook_url(url: str) -> None:
     """Webhooks carry personal data: HTTPS only, unless DEBUG (local testing)."""
-    from django.core.exceptions import ValidationError
-
     if not settings.DEBUG and not url.lower().startswith("https://"):
         raise ValidationError(_("The endpoint must use HTTPS."), code="https_required")
 
@@ -78,6 +77,34 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.url})"
+
+    def clean(self) -> None:
+        """A new endpoint only while fewer than ``DISPUTE_WEBHOOK_MAX_ENDPOINTS``
+        are registered: every state change is a delivery to each of them, so a
+        client registering in a loop would multiply every change's work. Counted
+        under a lock held until the caller's transaction ends (the admin's view
+        and the service run in one), so registrations at once cannot all pass."""
+        super().clean()
+        if self.pk is not None or self.removed_at is not None:
+            return
+        webhook_registrations_locked()
+        limit = settings.DISPUTE_WEBHOOK_MAX_ENDPOINTS
+        if WebhookEndpoint.objects.filter(removed_at=None).count() >= limit:
+            raise ValidationError(
+                _("%(limit)d webhook endpoints are registered, the most allowed: remove one that is no longer used "
+                  "first.") % {"limit": limit}, code="too_many_endpoints")
+
+
+# pg_advisory_xact_lock key of endpoint registrations ("DDWH").
+_REGISTRATION_LOCK = 0x44445748
+
+
+def webhook_registrations_locked() -> None:
+    """Wait for any other registration of an endpoint to end; until this
+    transaction ends, none starts (PostgreSQL; SQLite writes one at a time)."""
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_REGISTRATION_LOCK])
 
 
 class WebhookDeliveryStatus(models.TextChoices):

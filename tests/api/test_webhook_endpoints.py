@@ -3,17 +3,21 @@ own endpoints, trusts a private CA through a setting, and reads each
 delivery's error, attempts and next try where it looks (docs/api.md, §10)."""
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from disputes.delivery import webhooks
 from disputes.models import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
 from disputes.workflow.filing import case_file
 from disputes.workflow.names import Channel
+from tests.at_once import at_once
 
 from .conftest import assert_problem, filing_data_for_service
 from .tls_support import make_private_ca
@@ -98,6 +102,57 @@ def test_production_refuses_a_plain_http_endpoint_naming_the_field(api, dave, se
     body = assert_problem(register(api(dave), "http://hooks.callcenter.example/dd"), 400)
     assert "url" in body["errors"]
     assert not WebhookEndpoint.objects.exists()
+
+
+# --- how many ------------------------------------------------------------------------------
+
+CAP_MESSAGE = "3 webhook endpoints are registered, the most allowed: remove one that is no longer used first."
+
+
+def test_past_the_most_endpoints_allowed_a_new_one_is_refused_until_one_is_removed(api, dave, settings):
+    """Every state change is a delivery to each endpoint: a client registering
+    in a loop would multiply every change's work."""
+    settings.DISPUTE_WEBHOOK_MAX_ENDPOINTS = 3
+    first, *_rest = [register(api(dave), f"https://hooks.callcenter.example/{n}").json() for n in range(3)]
+    body = assert_problem(register(api(dave), "https://hooks.callcenter.example/3"), 400)
+    assert body["errors"] == {"non_field_errors": [CAP_MESSAGE]}
+    assert WebhookEndpoint.objects.count() == 3
+    assert register(api(dave), "https://hooks.callcenter.example/0", name="renamed").status_code == 200  # itself
+    assert api(dave).delete(f"{WEBHOOKS}{first['id']}/").status_code == 204
+    assert register(api(dave), "https://hooks.callcenter.example/3").status_code == 201
+    assert WebhookEndpoint.objects.filter(removed_at=None).count() == 3
+
+
+def test_the_admin_and_the_command_meet_the_same_limit(admin_client, settings):
+    settings.DISPUTE_WEBHOOK_MAX_ENDPOINTS = 3
+    for n in range(3):
+        call_command("webhook_endpoint", "register", f"n{n}", f"https://hooks.callcenter.example/{n}")
+    with translation.override("en"), pytest.raises(CommandError, match=f"^{re.escape(CAP_MESSAGE)}$"):
+        call_command("webhook_endpoint", "register", "n3", "https://hooks.callcenter.example/3")
+    response = admin_client.post("/admin/disputes/webhookendpoint/add/", {
+        "name": "n3", "url": "https://hooks.callcenter.example/3", "secret": SECRET, "active": "on",
+    }, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200 and CAP_MESSAGE in response.content.decode()
+    assert WebhookEndpoint.objects.count() == 3
+
+
+def _at_once(urls: list[str]) -> list[object]:
+    return at_once([lambda index=index, url=url: webhooks.webhook_endpoint_register(name=f"n{index}", url=url)
+                    for index, url in enumerate(urls)])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_registrations_at_once_pass_the_limit_no_more_and_one_url_is_one_endpoint(settings):
+    settings.DISPUTE_WEBHOOK_MAX_ENDPOINTS = 3
+    results = _at_once([f"https://hooks.callcenter.example/{n}" for n in range(10)])
+    refused = [r for r in results if isinstance(r, ValidationError)]
+    assert len(refused) == 7, results
+    assert {error.code for r in refused for error in r.error_dict[NON_FIELD_ERRORS]} == {"too_many_endpoints"}
+    assert WebhookEndpoint.objects.count() == 3
+    WebhookEndpoint.objects.all().delete()
+    results = _at_once(["https://hooks.callcenter.example/same"] * 5)
+    assert all(isinstance(r, WebhookEndpoint) for r in results), results
+    assert WebhookEndpoint.objects.count() == 1
 
 
 # --- ping, with a private CA -------------------------------------------------------------

@@ -1,38 +1,28 @@
 """Two answers through the same link at the same moment (two connections):
 exactly one is recorded, one step is taken; the other is refused."""
-import threading
-
 import pytest
-from django.db import connection
 
 from disputes.models import Case, CaseEvent, MerchantContact
 from disputes.workflow.merchant import MerchantLinkRefused, merchant_answer
 from disputes.workflow.names import EventKind, State
-from tests.disputes.merchants import case_in_merchant_contact, contact_with_link, link_from_email, merchant_on_record, token_of
+from tests.at_once import at_once
+from tests.disputes.merchants import (
+    case_in_merchant_contact,
+    contact_with_link,
+    link_from_email,
+    merchant_on_record,
+    token_of,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _race(token: str, answers: list[str]) -> list[object]:
-    barrier = threading.Barrier(len(answers))
-    results: list[object] = [None] * len(answers)
+    def answer(index: int, choice: str):
+        merchant_answer(token=token, answer=choice, client_address=f"10.0.0.{index + 1}")
+        return "ok"
 
-    def run(index: int, choice: str) -> None:
-        try:
-            barrier.wait(timeout=10)
-            merchant_answer(token=token, answer=choice, client_address=f"10.0.0.{index + 1}")
-            results[index] = "ok"
-        except Exception as exc:  # noqa: BLE001 - the test inspects it
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, choice)) for i, choice in enumerate(answers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
+    return at_once([lambda index=index, choice=choice: answer(index, choice) for index, choice in enumerate(answers)])
 
 
 @pytest.mark.parametrize("answers", [["not_received", "refunded"], ["received", "received"], ["refunded", "refunded"]])

@@ -2,7 +2,7 @@
 the call center's webhook endpoints from the server's command line, as the API's
 ``/api/v1/webhooks/`` does them (docs/api.md, "Receive webhooks"; the work is
 in ``disputes.delivery.webhooks``)."""
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -33,7 +33,8 @@ class Command(BaseCommand):
         try:
             getattr(self, f"_{action}")(**options)
         except ValidationError as exc:
-            raise CommandError(" ".join(f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items())
+            raise CommandError(" ".join(" ".join(messages) if field == NON_FIELD_ERRORS else f"{field}: {' '.join(messages)}"
+                                        for field, messages in exc.message_dict.items())
                                if hasattr(exc, "error_dict") else " ".join(exc.messages)) from None
         except Http404:
             raise CommandError(_("There is no webhook endpoint %(id)s.") % {"id": options.get("id")}) from None
