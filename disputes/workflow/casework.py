@@ -38,7 +38,10 @@ def case_add_note(*, case: Case, actor, body: str, visibility: str = NoteVisibil
     if visibility not in NoteVisibility.values:
         raise ValidationError({"visibility": _("Choose internal or visible to the customer.")})
     with case_change(case):
-        case_save(case)
+        case_save(case)  # the case's row is this transaction's until it ends: the count below stays true
+        if CaseNote.objects.filter(case=case).count() >= settings.DISPUTE_CASE_MAX_NOTES:
+            raise ValidationError({"body": _("This case already has %(n)s notes, the most a case may have: no "
+                                             "note can be added.") % {"n": settings.DISPUTE_CASE_MAX_NOTES}})
         note = CaseNote.objects.create(
             case=case, author=actor_user(actor), author_label=actor_label(actor), body=body, visibility=visibility
         )

@@ -25,6 +25,19 @@ def test_an_empty_note_is_400_and_nothing_is_written(api, dave, filed):
     assert not CaseNote.objects.exists()
 
 
+def test_past_the_notes_a_case_holds_a_note_is_400_in_words_and_nothing_changes(api, dave, filed, settings):
+    """A client adding notes in a loop would make the case page ever slower."""
+    settings.DISPUTE_CASE_MAX_NOTES = 2
+    url = f"{CASES}{filed['reference']}/"
+    for body in ("one", "two"):
+        assert api(dave).post(f"{url}notes/", {"body": body}, format="json").status_code == 201
+    etag = api(dave).get(url)["ETag"]
+    refused = assert_problem(api(dave).post(f"{url}notes/", {"body": "three"}, format="json",
+                                            HTTP_ACCEPT_LANGUAGE="en"), 400)
+    assert refused["errors"] == {"body": ["This case already has 2 notes, the most a case may have: no note can be added."]}
+    assert api(dave).get(url)["ETag"] == etag and CaseNote.objects.count() == 2
+
+
 def test_an_admin_may_not_add_notes(api, erin, filed):
     assert_problem(api(erin).post(f"{CASES}{filed['reference']}/notes/", {"body": "hello"}, format="json"), 403)
     assert not CaseNote.objects.exists()

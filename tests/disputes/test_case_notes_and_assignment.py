@@ -33,6 +33,21 @@ def test_an_empty_or_too_long_note_is_refused(case, alice, body):
     assert not CaseNote.objects.exists()
 
 
+def test_a_case_holds_at_most_the_notes_allowed_whoever_writes_them(case, alice, dave, settings):
+    settings.DISPUTE_CASE_MAX_NOTES = 3
+    case_add_note(case=case, actor=alice, body="one")
+    case_add_note(case=case, actor=dave, body="two", visibility="customer")
+    case_add_note(case=case, actor=CUSTOMER, body="three")  # the third is still taken
+    version, mails = Case.objects.get(pk=case.pk).version, Notification.objects.count()
+    for actor in (alice, dave, CUSTOMER):
+        with pytest.raises(ValidationError) as refused:
+            case_add_note(case=case, actor=actor, body="four")
+        assert list(refused.value.message_dict) == ["body"]
+    assert list(CaseNote.objects.order_by("id").values_list("body", flat=True)) == ["one", "two", "three"]
+    assert (Case.objects.get(pk=case.pk).version, Notification.objects.count()) == (version, mails)
+    assert CaseEvent.objects.filter(case=case, kind=EventKind.NOTE).count() == 3
+
+
 def test_roles_without_the_note_permission_cannot_add_notes(case, erin, mallory):
     for actor in (erin, mallory):
         with pytest.raises(ActionForbidden):
