@@ -331,6 +331,8 @@ DISPUTE_IDEMPOTENCY_WAIT_SECONDS = env.float("DISPUTE_IDEMPOTENCY_WAIT_SECONDS",
 # Webhooks: per-attempt timeout, attempts before giving up, first back-off step,
 # endpoints registered at once (each state change is a delivery to every one).
 DISPUTE_WEBHOOK_MAX_ENDPOINTS = env.int("DISPUTE_WEBHOOK_MAX_ENDPOINTS", default=20)
+# Test pings per API token (each holds a web thread while it is sent), besides DISPUTE_API_THROTTLE_RATE.
+DISPUTE_WEBHOOK_PING_RATE = env.str("DISPUTE_WEBHOOK_PING_RATE", default="5/min")
 DISPUTE_WEBHOOK_TIMEOUT_SECONDS = env.float("DISPUTE_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 DISPUTE_WEBHOOK_MAX_ATTEMPTS = env.int("DISPUTE_WEBHOOK_MAX_ATTEMPTS", default=10)
 DISPUTE_WEBHOOK_BACKOFF_SECONDS = env.float("DISPUTE_WEBHOOK_BACKOFF_SECONDS", default=30.0)

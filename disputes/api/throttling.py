@@ -44,9 +44,12 @@ class TokenRateThrottle(SimpleRateThrottle):
     def get_rate(self) -> str:
         return settings.DISPUTE_API_THROTTLE_RATE
 
-    def allow_request(self, request, view) -> bool:
-        self.rate = settings.DISPUTE_API_THROTTLE_RATE if request.user and request.user.is_authenticated \
+    def rate_for(self, request) -> str:
+        return settings.DISPUTE_API_THROTTLE_RATE if request.user and request.user.is_authenticated \
             else settings.DISPUTE_API_ANON_THROTTLE_RATE
+
+    def allow_request(self, request, view) -> bool:
+        self.rate = self.rate_for(request)
         self.num_requests, self.duration = self.parse_rate(self.rate)
         if self.num_requests is None:
             return True
@@ -74,6 +77,19 @@ class TokenRateThrottle(SimpleRateThrottle):
         else:
             ident = "anon:" + self.get_ident(request)
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class PingRateThrottle(TokenRateThrottle):
+    """Test pings per token, besides the token's rate. A ping is sent while the
+    client waits: it holds a web thread until the receiver answers or the
+    webhook timeout (10 s) passes, so pings at the API's rate, at a receiver
+    that never answers, would take every thread of the web nodes from the
+    staff's pages."""
+
+    scope = "ping"
+
+    def rate_for(self, request) -> str:
+        return settings.DISPUTE_WEBHOOK_PING_RATE
 
 
 def token_digest(token_key: str) -> str:

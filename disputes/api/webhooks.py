@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from disputes import selectors
 from disputes.api.idempotency import idempotent
 from disputes.api.serializers import TextField
+from disputes.api.throttling import PingRateThrottle, TokenRateThrottle
 from disputes.api.views import API_PERMISSIONS, InstantCursorPagination, problems
 from disputes.delivery import webhooks
 from disputes.models import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
@@ -196,6 +197,7 @@ class WebhookEndpointDetail(APIView):
 
 class WebhookEndpointPing(APIView):
     permission_classes = WEBHOOK_PERMISSIONS
+    throttle_classes = [TokenRateThrottle, PingRateThrottle]
 
     @extend_schema(
         operation_id="pingWebhookEndpoint",

@@ -196,6 +196,19 @@ def test_a_failed_ping_is_not_retried(api, dave, https_receiver):
     assert webhooks.webhook_deliveries_due() == []
 
 
+def test_pings_past_their_own_rate_are_429_and_not_sent(api, dave, settings, https_receiver, trusted):
+    """A ping holds a web thread while it is sent: at the API's rate, to a
+    receiver that never answers, pings would take every thread of the web."""
+    settings.DISPUTE_WEBHOOK_PING_RATE = "2/min"
+    endpoint = register(api(dave), https_receiver.url).json()
+    pings = [api(dave).post(f"{WEBHOOKS}{endpoint['id']}/ping/") for _ in range(3)]
+    assert [(ping.status_code, ping.json().get("status")) for ping in pings[:2]] == [(200, "delivered")] * 2
+    assert_problem(pings[2], 429)
+    assert 0 < int(pings[2]["Retry-After"]) <= 60
+    assert len(https_receiver.requests) == 2
+    assert api(dave).get(f"{WEBHOOKS}{endpoint['id']}/").status_code == 200  # the rest of the API still answers
+
+
 # --- the delivery log ------------------------------------------------------------------------
 
 
