@@ -14,6 +14,8 @@ env = environ.Env()
 # Notes a case holds at most: the case page shows them all, so a client adding notes in a loop would
 # make it ever slower (1,000 notes: about a second).
 DISPUTE_CASE_MAX_NOTES = env.int("DISPUTE_CASE_MAX_NOTES", default=1000)
+# Notes visible to the customer (each one e-mailed) per case in any 24 hours, from staff and the call center.
+DISPUTE_CUSTOMER_MESSAGES_PER_DAY = env.int("DISPUTE_CUSTOMER_MESSAGES_PER_DAY", default=10)
 # Ended cases (rejected, closed) may be reopened by a supervisor for this long.
 DISPUTE_REOPEN_WINDOW = timedelta(days=env.int("DISPUTE_REOPEN_WINDOW_DAYS", default=30))
 # A clear verification takes its step by itself (reversed → reversal_found, settled → confirm_debit).

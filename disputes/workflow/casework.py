@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db.models import Count, Sum
 from django.template.defaultfilters import filesizeformat
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from disputes.delivery.notifications import notify_customer
 from disputes.models import Attachment, Case, CaseNote, NoteVisibility
@@ -42,15 +44,29 @@ def case_add_note(*, case: Case, actor, body: str, visibility: str = NoteVisibil
         if CaseNote.objects.filter(case=case).count() >= settings.DISPUTE_CASE_MAX_NOTES:
             raise ValidationError({"body": _("This case already has %(n)s notes, the most a case may have: no "
                                              "note can be added.") % {"n": settings.DISPUTE_CASE_MAX_NOTES}})
+        emailed = visibility == NoteVisibility.CUSTOMER and not isinstance(actor, CustomerActor)
+        if emailed and _messages_to_customer_today(case) >= settings.DISPUTE_CUSTOMER_MESSAGES_PER_DAY:
+            limit = settings.DISPUTE_CUSTOMER_MESSAGES_PER_DAY
+            raise ValidationError({"visibility": ngettext(
+                "The customer has had %(n)s message about this case in the last 24 hours, the most they are sent: "
+                "keep this note internal, or write again later.",
+                "The customer has had %(n)s messages about this case in the last 24 hours, the most they are sent: "
+                "keep this note internal, or write again later.", limit) % {"n": limit}})
         note = CaseNote.objects.create(
             case=case, author=actor_user(actor), author_label=actor_label(actor), body=body, visibility=visibility
         )
         record_event(case, kind=EventKind.NOTE, actor=actor, message=note.body,
                       payload={"note_id": note.pk, "visibility": visibility})
-        if visibility == NoteVisibility.CUSTOMER and not isinstance(actor, CustomerActor):
+        if emailed:
             with translation.override(case.customer.preferred_language):
                 notify_customer(case, _("A message about your complaint"), [note.body])
     return note
+
+
+def _messages_to_customer_today(case: Case) -> int:
+    """The staff's and the call center's notes e-mailed to the customer in the last 24 hours."""
+    return CaseNote.objects.filter(case=case, visibility=NoteVisibility.CUSTOMER, author__isnull=False,
+                                   created_at__gte=timezone.now() - timedelta(hours=24)).count()
 
 
 def case_assign(*, case: Case, actor, assignee, expected_version: int | None = None) -> Case:

@@ -38,6 +38,19 @@ def test_past_the_notes_a_case_holds_a_note_is_400_in_words_and_nothing_changes(
     assert api(dave).get(url)["ETag"] == etag and CaseNote.objects.count() == 2
 
 
+def test_past_the_messages_a_customer_is_sent_a_day_a_visible_note_is_400_in_words(api, dave, filed, settings):
+    settings.DISPUTE_CUSTOMER_MESSAGES_PER_DAY = 1
+    url = f"{CASES}{filed['reference']}/notes/"
+    assert api(dave).post(url, {"body": "one", "visibility": "customer"}, format="json").status_code == 201
+    refused = assert_problem(api(dave).post(url, {"body": "two", "visibility": "customer"}, format="json",
+                                            HTTP_ACCEPT_LANGUAGE="en"), 400)
+    assert refused["errors"] == {"visibility": [
+        "The customer has had 1 message about this case in the last 24 hours, the most they are sent: keep this "
+        "note internal, or write again later."]}
+    assert api(dave).post(url, {"body": "two"}, format="json").status_code == 201  # internal
+    assert list(CaseNote.objects.values_list("body", flat=True)) == ["one", "two"]
+
+
 def test_an_admin_may_not_add_notes(api, erin, filed):
     assert_problem(api(erin).post(f"{CASES}{filed['reference']}/notes/", {"body": "hello"}, format="json"), 403)
     assert not CaseNote.objects.exists()

@@ -1,7 +1,9 @@
 import hashlib
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 import pytest
 
 from disputes.workflow.casework import case_add_note, case_assign, case_attach
@@ -46,6 +48,26 @@ def test_a_case_holds_at_most_the_notes_allowed_whoever_writes_them(case, alice,
     assert list(CaseNote.objects.order_by("id").values_list("body", flat=True)) == ["one", "two", "three"]
     assert (Case.objects.get(pk=case.pk).version, Notification.objects.count()) == (version, mails)
     assert CaseEvent.objects.filter(case=case, kind=EventKind.NOTE).count() == 3
+
+
+def test_the_customer_is_sent_at_most_the_messages_a_day_allowed(case, alice, dave, settings):
+    """A client adding customer-visible notes in a loop would e-mail the customer each time."""
+    settings.DISPUTE_CUSTOMER_MESSAGES_PER_DAY = 2
+    first = case_add_note(case=case, actor=dave, body="one", visibility="customer")
+    second = case_add_note(case=case, actor=alice, body="two", visibility="customer")
+    mails = Notification.objects.count()
+    with pytest.raises(ValidationError) as refused:
+        case_add_note(case=case, actor=alice, body="three", visibility="customer")
+    assert list(refused.value.message_dict) == ["visibility"]
+    case_add_note(case=case, actor=alice, body="internal", visibility="internal")  # still taken
+    case_add_note(case=case, actor=CUSTOMER, body="the customer's own")  # not e-mailed to them: not counted
+    assert Notification.objects.count() == mails
+    CaseNote.objects.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(hours=24, minutes=1))
+    CaseNote.objects.filter(pk=second.pk).update(created_at=timezone.now() - timedelta(hours=23, minutes=59))
+    case_add_note(case=case, actor=alice, body="three", visibility="customer")  # the first left the 24 hours
+    assert Notification.objects.count() == mails + 1
+    with pytest.raises(ValidationError):  # the second is still within them
+        case_add_note(case=case, actor=alice, body="four", visibility="customer")
 
 
 def test_roles_without_the_note_permission_cannot_add_notes(case, erin, mallory):
