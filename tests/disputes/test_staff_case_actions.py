@@ -167,6 +167,18 @@ def test_notes_are_internal_or_for_the_customer(en, alice, case):
     assert 'data-visibility="customer"' in html and 'data-visibility="internal"' in html
 
 
+def test_past_the_customers_messages_of_the_day_the_refusal_is_shown_at_who_sees_it(en, alice, case, settings):
+    settings.DISPUTE_CUSTOMER_MESSAGES_PER_DAY = 1
+    en.force_login(alice)
+    url = f"/staff/cases/{case.reference}/notes/"
+    assert en.post(url, {"version": fresh(case).version, "body": "Dear customer", "visibility": "customer"}).status_code == 302
+    response = en.post(url, {"version": fresh(case).version, "body": "Dear customer, again", "visibility": "customer"})
+    assert response.status_code == 400
+    assert ('<small class="error" role="alert" data-field="visibility">The customer has had 1 message about this case '
+            'in the last 24 hours') in response.content.decode()
+    assert list(CaseNote.objects.values_list("body", flat=True)) == ["Dear customer"]
+
+
 def test_an_empty_note_is_a_400(en, alice, case):
     en.force_login(alice)
     response = en.post(f"/staff/cases/{case.reference}/notes/", {"version": case.version, "body": "", "visibility": "internal"})
