@@ -295,6 +295,10 @@ AXES_USERNAME_CALLABLE = "accounts.lockout.login_username"  # a name of 255+ cha
 # past a limit the page answers 429 until the window has passed.
 DISPUTE_TRACKING_FAILURES_PER_REFERENCE = env.int("DISPUTE_TRACKING_FAILURES_PER_REFERENCE", default=10)
 DISPUTE_TRACKING_FAILURES_PER_ADDRESS = env.int("DISPUTE_TRACKING_FAILURES_PER_ADDRESS", default=30)
+# Complaints filed through the public form: per client address in a clock hour, per e-mail address in a day
+# (each one e-mails that address). Past either, the form answers 429 (disputes/workflow/filing_limits.py).
+DISPUTE_PUBLIC_FILINGS_PER_ADDRESS = env.int("DISPUTE_PUBLIC_FILINGS_PER_ADDRESS", default=20)
+DISPUTE_PUBLIC_FILINGS_PER_EMAIL = env.int("DISPUTE_PUBLIC_FILINGS_PER_EMAIL", default=5)
 DISPUTE_TRACKING_FAILURE_WINDOW = timedelta(minutes=env.int("DISPUTE_TRACKING_FAILURE_WINDOW_MINUTES", default=60))
 
 # --- Cache -----------------------------------------------------------------------

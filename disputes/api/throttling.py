@@ -15,23 +15,11 @@ import math
 import time
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils.crypto import salted_hmac
 from rest_framework.authentication import get_authorization_header
 from rest_framework.throttling import SimpleRateThrottle
 
-
-def window_count(key: str, *, ttl: int) -> int:
-    """Add one to the counter ``key`` (made, at 0, with time to live ``ttl``
-    seconds if missing) and return its new value. Both steps are atomic in the
-    cache: ``add`` is SET NX with expiry, ``incr`` is INCR."""
-    for _attempt in range(3):
-        cache.add(key, 0, timeout=ttl)
-        try:
-            return cache.incr(key)
-        except ValueError:  # evicted between the two steps: make it again
-            continue
-    raise RuntimeError(f"the cache keeps no counter {key!r}")
+from core.windows import window_count
 
 
 class TokenRateThrottle(SimpleRateThrottle):

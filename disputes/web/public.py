@@ -22,6 +22,7 @@ from disputes.workflow.actors import CUSTOMER
 from disputes.workflow.casework import case_attach
 from disputes.workflow.errors import CaseError
 from disputes.workflow.filing import case_file
+from disputes.workflow.filing_limits import FilingLimited
 from disputes.workflow.names import CUSTOMER_WORDING, Channel
 from disputes.verification.checks import customer_wording
 from disputes.workflow.steps import case_customer_reply, case_transition
@@ -130,8 +131,16 @@ def complaint_new(request: HttpRequest) -> HttpResponse:
             evidence = fields.pop("evidence")
             try:
                 with transaction.atomic():  # the complaint and its evidence, or nothing
-                    filed = case_file(actor=CUSTOMER, channel=Channel.WEB, **fields)
+                    filed = case_file(actor=CUSTOMER, channel=Channel.WEB,
+                                      client_address=request.META.get("REMOTE_ADDR", ""), **fields)
                     _attach_evidence(filed.case, evidence)
+            except FilingLimited as limited:
+                form.add_error(None, _("Too many complaints were filed from this connection or for this e-mail address. "
+                                       "Try again in %(minutes)s minutes, or call the bank.")
+                               % {"minutes": math.ceil(limited.retry_after / 60)})
+                response = render(request, "disputes/complaint_new.html", {"form": form}, status=429)
+                response["Retry-After"] = str(limited.retry_after)
+                return response
             except ValidationError as exc:
                 _service_errors_on_form(form, exc)
             except CaseError as exc:

@@ -1,6 +1,7 @@
 """Filing a complaint, from any channel (docs/design.md, "Customers and contact details")."""
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -22,6 +23,7 @@ from disputes.sla import clocks as sla
 from disputes.workflow.actors import CustomerActor, require_permission
 from disputes.workflow.errors import ActionForbidden
 from disputes.workflow.events import record_event
+from disputes.workflow.filing_limits import public_filing_counted
 from disputes.workflow.names import Channel, EventKind
 from disputes.workflow.tracking import TRACKING_CODE_LENGTH, new_reference, random_code, tracking_code_hash
 from merchants.models import Merchant, Terminal
@@ -186,9 +188,15 @@ def case_file(
     stan: str = "",
     auth_code: str = "",
     description: str = "",
+    client_address: str | None = None,
 ) -> FiledCase:
     """File a complaint from any channel. Raises ValidationError on bad input
-    (with per-field messages) and ActionForbidden when the actor may not file."""
+    (with per-field messages) and ActionForbidden when the actor may not file.
+
+    ``client_address``: the network address of an anonymous filer (the public
+    form); its filings and those for its e-mail address are counted, and
+    ``FilingLimited`` is raised, before anything is written, past their limits
+    (``filing_limits``)."""
     if channel not in Channel.values:
         raise ValidationError({"channel": _("Unknown channel.")})
     if channel == Channel.WEB:
@@ -248,7 +256,9 @@ def case_file(
     # Everything above only reads: a bad filing is refused before anything is written, so the
     # writes below need no savepoint of their own inside a caller's transaction (the API's
     # idempotent request, the public form's complaint-and-evidence); alone, they are one.
-    with transaction.atomic(savepoint=False):
+    counted = public_filing_counted(client_address=client_address, email=email) if client_address is not None \
+        else nullcontext()
+    with counted, transaction.atomic(savepoint=False):
         customer, card = _customer_save(customer, card, phone=phone, email_filled=email_filled)
         case.card = card
         case.customer = customer

@@ -37,6 +37,9 @@ PRODUCTION_ENV = {
     "DJANGO_SECURE_SSL_REDIRECT": "false",  # plain HTTP here; the front proxy terminates TLS in production
     "DISPUTE_API_THROTTLE_RATE": "100000/min",
     "DISPUTE_API_ANON_THROTTLE_RATE": "100000/min",
+    # These tests file far more complaints from one address than a person would (the limits: their own tests).
+    "DISPUTE_PUBLIC_FILINGS_PER_ADDRESS": "100000",
+    "DISPUTE_PUBLIC_FILINGS_PER_EMAIL": "100000",
     "LOG_LEVEL": "WARNING",
 }
 

@@ -27,6 +27,9 @@ PRODUCTION_ENV = {
     "DISPUTE_TRACKING_FAILURES_PER_REFERENCE": "100000",
     "DISPUTE_TRACKING_FAILURES_PER_ADDRESS": "100000",
     "DISPUTE_LOGIN_FAILURE_LIMIT": "100000",
+    # These tests file far more complaints from one address than a person would (the limits: their own tests).
+    "DISPUTE_PUBLIC_FILINGS_PER_ADDRESS": "100000",
+    "DISPUTE_PUBLIC_FILINGS_PER_EMAIL": "100000",
     "LOG_LEVEL": "WARNING",
 }
 
