@@ -11,15 +11,12 @@ requests overwrite each other's writes and get through past the limit.)
 """
 from __future__ import annotations
 
-import math
-import time
-
 from django.conf import settings
 from django.utils.crypto import salted_hmac
 from rest_framework.authentication import get_authorization_header
 from rest_framework.throttling import SimpleRateThrottle
 
-from core.windows import window_count
+from core.windows import window_count, window_of
 
 
 class TokenRateThrottle(SimpleRateThrottle):
@@ -41,16 +38,14 @@ class TokenRateThrottle(SimpleRateThrottle):
         self.num_requests, self.duration = self.parse_rate(self.rate)
         if self.num_requests is None:
             return True
-        now = time.time()
-        window = int(now // self.duration)
-        self.window_ends_in = (window + 1) * self.duration - now
+        window, self.window_ends_in = window_of(self.duration)
         # The key outlives its window by a whole period: it never expires while it still counts.
         count = window_count(f"{self.get_cache_key(request, view)}:{window}", ttl=2 * self.duration)
         return count <= self.num_requests
 
     def wait(self) -> int:
         """Seconds until the window ends and the allowance is whole again."""
-        return max(1, math.ceil(self.window_ends_in))
+        return self.window_ends_in
 
     def get_cache_key(self, request, view) -> str:
         token = getattr(request, "auth", None)

@@ -30,6 +30,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from core.windows import window_give_back
 from disputes.models import Case
 
 logger = logging.getLogger(__name__)
@@ -132,10 +133,7 @@ def _increment(counter: _Counter, now: float) -> int:
 
 
 def _decrement(counter: _Counter) -> None:
-    try:
-        cache.decr(counter.key)
-    except ValueError:  # the window has ended meanwhile: nothing to give back
-        pass
+    window_give_back(counter.key)
 
 
 def case_track(*, reference: str, tracking_code: str, client_address: str) -> Case | None:
