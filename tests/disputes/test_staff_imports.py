@@ -152,7 +152,7 @@ def test_an_upload_is_stored_queued_then_imported_and_its_file_removed(client, b
     fragment = client.get(f"{IMPORTS}{run.pk}/progress/", HTTP_ACCEPT_LANGUAGE="en")
     assert fragment["HX-Trigger"] == "import-finished"
     body = fragment.content.decode()
-    assert f"{rows} rows imported, 0 already present, {rows} rows in the file." in body
+    assert f"{rows} rows in the file: {rows} imported, 0 already present." in body
     assert "every 1s" not in body and run.sha256 in body
     assert upload_import(run_id=run.pk) is None  # a task delivered twice does nothing the second time
     assert LedgerEntry.objects.count() == rows
@@ -194,11 +194,13 @@ def test_uploading_the_same_file_again_changes_nothing(client, bob):
     assert list(SettlementRecord.objects.order_by("pk").values()) == before
 
 
-@pytest.mark.parametrize("language, line_words, why", [
-    ("en", "line 3", "Write the amount as a plain decimal number, such as 128.50."),
-    ("zh-hans", "第 3 行", "金额应写成普通的十进制数，例如 128.50。"),
+@pytest.mark.parametrize("language, line_words, why, summary", [
+    ("en", "line 3", "Write the amount as a plain decimal number, such as 128.50.",
+     "1 bad line (3 rows read): correct it and upload the whole file again."),
+    ("zh-hans", "第 3 行", "金额应写成普通的十进制数，例如 128.50。", "1 行有误（已读 3 行）：请改正后重新上传整个文件。"),
 ])
-def test_a_file_with_one_bad_row_imports_nothing_and_the_page_names_the_line(client, bob, language, line_words, why):
+def test_a_file_with_one_bad_row_imports_nothing_and_the_page_names_the_line(client, bob, language, line_words, why,
+                                                                             summary):
     client.force_login(bob)
     text = csv_text("ledger", [ledger_row("L1"), ledger_row("L2", amount="1,000.00"), ledger_row("L3")])
     run = run_of(upload(client, "ledger", csv_upload(text), language=language))
@@ -209,6 +211,15 @@ def test_a_file_with_one_bad_row_imports_nothing_and_the_page_names_the_line(cli
     body = client.get(f"{IMPORTS}{run.pk}/progress/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
     assert 'data-line="3"' in body and line_words in body and escape(why) in body
     assert 'data-line="2"' not in body and 'data-line="4"' not in body
+    assert summary in body
+
+
+def test_a_file_of_one_row_is_told_in_the_singular(client, bob):
+    client.force_login(bob)
+    run = run_of(upload(client, "ledger", csv_upload(csv_text("ledger", [ledger_row("L1")]))))
+    upload_import(run_id=run.pk)
+    body = client.get(f"{IMPORTS}{run.pk}/progress/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "1 row in the file: 1 imported, 0 already present." in body
 
 
 def test_an_upload_whose_file_is_gone_ends_failed(client, bob, upload_dir):

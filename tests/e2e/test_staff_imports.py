@@ -57,7 +57,7 @@ def upload_and_watch(page, kind: str, sample: Path) -> None:
     expect(page.locator("#import-progress")).to_have_attribute("value", "100")
     assert page.evaluate("window.sameDocument === true")
     rows = rows_in(sample)
-    expect(page.locator("#import-result")).to_contain_text(f"导入 {rows} 行，0 行已存在，文件共 {rows} 行。")
+    expect(page.locator("#import-result")).to_contain_text(f"文件共 {rows} 行：导入 {rows} 行，0 行已存在。")
     # The history reloads itself once the import is done: the newest run first, finished.
     newest = page.locator("#import-history tbody tr").first
     expect(newest).to_have_attribute("data-status", "succeeded")

@@ -53,7 +53,7 @@ def test_the_sample_files_import_completely_and_the_run_is_recorded(db, alice):
     assert (run.kind, run.file_name, run.user, run.status) == ("ledger", "ledger.csv", alice, ImportStatus.SUCCEEDED)
     assert run.sha256 == __import__("hashlib").sha256((SAMPLES / "ledger.csv").read_bytes()).hexdigest()
     assert run.finished_at >= run.started_at and run.errors == []
-    assert "18 rows imported, 0 already present, 18 in the file" in output
+    assert "18 rows in the file, 18 imported, 0 already present" in output
 
 
 def test_every_field_arrives_as_written(db):
@@ -112,7 +112,7 @@ def test_importing_the_same_file_again_changes_nothing_but_is_recorded(db, tmp_p
 
     output, error = run_import("settlement", path)
 
-    assert error is None and "0 rows imported, 2 already present" in output
+    assert error is None and "0 imported, 2 already present" in output
     assert list(SettlementRecord.objects.order_by("pk").values()) == before
     first, second = ImportRun.objects.order_by("pk")
     assert first.sha256 == second.sha256 and second.rows_already_present == 2
@@ -124,7 +124,7 @@ def test_an_overlapping_file_imports_only_its_new_rows(db, tmp_path):
     output, error = run_import("ledger", write_file(
         tmp_path, "ledger", [ledger_row("L2"), ledger_row("L3"), ledger_row("L4")], "b.csv"))
 
-    assert error is None and "2 rows imported, 1 already present, 3 in the file" in output
+    assert error is None and "3 rows in the file, 2 imported, 1 already present" in output
     assert sorted(LedgerEntry.objects.values_list("entry_id", flat=True)) == ["L1", "L2", "L3", "L4"]
 
 
@@ -144,7 +144,7 @@ def test_an_id_already_imported_with_other_values_is_a_conflict_and_nothing_is_i
         tmp_path, "ledger", [ledger_row("L2"), ledger_row("L1", amount="10.01")], "b.csv"))
 
     assert "line 3: entry_id: This id was imported before with other values." in output
-    assert "Nothing imported from b.csv: 1 bad rows of 2" in error
+    assert "Nothing imported from b.csv: 1 bad line, 2 rows read" in error
     assert not LedgerEntry.objects.filter(entry_id="L2").exists()
     assert LedgerEntry.objects.get(entry_id="L1").amount == Decimal("10.00")
 
@@ -160,7 +160,7 @@ def test_a_file_with_one_bad_row_imports_nothing_and_names_that_line(db, tmp_pat
     output, error = run_import("ledger", path)
 
     assert output.splitlines() == ["line 8: card_last4: Enter the last 4 digits of the card."]
-    assert error == "Nothing imported from ledger.csv: 1 bad rows of 10 (import #%d)." % ImportRun.objects.get().pk
+    assert error == "Nothing imported from ledger.csv: 1 bad line, 10 rows read (import #%d)." % ImportRun.objects.get().pk
     assert not LedgerEntry.objects.exists()
     run = ImportRun.objects.get()
     assert (run.status, run.rows_total, run.bad_rows, run.rows_imported) == (ImportStatus.FAILED, 10, 1, 0)
@@ -408,7 +408,7 @@ def test_the_command_lists_the_bad_lines_then_how_many_more(db, tmp_path):
     output, error = run_import("ledger", path)
 
     assert output.splitlines()[-1] == "… and 2 more bad lines."
-    assert f"{BAD_LINES_SHOWN + 2} bad rows of {BAD_LINES_SHOWN + 2}" in error
+    assert f"{BAD_LINES_SHOWN + 2} bad lines, {BAD_LINES_SHOWN + 2} rows read" in error
 
 
 def test_bad_values_are_never_echoed_in_the_report(db):

@@ -197,7 +197,7 @@ def test_the_orphans_file_reads_back_as_the_same_ledger_rows(db, tmp_path):
 
     printed, error = run_import("ledger", output)
 
-    assert error is None and "0 rows imported, 17 already present, 17 in the file" in printed
+    assert error is None and "17 rows in the file, 0 imported, 17 already present" in printed
 
 
 def test_the_command_takes_a_grace_period_in_hours(db):

@@ -11,6 +11,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from transactions.importing import ImportProgress, records_import
 from transactions.models import RecordKind
@@ -72,15 +73,21 @@ class Command(BaseCommand):
             finally:
                 bar.finish()
         if report.succeeded:
-            self.stdout.write(_(
-                "%(file)s: %(imported)s rows imported, %(present)s already present, %(total)s in the file "
-                "(SHA-256 %(sha256)s, import #%(run)s).") % {
+            self.stdout.write(ngettext(
+                "%(file)s: %(total)s row in the file, %(imported)s imported, %(present)s already present "
+                "(SHA-256 %(sha256)s, import #%(run)s).",
+                "%(file)s: %(total)s rows in the file, %(imported)s imported, %(present)s already present "
+                "(SHA-256 %(sha256)s, import #%(run)s).", report.rows_total) % {
                 "file": report.file_name, "imported": report.rows_imported, "present": report.rows_already_present,
                 "total": report.rows_total, "sha256": report.sha256, "run": report.run_id})
             return
         for bad in report.bad_lines:
             self.stdout.write(str(bad))
         if report.bad_lines_not_shown:
-            self.stdout.write(_("… and %(count)s more bad lines.") % {"count": report.bad_lines_not_shown})
-        raise CommandError(_("Nothing imported from %(file)s: %(bad)s bad rows of %(total)s (import #%(run)s).") % {
+            self.stdout.write(ngettext("… and %(count)s more bad line.", "… and %(count)s more bad lines.",
+                                       report.bad_lines_not_shown) % {"count": report.bad_lines_not_shown})
+        raise CommandError(ngettext(
+            "Nothing imported from %(file)s: %(bad)s bad line, %(total)s rows read (import #%(run)s).",
+            "Nothing imported from %(file)s: %(bad)s bad lines, %(total)s rows read (import #%(run)s).",
+            report.bad_rows) % {
             "file": report.file_name, "bad": report.bad_rows, "total": report.rows_total, "run": report.run_id})
