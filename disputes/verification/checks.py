@@ -3,7 +3,8 @@
 ``case_verify`` runs the diagnosis (``verification.diagnosis``), keeps it as a
 ``Verification`` the case points at, sets the matched ledger entry and
 settlement record, writes a ``verification`` event (its payload is the API's
-``verification`` object) and, when the debit turns out reversed in full, tells
+``verification`` object; not for a check of the system that answers what the
+last one did) and, when the debit turns out reversed in full, tells
 the customer when the money is back. Where the policy allows it
 (``DISPUTE_VERIFICATION_AUTO_STEPS``, off by default) a clear answer takes its
 step as the system user: ``reversed`` → ``reversal_found``, ``settled`` →
@@ -30,13 +31,13 @@ from disputes.delivery.notifications import notify_customer
 from disputes.delivery.outbox import enqueue_after_commit
 from disputes.models import Case, Outcome, Verification
 from disputes.verification.diagnosis import Diagnosis, diagnose
+from disputes.verification.linking import debit_claim
 from disputes.workflow.actors import require_permission, system_user
 from disputes.workflow.errors import CaseError
 from disputes.workflow.events import record_event
-from disputes.workflow.names import EventKind, State
+from disputes.workflow.names import SYSTEM_USERNAME, EventKind, State
 from disputes.workflow.steps import case_transition
 from disputes.workflow.transitions import case_restored_on_failure
-from disputes.verification.linking import debit_claim
 from transactions.importing.rules import ID_SHAPE
 from transactions.models import LedgerEntry, LedgerKind, OrphanDebit
 
@@ -116,8 +117,9 @@ def case_verify(
             payload["suggested_root_cause"] = verification.suggested_root_cause
         if entry_id:
             payload["chosen_entry_id"] = debit.entry_id
-        record_event(case, kind=EventKind.VERIFICATION, actor=actor, payload=payload,
-                     message=str(Outcome(verification.outcome).label))
+        if not (_by_the_system(actor) and _same_answer(previous, verification)):
+            record_event(case, kind=EventKind.VERIFICATION, actor=actor, payload=payload,
+                         message=str(Outcome(verification.outcome).label))
         newly_reversed = verification.outcome == Outcome.REVERSED and (
             previous is None or previous.outcome != Outcome.REVERSED)
         if newly_reversed and case.is_open:
@@ -149,6 +151,24 @@ def _keep(case: Case, diagnosis: Diagnosis, *, chosen_by_hand: bool) -> Verifica
     case.ledger_entry = debits[0] if single else None
     case.settlement_record = diagnosis.records[0] if diagnosis.records else None
     return verification
+
+
+# What a check answers; checked_at and who chose are not part of it.
+_ANSWER = ("outcome", "ledger_entries", "settlement_records", "outstanding_amount", "currency", "money_back_on",
+           "suggested_step", "probable_duplicate")
+
+
+def _same_answer(previous: Verification | None, verification: Verification) -> bool:
+    """True when the check answers what the case's last check answered: the
+    system's checks after each import then keep their ``Verification`` (the
+    API's ``checked_at`` moves on) but write no event, so the timeline tells
+    each change of the answer once, not every import that changed nothing."""
+    return previous is not None and all(getattr(previous, name) == getattr(verification, name) for name in _ANSWER)
+
+
+def _by_the_system(actor) -> bool:
+    """A check nobody asked for (after filing or an import); an agent's check is always an event."""
+    return getattr(actor, "username", None) == SYSTEM_USERNAME
 
 
 def _flagged_paid_twice(debit: LedgerEntry) -> bool:

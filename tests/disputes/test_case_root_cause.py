@@ -51,6 +51,22 @@ def test_the_diagnosis_of_a_debit_paid_twice_suggests_duplicate_payment(complain
     assert (body["suggested_root_cause"], body["root_cause"]) == ("duplicate_payment", "")
 
 
+def test_the_flag_a_later_reconciliation_raises_is_an_event_though_the_records_are_the_same(complaint, system):
+    """The system's checks after each import write an event only when the answer
+    changed: the paid-twice flag alone is such a change."""
+    debit("L1", T, amount="128.50", rrn=FIRST_RRN, stan="000001")
+    debit("L2", T + minutes(10), amount="128.50", rrn=SECOND_RRN, stan="000002")
+    record("S2", T + minutes(10), amount="128.50", rrn=SECOND_RRN, stan="000002")
+    before = case_verify(case=complaint, actor=system)
+    reconcile(as_of=T + timedelta(days=2))
+    after = case_verify(case=complaint, actor=system)
+
+    assert (before.ledger_entries, before.probable_duplicate) == (after.ledger_entries, False)
+    assert after.probable_duplicate
+    events = CaseEvent.objects.filter(case=complaint, kind=EventKind.VERIFICATION).order_by("pk")
+    assert [event.payload.get("suggested_root_cause") for event in events] == [None, "duplicate_payment"]
+
+
 def test_a_second_payment_after_the_window_suggests_nothing(complaint, system, dave):
     paid_twice(second_after=minutes(31))
     verification = case_verify(case=complaint, actor=system)

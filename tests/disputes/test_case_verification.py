@@ -233,6 +233,42 @@ def test_after_an_import_the_open_unanswered_cases_are_checked_again(complaint, 
     assert cases_verify_open() == 0  # settled is an answer: not checked again
 
 
+def verification_events(case):
+    return list(CaseEvent.objects.filter(case=case, kind=EventKind.VERIFICATION).order_by("pk")
+                .values_list("actor__username", "payload__outcome", "payload__outstanding_amount"))
+
+
+def test_a_recheck_by_the_system_that_changes_nothing_keeps_the_check_but_writes_no_event(complaint, system):
+    """After every import the open cases are checked again: a timeline of the
+    same answer import after import would bury the changes. Only a changed
+    answer is an event; the check itself is kept (the API's checked_at moves)."""
+    ledger("L1")
+    first = case_verify(case=complaint, actor=system)
+    again = case_verify(case=complaint, actor=system)
+    assert (first.outcome, again.outcome) == (Outcome.ORPHAN, Outcome.ORPHAN)
+    assert Verification.objects.filter(case=complaint).count() == 2
+    complaint.refresh_from_db()
+    assert complaint.verification == again and again.checked_at >= first.checked_at
+    assert verification_events(complaint) == [("system", "orphan", "128.50")]
+
+
+def test_a_partial_reversal_arriving_between_two_checks_is_an_event(complaint, system):
+    ledger("L1")
+    case_verify(case=complaint, actor=system)
+    ledger("R1", kind="reversal", amount="28.50", at=PAID_AT + timedelta(hours=3))  # a partial reversal arrives
+    assert case_verify(case=complaint, actor=system).outcome == Outcome.ORPHAN
+    assert verification_events(complaint) == [("system", "orphan", "128.50"), ("system", "orphan", "100.00")]
+
+
+def test_an_agents_check_is_an_event_even_when_the_answer_is_the_same(complaint, system, alice):
+    complaint.assignee = alice
+    complaint.save(update_fields=["assignee"])
+    case_verify(case=complaint, actor=system)
+    case_verify(case=complaint, actor=alice)
+    case_verify(case=complaint, actor=system)
+    assert verification_events(complaint) == [("system", "not_found", None), ("alice", "not_found", None)]
+
+
 def test_the_tracking_page_says_in_plain_words_what_the_records_show(db, system):
     from django.test import Client
 
