@@ -372,3 +372,35 @@ def test_one_debits_reversals_and_outstanding_amount_follow_the_same_rule(db):
     assert reconciliation.outstanding_amount(first, as_of=T + 3 * DAY) == Decimal("0")
     assert not reconciliation.reversals_for(second, as_of=as_of).exists()
     assert orphans(as_of=as_of)["L1"] == Decimal("5.04")
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_anything_is_recorded(db, tmp_path):
+    debit("L1", T)
+
+    for path in (tmp_path / "no such folder" / "orphans.csv", tmp_path):
+        with pytest.raises(CommandError, match=f"Cannot write {path}"):
+            reconcile_command("--as-of", "2026-11-25T00:00:00+08:00", "--output", str(path))
+
+    assert not ReconciliationRun.objects.exists()
+
+
+def test_a_refused_run_leaves_no_output_file_and_an_old_one_as_it_was(db, tmp_path):
+    new, old = tmp_path / "new.csv", tmp_path / "old.csv"
+    old.write_text("yesterday's orphans\n", encoding="utf-8")
+
+    for path in (new, old):
+        with pytest.raises(CommandError, match="on or after 2000-01-01"):
+            reconcile_command("--as-of", "1999-12-31T00:00:00+00:00", "--output", str(path))
+
+    assert not new.exists() and old.read_text(encoding="utf-8") == "yesterday's orphans\n"
+
+
+def test_an_existing_output_file_is_replaced_by_the_orphans(db, tmp_path):
+    debit("L1", T)
+    output = tmp_path / "orphans.csv"
+    output.write_text("x" * 10_000 + "\n", encoding="utf-8")
+
+    reconcile_command("--as-of", (T + 2 * DAY).isoformat(), "--output", str(output))
+
+    lines = output.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == ",".join(LEDGER_COLUMNS) and [line.split(",")[0] for line in lines[1:]] == ["L1"]

@@ -8,6 +8,8 @@ function ``settings.RECONCILE_CASE_OPENER`` names.
 """
 from __future__ import annotations
 
+import contextlib
+import os
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -46,6 +48,32 @@ def _hours(value: str) -> timedelta:
     return timedelta(seconds=min(int(hours * 3600), timedelta.max // timedelta(seconds=1)))
 
 
+def _cannot_write(path: str, error: OSError) -> str:
+    return _("Cannot write %(file)s: %(error)s") % {"file": path, "error": error.strerror}
+
+
+def _output_opened(path: str):
+    """The output file, opened before anything is reconciled: a path that cannot
+    be written is refused while nothing is recorded yet. Opened to append (a file
+    there is emptied only once the run has its orphans); returns (handle, created)."""
+    existed = os.path.lexists(path)
+    try:
+        return open(path, "a", encoding="utf-8", newline=""), not existed
+    except OSError as error:
+        raise CommandError(_cannot_write(path, error)) from None
+
+
+def _output_dropped(out, path: str | None) -> None:
+    """The reconciliation did not run: close the output, and remove it if this command made it."""
+    if out is None:
+        return
+    handle, created = out
+    handle.close()
+    if created:
+        with contextlib.suppress(OSError):
+            os.remove(path)
+
+
 class Command(BaseCommand):
     help = "The orphan debits (charged but not paid) as of a time."
 
@@ -66,10 +94,15 @@ class Command(BaseCommand):
             except (reconciliation.NoCaseOpener, ImportError) as error:
                 raise CommandError(_("--open-cases needs the setting RECONCILE_CASE_OPENER: %(error)s")
                                    % {"error": error})
+        out = _output_opened(output) if output else None
         try:
             run = reconciliation.reconcile(as_of=moment, grace=grace)
         except reconciliation.ReconcileRefused as refused:
+            _output_dropped(out, output)
             raise CommandError(str(refused))
+        except BaseException:
+            _output_dropped(out, output)
+            raise
         self.stdout.write(_(
             "Reconciliation #%(run)s as of %(as_of)s, grace %(grace)s h: %(debits)s debits and %(records)s approved "
             "settlement records compared; pairs by RRN %(rrn)s, by terminal and STAN %(terminal)s, by merchant and "
@@ -85,12 +118,14 @@ class Command(BaseCommand):
             if len(duplicates) > DUPLICATES_SHOWN:
                 shown += " " + _("… and %(count)s more") % {"count": len(duplicates) - DUPLICATES_SHOWN}
             self.stdout.write(_("Probable duplicate payments (paid twice): %(entries)s") % {"entries": shown})
-        if output:
+        if out is not None:
+            handle, _created = out
             try:
-                with open(output, "w", encoding="utf-8", newline="") as out:
-                    written = reconciliation.orphans_write_csv(run, out)
+                with handle:
+                    handle.truncate(0)
+                    written = reconciliation.orphans_write_csv(run, handle)
             except OSError as error:
-                raise CommandError(_("Cannot write %(file)s: %(error)s") % {"file": output, "error": error.strerror})
+                raise CommandError(_cannot_write(output, error)) from None
             self.stdout.write(_("%(count)s orphan debits written to %(file)s.") % {"count": written, "file": output})
         if opener is not None:
             result = reconciliation.orphan_cases_open(run, opener=opener)
