@@ -4,6 +4,7 @@ from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from disputes.workflow.actors import CUSTOMER
@@ -23,6 +24,15 @@ class Clock:
     def set(self, text_or_instant) -> datetime:
         self.now = at(text_or_instant) if isinstance(text_or_instant, str) else text_or_instant
         return self.now
+
+
+def sweep_as_of(when) -> None:
+    """``manage.py sla_sweep --now when`` (Shanghai time or an instant), run at
+    that time: the command refuses a time to come, so the outside world's clock
+    reads ``when`` while it runs (and what it read before afterwards)."""
+    instant = at(when) if isinstance(when, str) else when
+    with mock.patch.object(timezone, "now", lambda: instant):
+        call_command("sla_sweep", now=instant.isoformat())
 
 
 @pytest.fixture

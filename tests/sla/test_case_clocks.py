@@ -4,7 +4,6 @@ and ``case_clocks`` / ``overdue_q`` reading them the same way."""
 from datetime import timedelta
 
 import pytest
-from django.core.management import call_command
 
 from disputes.workflow.steps import case_transition
 from disputes.models import Case, CaseEvent, SlaSettings, StagePolicy
@@ -13,7 +12,7 @@ from disputes.sla.clocks import Clock, ClockStatus, case_clocks, overdue_q
 from disputes.workflow.names import EventKind, State
 from tests.disputes.workflow import bring_to
 
-from .conftest import at
+from .conftest import at, sweep_as_of
 
 pytestmark = pytest.mark.django_db
 
@@ -76,7 +75,7 @@ def test_waiting_for_the_customer_pauses_both_clocks_and_resumes_with_the_time_u
     assert not Case.objects.filter(overdue_q(at("2026-12-20 10:00")), pk=case.pk).exists()
 
     # Weeks later nothing is raised for a paused case.
-    call_command("sla_sweep", now="2026-12-20T10:00:00+08:00")
+    sweep_as_of("2026-12-20 10:00")
     assert not CaseEvent.objects.filter(case=case, kind__in=[EventKind.SLA_REMINDER, EventKind.SLA_BREACH]).exists()
 
     clock.set("2026-11-26 10:00")  # Thursday: the customer answers

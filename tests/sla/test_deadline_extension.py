@@ -5,7 +5,6 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.core.management import call_command
 from django.utils import translation
 
 from disputes.workflow.steps import case_transition
@@ -15,7 +14,7 @@ from disputes.sla.extensions import case_extend_deadline
 from disputes.workflow.names import EventKind, State
 from tests.disputes.workflow import bring_to
 
-from .conftest import at
+from .conftest import at, sweep_as_of
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +72,7 @@ def test_a_stale_copy_is_refused(clock, case, bob):
 
 
 def test_the_extended_deadline_gets_its_own_reminder_and_breach(clock, case, bob):
-    sweep_at = lambda when: call_command("sla_sweep", now=at(when).isoformat())  # noqa: E731
+    sweep_at = sweep_as_of
     sweep_at("2026-12-08 10:00")  # the first deadline breached
     case.refresh_from_db()
     case = case_extend_deadline(case=case, actor=bob, reason="Complex.")

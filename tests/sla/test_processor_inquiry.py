@@ -4,7 +4,6 @@ inquiry, due after the processor's promised response time in business days
 reminds before the due date and raises the breach at it, each once."""
 import pytest
 from django.core.exceptions import ValidationError
-from django.core.management import call_command
 
 from disputes.models import Case, CaseEvent, ProcessorInquiry, SlaAlert
 from disputes.workflow.errors import ActionForbidden, TransitionNotAvailable
@@ -14,7 +13,7 @@ from disputes.workflow.steps import case_transition
 from merchants.models import PaymentProcessor
 from tests.disputes.workflow import bring_to
 
-from .conftest import at
+from .conftest import at, sweep_as_of
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +35,7 @@ def inquiry_alerts(case) -> list[str]:
 
 
 def sweep(when: str) -> None:
-    call_command("sla_sweep", now=at(when).isoformat())
+    sweep_as_of(when)
 
 
 @pytest.mark.parametrize(("sent", "hours", "due"), [

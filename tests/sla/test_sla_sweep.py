@@ -7,6 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from disputes import tasks
 from disputes.workflow.casework import case_assign
@@ -17,7 +18,7 @@ from disputes.sla.sweep import sla_sweep, sla_sweep_parts
 from disputes.workflow.names import EventKind, State
 from tests.disputes.workflow import bring_to
 
-from .conftest import at
+from .conftest import at, sweep_as_of
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,7 @@ SLA_KINDS = [EventKind.SLA_REMINDER, EventKind.SLA_BREACH]
 
 
 def sweep(when: str) -> None:
-    call_command("sla_sweep", now=at(when).isoformat())
+    sweep_as_of(when)
 
 
 def alerts(case) -> list[tuple[str, str]]:
@@ -176,6 +177,35 @@ def test_a_bad_now_is_refused_and_changes_nothing(clock, case):
     assert SlaAlert.objects.count() == 0
 
 
+@pytest.mark.parametrize("when", [
+    "2026-11-23T10:01:00.000001+08:00",  # the clock reads 10:00; a minute ahead is a clock running fast
+    "2027-11-23T10:00:00+08:00",  # the year mistyped
+    "9999-12-31T23:59:59+00:00",
+])
+def test_a_now_to_come_is_refused_and_changes_nothing(clock, case, cast, file_case, when):
+    """As of a time to come the sweep would breach, escalate and close for real,
+    and e-mail customers about it, before any deadline passed."""
+    ended = bring_to(file_case(), State.REJECTED, cast)
+    mails = Notification.objects.count()
+    with translation.override("en"), pytest.raises(CommandError, match="in the future"):
+        call_command("sla_sweep", now=when)
+    ended.refresh_from_db()
+    assert (SlaAlert.objects.count(), Notification.objects.count(), ended.state) == (0, mails, State.REJECTED)
+
+
+@pytest.mark.parametrize("when", ["1999-12-31T23:59:59.999999+00:00", "0001-01-01T00:00:00+14:00"])
+def test_a_now_before_2000_is_refused(clock, case, when):
+    with translation.override("en"), pytest.raises(CommandError, match="on or after 2000-01-01"):
+        call_command("sla_sweep", now=when)
+    assert SlaAlert.objects.count() == 0
+
+
+@pytest.mark.parametrize("when", ["2026-11-23T10:01:00+08:00", "2000-01-01T00:00:00+00:00"])
+def test_the_bounds_of_now_themselves_are_accepted(clock, case, when):
+    call_command("sla_sweep", now=when)  # nothing is due either way
+    assert SlaAlert.objects.count() == 0
+
+
 def test_the_database_refuses_a_second_alert_for_the_same_case_entry_and_kind(clock, case):
     sweep("2026-11-24 10:00")
     alert = SlaAlert.objects.get(case=case)
@@ -229,6 +259,7 @@ def test_two_sweeps_at_the_same_time_raise_each_alert_once(clock, file_case, bob
 
 
 def test_a_now_without_offset_is_read_in_the_configured_time_zone(clock, case):
+    clock.set("2026-11-23 17:00")  # the sweeps run then, as of a little before
     call_command("sla_sweep", now="2026-11-23T16:29")
     assert alerts(case) == []
     call_command("sla_sweep", now="2026-11-23 16:30")
