@@ -130,10 +130,10 @@ def complaint_new(request: HttpRequest) -> HttpResponse:
             fields = dict(form.cleaned_data)
             evidence = fields.pop("evidence")
             try:
-                with transaction.atomic():  # the complaint and its evidence, or nothing
+                with transaction.atomic():  # the complaint and its evidence, or nothing (and not counted)
                     filed = case_file(actor=CUSTOMER, channel=Channel.WEB,
-                                      client_address=request.META.get("REMOTE_ADDR", ""), **fields)
-                    _attach_evidence(filed.case, evidence)
+                                      client_address=request.META.get("REMOTE_ADDR", ""),
+                                      attach=lambda case: _attach_evidence(case, evidence), **fields)
             except FilingLimited as limited:
                 form.add_error(None, _("Too many complaints were filed from this connection or for this e-mail address. "
                                        "Try again in %(minutes)s minutes, or call the bank.")

@@ -1,6 +1,7 @@
 """Filing a complaint, from any channel (docs/design.md, "Customers and contact details")."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
@@ -189,6 +190,7 @@ def case_file(
     auth_code: str = "",
     description: str = "",
     client_address: str | None = None,
+    attach: Callable[[Case], object] | None = None,
 ) -> FiledCase:
     """File a complaint from any channel. Raises ValidationError on bad input
     (with per-field messages) and ActionForbidden when the actor may not file.
@@ -196,7 +198,9 @@ def case_file(
     ``client_address``: the network address of an anonymous filer (the public
     form); its filings and those for its e-mail address are counted, and
     ``FilingLimited`` is raised, before anything is written, past their limits
-    (``filing_limits``)."""
+    (``filing_limits``). ``attach(case)``: what the channel adds to the new case
+    in the same transaction (the public form's evidence); when it raises, the
+    filing fails and is not counted."""
     if channel not in Channel.values:
         raise ValidationError({"channel": _("Unknown channel.")})
     if channel == Channel.WEB:
@@ -275,6 +279,8 @@ def case_file(
         else:
             raise IntegrityError("five references drawn in a row were taken")
         record_event(case, kind=EventKind.FILED, actor=actor, to_state=case.state, payload={"channel": channel})
+        if attach is not None:
+            attach(case)
         with translation.override(customer.preferred_language):
             _tell_filed(case)
         enqueue_after_commit(outbox.VERIFY_CASE, case.pk)  # what the records say, before an agent opens it

@@ -4,6 +4,7 @@ nothing written; a refused or failed filing is not counted; a cache out of
 reach does not stop customers filing."""
 import pytest
 from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from disputes.models import Case, Notification
 from tests.disputes.test_public_pages import form_data
@@ -52,6 +53,21 @@ def test_a_refused_filing_is_not_counted(client, settings):
     assert file_complaint(client, email="a@example.com", terminal_id="4108").status_code == 200
     assert file_complaint(client, email="a@example.com").status_code == 302
     assert file_complaint(client, email="a@example.com").status_code == 429
+
+
+def test_a_filing_whose_evidence_is_refused_is_not_counted(client, settings, tmp_path):
+    """The files are checked after the complaint is written (``case_attach``, as every
+    attachment): a customer who picked the wrong file may try again as often as needed."""
+    settings.DISPUTE_PUBLIC_FILINGS_PER_EMAIL = settings.DISPUTE_PUBLIC_FILINGS_PER_ADDRESS = 1
+    settings.MEDIA_ROOT = tmp_path
+    for _ in range(3):
+        fake = SimpleUploadedFile("slip.pdf", b"MZ\x90\x00 not a PDF at all", content_type="application/pdf")
+        response = client.post("/complaints/new/", {**form_data(email="a@example.com"), "evidence": fake},
+                               REMOTE_ADDR="198.51.100.9", HTTP_ACCEPT_LANGUAGE="en")
+        assert response.status_code == 200 and "not what its type says" in response.content.decode()
+    assert Case.objects.count() == 0
+    assert file_complaint(client, email="a@example.com", address="198.51.100.9").status_code == 302
+    assert file_complaint(client, email="a@example.com", address="198.51.100.9").status_code == 429
 
 
 def test_a_filing_without_an_email_counts_for_its_address_only(client, settings):
