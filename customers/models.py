@@ -5,6 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from core.cardguard import ScrubbedCharField, ScrubbedEmailField, validate_no_card_number
+from core.names import validate_name_line
 from core.slip import validate_bin6, validate_last4
 
 PHONE_MAX_INPUT_LENGTH = 32
@@ -57,7 +58,7 @@ class Customer(models.Model):
     their e-mails (docs/design.md, "Customers and contact details").
     """
 
-    name = ScrubbedCharField(_("name"), max_length=100)
+    name = ScrubbedCharField(_("name"), max_length=100, validators=[validate_name_line])
     phone = models.CharField(_("phone"), max_length=PHONE_MAX_INPUT_LENGTH, validators=[validate_phone])
     email = ScrubbedEmailField(_("e-mail"), blank=True)
     verified = models.BooleanField(

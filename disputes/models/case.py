@@ -19,6 +19,7 @@ from django_fsm import GET_STATE, ConcurrentTransition, ConcurrentTransitionMixi
 from core.bulkinsert import InsertOrNothingMixin
 from core.cardguard import ScrubbedCharField, ScrubbedTextField
 from core.money import AmountField, CurrencyField
+from core.names import validate_name_line
 from core.slip import (
     EARLIEST_TRANSACTION_TIME,
     PosSlipFields,
@@ -70,7 +71,7 @@ class Case(InsertOrNothingMixin, ConcurrentTransitionMixin, PosSlipFields, model
     amount = AmountField(_("disputed amount"))
     currency = CurrencyField(_("currency"))
     transaction_at = models.DateTimeField(_("transaction time"), validators=[validate_transaction_time])
-    merchant_name = ScrubbedCharField(_("merchant name"), max_length=200, blank=True)
+    merchant_name = ScrubbedCharField(_("merchant name"), max_length=200, blank=True, validators=[validate_name_line])
     description = ScrubbedTextField(_("description"), blank=True)
 
     # What the bank resolved them to.

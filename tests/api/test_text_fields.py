@@ -87,3 +87,20 @@ def test_a_number_as_a_webhooks_name_or_secret_is_refused(api, dave):
         body = assert_problem(api(dave).post("/api/v1/webhooks/", literal_body, content_type="application/json"), 400)
         assert body["errors"][field] == [NOT_TEXT]
     assert not WebhookEndpoint.objects.exists()
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("customer.name", "张三\n李四"), ("customer.name", "\u202e三张"), ("customer.name", "\u200b"),
+    ("merchant_name", "好又多\u2028超市"), ("merchant_name", "好又多\x07"),
+])
+def test_a_name_with_a_line_break_control_or_direction_character_is_refused(api, dave, field, value):
+    """core/names.py, the model fields' rule: the API refuses what the public form refuses."""
+    body = case_body(**({} if field.startswith("customer.") else {field: value}))
+    if field.startswith("customer."):
+        body["customer"]["name"] = value
+    response = api(dave).post(CASES, body, content_type="application/json", HTTP_ACCEPT_LANGUAGE="en")
+
+    problem = assert_problem(response, 400)
+    assert problem["errors"][field][0] in ("Write it on one line, without control or text-direction characters.",
+                                           "Write at least one visible character.")
+    assert not Case.objects.exists()

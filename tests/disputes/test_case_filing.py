@@ -71,6 +71,10 @@ def test_a_second_complaint_taken_by_the_call_center_reuses_the_customer_and_car
         ("stan", "12"),
         ("phone", "call me"),
         ("currency", "XXX"),
+        ("customer_name", "Zhang\r\nBcc: someone@example.com"),
+        ("customer_name", "\u202egnp.exe"),
+        ("customer_name", "\u200b\u200b"),
+        ("merchant_name", "Shop\x1b[31m"),
     ],
 )
 def test_bad_input_is_refused_with_a_field_error_and_nothing_is_written(db, field, value):

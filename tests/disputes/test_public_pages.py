@@ -137,6 +137,19 @@ def test_bad_input_errors_are_in_english_for_an_english_browser(client):
     assert not Case.objects.exists()
 
 
+@pytest.mark.parametrize(("name", "language", "message"), [
+    ("\u202eevil\u202c Zhang", "en", "Write it on one line, without control or text-direction characters."),
+    ("Zhang\r\nBcc: someone@example.com", "zh-hans", "请写在一行内，不要包含控制字符或文字方向字符。"),
+    ("\u200b\u200b\u200b", "en", "Write at least one visible character."),
+])
+def test_a_name_that_is_not_one_line_of_visible_text_is_refused(client, name, language, message):
+    """Shown in the queue, greeting the customer by e-mail, heading the letter: one line, visible."""
+    response = client.post("/complaints/new/", form_data(customer_name=name), HTTP_ACCEPT_LANGUAGE=language)
+
+    assert response.status_code == 200 and field_errors(response)["customer_name"] == message
+    assert not Case.objects.exists()
+
+
 @pytest.mark.parametrize("amount", ["12.345", "1e-3", "0.001", "-5.00", "0", "abc", "12,50"])
 def test_a_float_ish_negative_or_zero_amount_is_refused(client, amount):
     response = file_complaint(client, amount=amount)
