@@ -19,7 +19,7 @@ def change_form_data(page: str) -> dict:
             continue
         value = re.search(r'value="([^"]*)"', tag)
         data[name.group(1)] = value.group(1) if value else ""
-    for select in re.finditer(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', page, re.S):
+    for select in re.finditer(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', page, re.DOTALL):
         chosen = re.search(r'<option value="([^"]*)"[^>]*selected', select.group(2))
         data[select.group(1)] = chosen.group(1) if chosen else ""
     return data
