@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from config.celery import app as celery_app
 from core.cardguard import mask_card_numbers
+from customers.models import Language
 from disputes import selectors
 from disputes.api.errors import discard_unread_body, problem_response, request_error
 from disputes.web.forms import ComplaintForm, EvidenceForm, ReplyForm, TrackForm, WithdrawForm
@@ -117,6 +118,11 @@ def _attach_evidence(case, uploads) -> None:
         case_attach(case=case, actor=CUSTOMER, upload=upload, content_type=upload.content_type)
 
 
+def _page_language(request: HttpRequest) -> str:
+    """The language the customer filed in (the page's): their e-mails and messages follow it."""
+    return request.LANGUAGE_CODE if request.LANGUAGE_CODE in Language.values else Language.ZH_HANS
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def complaint_new(request: HttpRequest) -> HttpResponse:
@@ -131,7 +137,7 @@ def complaint_new(request: HttpRequest) -> HttpResponse:
             evidence = fields.pop("evidence")
             try:
                 with transaction.atomic():  # the complaint and its evidence, or nothing (and not counted)
-                    filed = case_file(actor=CUSTOMER, channel=Channel.WEB,
+                    filed = case_file(actor=CUSTOMER, channel=Channel.WEB, preferred_language=_page_language(request),
                                       client_address=request.META.get("REMOTE_ADDR", ""),
                                       attach=lambda case: _attach_evidence(case, evidence), **fields)
             except FilingLimited as limited:

@@ -11,7 +11,7 @@ from disputes.workflow.casework import case_add_note
 from disputes.workflow.filing import case_file
 from disputes.workflow.tracking import tracking_code_matches
 from disputes.workflow.actors import CUSTOMER
-from disputes.models import Case, CaseEvent, CaseNote, NoteVisibility
+from disputes.models import Case, CaseEvent, CaseNote, NoteVisibility, Notification
 from disputes.workflow.names import Channel, EventKind, State
 from tests.conftest import filing_data
 from tests.disputes.workflow import bring_to
@@ -111,6 +111,18 @@ def test_the_tracking_code_is_shown_once_and_never_in_a_url(client):
     again = client.get("/complaints/new/done/")
     assert again.status_code == 302
     assert code not in again.content.decode()
+
+
+@pytest.mark.parametrize(("language", "subject"), [
+    ("en", "We have received your complaint"), ("zh-hans", "您的投诉已受理"),
+])
+def test_the_customer_is_written_to_in_the_language_they_filed_in(client, language, subject):
+    """The page's language is the customer's: an English complaint gets English e-mails."""
+    assert client.post("/complaints/new/", form_data(email="z@example.com"),
+                       HTTP_ACCEPT_LANGUAGE=language).status_code == 302
+    case = Case.objects.select_related("customer").get()
+    assert case.customer.preferred_language == language
+    assert subject in Notification.objects.get(case=case, recipient="z@example.com").subject
 
 
 def filed_codes_from(html):
