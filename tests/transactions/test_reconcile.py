@@ -404,3 +404,12 @@ def test_an_existing_output_file_is_replaced_by_the_orphans(db, tmp_path):
 
     lines = output.read_text(encoding="utf-8").splitlines()
     assert lines[0] == ",".join(LEDGER_COLUMNS) and [line.split(",")[0] for line in lines[1:]] == ["L1"]
+
+
+def test_the_orphans_may_go_to_standard_output_or_nowhere(db, capfd):
+    debit("L1", T)
+    reconcile_command("--as-of", (T + 2 * DAY).isoformat(), "--output", "/dev/null")
+    reconcile_command("--as-of", (T + 2 * DAY).isoformat(), "--output", "/dev/stdout")
+
+    lines = capfd.readouterr().out.splitlines()
+    assert lines[0] == ",".join(LEDGER_COLUMNS) and [line.split(",")[0] for line in lines[1:]] == ["L1"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -122,7 +123,8 @@ class Command(BaseCommand):
             handle, _created = out
             try:
                 with handle:
-                    handle.truncate(0)
+                    if stat.S_ISREG(os.fstat(handle.fileno()).st_mode):  # not /dev/stdout, a pipe, /dev/null
+                        handle.truncate(0)
                     written = reconciliation.orphans_write_csv(run, handle)
             except OSError as error:
                 raise CommandError(_cannot_write(output, error)) from None
