@@ -78,7 +78,7 @@ def test_only_a_command_acts_without_a_user(alice):
 def test_seed_demo_grants_the_demo_roles_through_the_service(db, django_capture_on_commit_callbacks, settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     with django_capture_on_commit_callbacks(execute=False):
-        call_command("seed_demo", stdout=StringIO())
+        call_command("seed_demo", "--even-with-debug-off", stdout=StringIO())
     changes = {change.user_label: change for change in AccessChange.objects.all()}
     assert changes["supervisor1"].after == {"roles": ["supervisor"], "is_staff": True}
     assert changes["root"].after == {"is_superuser": True, "is_staff": True}

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone, translation
 
 from customers.models import Card, Customer, normalize_phone
@@ -23,10 +23,29 @@ def fast_passwords(settings):
 
 
 def seed(*args: str) -> str:
+    """The command as on a staging server (the tests run with DEBUG off, as production)."""
     out = StringIO()
     with translation.override("en"):
-        call_command("seed_demo", *args, stdout=out)
+        call_command("seed_demo", "--even-with-debug-off", *args, stdout=out)
     return out.getvalue()
+
+
+def test_with_debug_off_it_refuses_and_creates_nothing(db):
+    """Production runs with DJANGO_DEBUG off: demo users of known names (a superuser among
+    them) and made-up cases and ledger rows have no place there."""
+    with translation.override("en"), pytest.raises(CommandError, match="DJANGO_DEBUG is off"):
+        call_command("seed_demo", stdout=StringIO())
+    with translation.override("en"), pytest.raises(CommandError, match="DJANGO_DEBUG is off"):
+        call_command("seed_demo", "--reset-passwords", stdout=StringIO())
+    assert not User.objects.filter(username__in=["root", "agent1", "supervisor1"]).exists()
+    assert not Case.objects.exists() and not LedgerEntry.objects.exists()
+
+
+def test_with_debug_on_it_seeds_without_being_told(db, settings, django_capture_on_commit_callbacks):
+    settings.DEBUG = True  # the embedded demo of `make run`
+    with django_capture_on_commit_callbacks(execute=False), translation.override("en"):
+        call_command("seed_demo", stdout=StringIO())
+    assert User.objects.filter(username="supervisor1").exists() and Case.objects.exists()
 
 
 @pytest.fixture

@@ -2,8 +2,11 @@
 
 The work is in ``disputes.demo``; this prints what it did, including the
 passwords of the users it created (they are shown once, never stored in clear).
+With ``DJANGO_DEBUG`` off (production) it refuses unless told
+``--even-with-debug-off`` (a staging server).
 """
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -28,8 +31,20 @@ class Command(BaseCommand):
                             help=_("Give the existing demo users new passwords (and print them)."))
         parser.add_argument("--seed", type=int, default=demo.DEFAULT_SEED,
                             help=_("Seed of the random demo data (default %(default)s)."))
+        parser.add_argument("--even-with-debug-off", action="store_true",
+                            help=_("Seed a database whose server runs with DJANGO_DEBUG off (a staging server, "
+                                   "never the bank's production)."))
 
-    def handle(self, *args, reset_passwords: bool = False, seed: int = demo.DEFAULT_SEED, **options) -> None:
+    def handle(self, *args, reset_passwords: bool = False, seed: int = demo.DEFAULT_SEED,
+               even_with_debug_off: bool = False, **options) -> None:
+        if not settings.DEBUG and not even_with_debug_off:
+            # Production runs with DEBUG off: there the demo would add a superuser and staff of known
+            # names, reset the passwords of users so named, and put made-up cases into the queue and
+            # made-up ledger rows into what the reconciliation counts.
+            raise CommandError(_(
+                "DJANGO_DEBUG is off, as on a production server: nothing was created. The demo adds users of known "
+                "names (a superuser among them), made-up cases and made-up ledger rows. On a staging server, run it "
+                "again with --even-with-debug-off."))
         users = demo.demo_users_ensure(reset_passwords=reset_passwords)
         self.stdout.write(_("Demo users:"))
         for user in users:
