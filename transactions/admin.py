@@ -2,18 +2,23 @@
 
 Both record tables grow to millions of rows: lists search by exact key only
 (every searched column is indexed), never count the whole table, and rows are
-never deleted here (they come from the bank's files through
-``manage.py import_transactions``: docs/design.md, "Commands"). Imports,
+never added or deleted here (they come from the bank's files through
+``manage.py import_transactions``: docs/design.md, "Commands"); a correction
+is logged with the values it replaced. Imports,
 reconciliations and their orphan debits are written by their services only:
 here they are read.
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import BigTableAdmin
@@ -22,7 +27,10 @@ from .models import ImportRun, LedgerEntry, OrphanDebit, ReconciliationRun, Sett
 
 
 class ImportedRecordAdmin(BigTableAdmin):
-    """Imported records may be corrected, never deleted (the files are the source).
+    """Imported records may be corrected, never added or deleted here (the files
+    are the source: a record typed in by hand, a reversal say, would tell a
+    customer their money is back). A correction keeps in the record's history
+    (Django's admin log) each changed field with its value before and after.
 
     Listed newest import first, on the primary key: the models' time ordering
     has no index of its own and would sort the whole table.
@@ -30,8 +38,26 @@ class ImportedRecordAdmin(BigTableAdmin):
 
     ordering = ("-id",)
 
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    def construct_change_message(self, request: HttpRequest, form, formsets, add: bool = False):
+        if add or not form.changed_data:
+            return super().construct_change_message(request, form, formsets, add)
+        changes = "; ".join(f"{name}: {_shown(form.initial.get(name))} → {_shown(form.cleaned_data.get(name))}"
+                            for name in form.changed_data)
+        return gettext("Corrected: %(changes)s.") % {"changes": changes}
+
+
+def _shown(value) -> str:
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, datetime):
+        return timezone.localtime(value).isoformat()
+    return str(value)
 
 
 @admin.register(LedgerEntry)

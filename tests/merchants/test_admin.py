@@ -118,6 +118,39 @@ def test_a_customer_is_found_by_phone_with_or_without_the_country_code(erin_clie
 
 
 @pytest.mark.parametrize("fixture", ["ledger_entry", "settlement_record"])
+def test_imported_records_cannot_be_added_by_hand(erin_client, admin_client, fixture, request):
+    """A record typed in by hand (a reversal, an approved settlement) would change what the
+    diagnosis tells the customer: records come from the bank's files only."""
+    model = type(request.getfixturevalue(fixture))
+    for client in (erin_client, admin_client):
+        assert client.get(admin_url(model, "add")).status_code == 403
+        assert client.post(admin_url(model, "add"), {}).status_code == 403
+        assert admin_url(model, "add") not in client.get(admin_url(model, "changelist")).content.decode()
+    assert model.objects.count() == 1
+
+
+def test_a_correction_keeps_the_values_it_replaced_in_the_records_history(erin_client, erin, ledger_entry):
+    from django.contrib.admin.models import LogEntry
+
+    page = erin_client.get(admin_url(LedgerEntry, "change", ledger_entry.pk))
+    form = page.context["adminform"].form
+    data = {name: form[name].value() for name in form.fields}
+    data = {name: ("" if value is None else value) for name, value in data.items()}
+    data["posted_at_0"], data["posted_at_1"] = "2026-11-28", "09:30:00"  # the split date and time widget
+    data.pop("posted_at")
+
+    response = erin_client.post(admin_url(LedgerEntry, "change", ledger_entry.pk), {**data, "amount": "10.31"})
+
+    assert response.status_code == 302
+    ledger_entry.refresh_from_db()
+    assert ledger_entry.amount == Decimal("10.31")
+    entry = LogEntry.objects.get(object_id=str(ledger_entry.pk), user=erin)
+    message = entry.get_change_message()
+    assert message.startswith("Corrected: ") and "amount: 10.13 → 10.31" in message
+    assert "posted_at: " in message and "→ 2026-11-28T09:30:00+08:00" in message
+
+
+@pytest.mark.parametrize("fixture", ["ledger_entry", "settlement_record"])
 def test_imported_records_can_be_corrected_but_not_deleted(erin_client, admin_client, request, fixture):
     record = request.getfixturevalue(fixture)
     model = type(record)

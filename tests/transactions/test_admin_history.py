@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -50,15 +52,20 @@ def test_a_reconciliation_links_to_its_orphan_debits(db, admin_client):
 
 
 def test_the_admin_refuses_a_card_number_as_customer_reference(db, admin_client):
-    """The same rule as the import's: the model field's validator, which the admin's form runs."""
+    """The same rule as the import's: the model field's validator, which the admin's form runs
+    (on a correction: records are never added by hand)."""
+    entry = LedgerEntry.objects.create(entry_id="ADM1", customer_ref="CIF000000001", card_last4="1111",
+                                       amount=Decimal("10.00"), currency="CNY", kind="debit",
+                                       posted_at=datetime(2026, 11, 20, 2, 0, tzinfo=UTC))
+    url = reverse("admin:transactions_ledgerentry_change", args=[entry.pk])
     data = {"entry_id": "ADM1", "customer_ref": "4111 1111 1111 1111", "card_last4": "1111", "amount": "10.00",
             "currency": "CNY", "posted_at_0": "2026-11-20", "posted_at_1": "10:00:00", "kind": "debit",
             "rrn": "", "stan": "", "auth_code": "", "merchant_id": "", "terminal_id": ""}
-    response = admin_client.post(reverse("admin:transactions_ledgerentry_add"), data, HTTP_ACCEPT_LANGUAGE="en")
+    response = admin_client.post(url, data, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
     assert "customer_ref" in response.context["adminform"].form.errors
-    assert not LedgerEntry.objects.exists()
+    assert LedgerEntry.objects.get().customer_ref == "CIF000000001"
     data["customer_ref"] = "CIF000123456"
-    response = admin_client.post(reverse("admin:transactions_ledgerentry_add"), data)
+    response = admin_client.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert LedgerEntry.objects.get().customer_ref == "CIF000123456"
