@@ -14,6 +14,8 @@ from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from core.outbound import allowed_hosts
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("DISPUTE_DESK_VAR_DIR", default=str(BASE_DIR / "var")))
 
@@ -340,6 +342,11 @@ DISPUTE_WEBHOOK_PING_RATE = env.str("DISPUTE_WEBHOOK_PING_RATE", default="5/min"
 DISPUTE_WEBHOOK_TIMEOUT_SECONDS = env.float("DISPUTE_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 DISPUTE_WEBHOOK_MAX_ATTEMPTS = env.int("DISPUTE_WEBHOOK_MAX_ATTEMPTS", default=10)
 DISPUTE_WEBHOOK_BACKOFF_SECONDS = env.float("DISPUTE_WEBHOOK_BACKOFF_SECONDS", default=30.0)
+# The hosts webhooks may go to (README): names, .domains and IP networks; empty: any host.
+try:
+    DISPUTE_WEBHOOK_ALLOWED_HOSTS = allowed_hosts(env.list("DISPUTE_WEBHOOK_ALLOWED_HOSTS", default=[]))
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DISPUTE_WEBHOOK_ALLOWED_HOSTS: {exc}") from None
 # Receivers' certificates are checked against the system's CAs plus this PEM
 # bundle (a private CA of the bank's or the call center's); checked at start-up.
 DISPUTE_WEBHOOK_CA_BUNDLE = env.str("DISPUTE_WEBHOOK_CA_BUNDLE", default="")

@@ -16,13 +16,16 @@ lost the attempt altogether: never recorded, tried again at once."""
 from __future__ import annotations
 
 import http.client
+import ipaddress
+import re
 import socket
 import ssl
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 
 class BadAnswer(OSError):
@@ -144,3 +147,60 @@ def _in_time(deadline: _Deadline) -> None:
 def status_text(code: int) -> str:
     """An error answer as logged for staff: ``HTTP 500``, ``HTTP 302 (a redirect: not followed)``."""
     return f"HTTP {code}" + (" (a redirect: not followed)" if 300 <= code < 400 else "")
+
+
+def host_allowed(url: str, allowed: Sequence[str]) -> bool:
+    """Whether ``url`` goes to a host of ``allowed`` (empty: any host).
+
+    An entry is a host name (``hooks.callcenter.example``), a domain with its
+    sub-domains (``.bank.example``, as Django's ``ALLOWED_HOSTS`` writes it) or
+    an IP network (``10.20.0.0/16``, or one address), which an address written
+    in the URL must fall in. A name is not resolved to be checked against the
+    networks: the bank's own DNS says where its names go. A URL with no host,
+    or one holding a user name, matches nothing."""
+    if not allowed:
+        return True
+    parts = urlsplit(url)
+    host = (parts.hostname or "").rstrip(".").lower()
+    if not host or "@" in parts.netloc:
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    for entry in (entry.strip().lower() for entry in allowed):
+        network = allowed_network(entry)
+        if network is not None:
+            if address is not None and address in network:
+                return True
+        elif address is None and (host == entry.lstrip(".") or (entry.startswith(".") and host.endswith(entry))):
+            return True
+    return False
+
+
+_HOST_NAME = re.compile(r"\.?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
+
+
+def allowed_hosts(entries: Sequence[str]) -> list[str]:
+    """``entries`` (a setting's) as ``host_allowed`` takes them, lower-case;
+    ValueError naming the first that is neither a host name, a domain nor an
+    IP network."""
+    cleaned = [entry.strip().lower() for entry in entries if entry.strip()]
+    for entry in cleaned:
+        if allowed_network(entry) is None and (not _HOST_NAME.fullmatch(entry) or _looks_numeric(entry)):
+            raise ValueError(f"{entry!r} is neither a host name, a domain (.example.com) nor an IP network "
+                             "(10.20.0.0/16).")
+    return cleaned
+
+
+def _looks_numeric(entry: str) -> bool:
+    """``10.20.0.999``: an address mistyped, not a name (no top-level domain is all digits)."""
+    return entry.rsplit(".", 1)[-1].isdigit()
+
+
+def allowed_network(entry: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    """The IP network an ``allowed`` entry names, or None when it names hosts."""
+    try:
+        return ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        return None

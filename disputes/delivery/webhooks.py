@@ -62,6 +62,7 @@ ATTEMPT_HEADER = "Dispute-Desk-Attempt"
 REPLAY_HEADER = "Dispute-Desk-Replay"
 PING = "ping"
 ENDPOINT_REMOVED = "The endpoint was removed."
+HOST_NOT_ALLOWED = "Not sent: the endpoint's host is not among those the bank allows (DISPUTE_WEBHOOK_ALLOWED_HOSTS)."
 BACKOFF_MAX = timedelta(hours=6)
 STATE_CHANGE_KINDS = (EventKind.FILED, EventKind.TRANSITION)
 
@@ -220,6 +221,8 @@ def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[int | N
     }
     if delivery.replays:
         headers[REPLAY_HEADER] = "true"
+    if not outbound.host_allowed(endpoint.url, settings.DISPUTE_WEBHOOK_ALLOWED_HOSTS):
+        return None, HOST_NOT_ALLOWED  # registered before the bank narrowed DISPUTE_WEBHOOK_ALLOWED_HOSTS
     request = urllib.request.Request(endpoint.url, data=body, method="POST", headers=headers)
     try:
         context = webhook_ssl_context() if endpoint.url.lower().startswith("https:") else None

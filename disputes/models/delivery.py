@@ -2,12 +2,15 @@
 call center's webhook endpoints and deliveries (docs/api.md)."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core import outbound
 from core.cardguard import ScrubbedCharField, ScrubbedTextField
 from disputes.models.case import Case
 from disputes.models.casefile import CaseEvent
@@ -47,9 +50,19 @@ class Notification(models.Model):
 
 
 def validate_webhook_url(url: str) -> None:
-    """Webhooks carry personal data: HTTPS only, unless DEBUG (local testing)."""
+    """Webhooks carry personal data: HTTPS only, unless DEBUG (local testing);
+    to a host the bank allows (``DISPUTE_WEBHOOK_ALLOWED_HOSTS``), so that a
+    stolen token cannot point the worker at the bank's own hosts and read what
+    answers there in the delivery log; no user name or password in the address
+    (it would be shown wherever the endpoint is)."""
     if not settings.DEBUG and not url.lower().startswith("https://"):
         raise ValidationError(_("The endpoint must use HTTPS."), code="https_required")
+    if "@" in urlsplit(url).netloc:
+        raise ValidationError(_("The endpoint's address must not hold a user name or password: the signature "
+                                "proves each delivery."), code="credentials_in_url")
+    if not outbound.host_allowed(url, settings.DISPUTE_WEBHOOK_ALLOWED_HOSTS):
+        raise ValidationError(_("Webhooks are not sent to this host: it is not among those the bank allows. Ask "
+                                "the bank to add it."), code="host_not_allowed")
 
 
 class WebhookEndpoint(models.Model):

@@ -104,6 +104,103 @@ def test_production_refuses_a_plain_http_endpoint_naming_the_field(api, dave, se
     assert not WebhookEndpoint.objects.exists()
 
 
+# --- where to ------------------------------------------------------------------------------
+
+ALLOWED = ["hooks.callcenter.example", ".cc.bank.example", "10.20.0.0/16"]
+HOST_REFUSED = ("Webhooks are not sent to this host: it is not among those the bank allows. Ask the bank to add "
+                "it.")
+CREDENTIALS_REFUSED = ("The endpoint's address must not hold a user name or password: the signature proves each "
+                       "delivery.")
+
+
+@pytest.mark.parametrize(("url", "allowed"), [
+    ("https://hooks.callcenter.example/dd", True),
+    ("https://HOOKS.CallCenter.example:8443/dd", True),
+    ("https://cc.bank.example/dd", True),  # ".cc.bank.example": the domain itself
+    ("https://a.b.cc.bank.example/dd", True),  # and its sub-domains
+    ("https://10.20.0.0/dd", True),
+    ("https://10.20.255.255/dd", True),
+    ("https://10.21.0.0/dd", False),  # just past the network
+    ("https://10.19.255.255/dd", False),  # just before it
+    ("https://127.0.0.1:6379/dd", False),
+    ("https://169.254.169.254/latest/meta-data", False),
+    ("https://[::ffff:10.20.0.1]/dd", False),  # an IPv4 address written as IPv6: not the network
+    ("https://evil.example/dd", False),
+    ("https://hooks.callcenter.example.evil.example/dd", False),
+    ("https://xcc.bank.example/dd", False),  # a name that only ends like the domain
+    ("https://callcenter.example/dd", False),  # a host name allows that host, not its parent
+    ("https://10.20.0.1.nip.io/dd", False),  # a name that spells an allowed address
+])
+def test_with_allowed_hosts_set_an_endpoint_elsewhere_is_refused_and_nothing_is_kept(api, dave, settings, url,
+                                                                                      allowed):
+    """A stolen call-center token must not make the worker knock at the bank's
+    own hosts and read in the delivery log what answers there."""
+    settings.DISPUTE_WEBHOOK_ALLOWED_HOSTS = ALLOWED
+    with translation.override("en"):
+        response = register(api(dave), url)
+    if allowed:
+        assert response.status_code == 201, response.json()
+        assert WebhookEndpoint.objects.get().url == url
+    else:
+        assert assert_problem(response, 400)["errors"] == {"url": [HOST_REFUSED]}
+        assert not WebhookEndpoint.objects.exists()
+
+
+def test_without_allowed_hosts_any_host_may_be_registered(api, dave, settings):
+    settings.DISPUTE_WEBHOOK_ALLOWED_HOSTS = []
+    assert register(api(dave), "https://anywhere.example/dd").status_code == 201
+
+
+@pytest.mark.parametrize("url", ["https://user:pass@hooks.callcenter.example/dd",
+                                 "https://hooks.callcenter.example@evil.example/dd"])
+@pytest.mark.parametrize("allowed", [[], ALLOWED])
+def test_a_user_name_or_password_in_the_address_is_refused(api, dave, settings, url, allowed):
+    """Stored and shown wherever the endpoint is; and ``allowed.example@evil``
+    goes to evil."""
+    settings.DISPUTE_WEBHOOK_ALLOWED_HOSTS = allowed
+    with translation.override("en"):
+        body = assert_problem(register(api(dave), url), 400)
+    assert body["errors"] == {"url": [CREDENTIALS_REFUSED]}
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_the_admin_and_the_command_meet_the_same_hosts(admin_client, settings):
+    settings.DISPUTE_WEBHOOK_ALLOWED_HOSTS = ALLOWED
+    with translation.override("en"), pytest.raises(CommandError, match=re.escape(HOST_REFUSED)):
+        call_command("webhook_endpoint", "register", "n", "https://10.0.0.1/dd")
+    response = admin_client.post("/admin/disputes/webhookendpoint/add/", {
+        "name": "n", "url": "https://10.0.0.1/dd", "secret": SECRET, "active": "on",
+    }, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200 and HOST_REFUSED in response.content.decode()
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_an_endpoint_registered_before_its_host_was_taken_off_the_list_hears_nothing(
+        api, dave, settings, https_receiver, trusted):
+    endpoint = register(api(dave), https_receiver.url).json()  # 127.0.0.1, while any host may be
+    settings.DISPUTE_WEBHOOK_ALLOWED_HOSTS = ALLOWED
+
+    ping = api(dave).post(f"{WEBHOOKS}{endpoint['id']}/ping/").json()
+
+    assert (ping["status"], ping["last_status_code"], ping["last_error"]) == ("failed", None, webhooks.HOST_NOT_ALLOWED)
+    assert https_receiver.requests == []
+    settings.DISPUTE_WEBHOOK_ALLOWED_HOSTS = [*ALLOWED, "127.0.0.1"]
+    assert api(dave).post(f"{WEBHOOKS}{endpoint['id']}/ping/").json()["status"] == "delivered"
+    assert len(https_receiver.requests) == 1
+
+
+def test_an_allowed_hosts_setting_that_names_no_host_stops_the_start():
+    root = Path(__file__).resolve().parents[2]
+    for value, ok in (("hooks.callcenter.example, .cc.bank.example,10.20.0.0/16,fd00::/8,", True),
+                      ("10.20.0.0/33", False), ("10.20.0.999", False), ("https://hooks.callcenter.example", False),
+                      ("hooks.callcenter.example:443", False), ("*", False)):
+        result = subprocess.run([sys.executable, "manage.py", "check"], cwd=root, capture_output=True, text=True,
+                                env={**os.environ, "DISPUTE_WEBHOOK_ALLOWED_HOSTS": value}, timeout=120)
+        assert (result.returncode == 0) == ok, (value, result.stderr[-2000:])
+        if not ok:
+            assert "DISPUTE_WEBHOOK_ALLOWED_HOSTS" in result.stderr
+
+
 # --- how many ------------------------------------------------------------------------------
 
 CAP_MESSAGE = "3 webhook endpoints are registered, the most allowed: remove one that is no longer used first."
