@@ -101,6 +101,10 @@ class LedgerGateway(RefundGateway):
         return Receipt(reference=entry.entry_id)
 
 
+# A receipt is a few dozen bytes; more is not read.
+ANSWER_MAX_BYTES = 65536
+
+
 class HttpGateway(RefundGateway):
     name = "http"
 
@@ -121,11 +125,13 @@ class HttpGateway(RefundGateway):
         })
         try:
             with outbound.exchange(request, seconds=self.timeout) as response:
-                answer = response.read(65536)
+                answer = response.read(ANSWER_MAX_BYTES + 1)
         except urllib.error.HTTPError as exc:
             raise GatewayError(f"the payment system answered {outbound.status_text(exc.code)}") from None
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise GatewayError(f"the payment system did not answer: {type(exc).__name__}: {exc}"[:500]) from None
+        if len(answer) > ANSWER_MAX_BYTES:  # cut short, it could only read as "no reference"
+            raise GatewayError(f"the payment system's answer is over {ANSWER_MAX_BYTES // 1024} kB: not read")
         try:
             reference = json.loads(answer)["reference"]
         except (ValueError, KeyError, TypeError):

@@ -93,6 +93,28 @@ def test_a_payment_system_answering_a_byte_at_a_time_has_the_timeout_in_all(appr
     assert str(error.value) == "the payment system did not answer: TimeoutError: no complete answer within 2 s"
 
 
+@pytest.mark.parametrize(("size", "error"), [
+    (65536, None),  # 64 kB in all: read
+    (65537, "the payment system's answer is over 64 kB: not read"),
+])
+def test_an_answer_over_64_kb_is_a_failed_payment_that_says_so(approved, size, error):
+    """Cut at 64 kB, a receipt with its reference up front read as "no payment
+    reference": the bank's staff were told the payment system sent none."""
+    start, end = b'{"reference": "BANK1", "x": "', b'"}'
+    body = start + b"a" * (size - len(start) - len(end)) + end
+    assert len(body) == size
+    answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (
+        len(body), body)
+    with Receiver(answer=answer) as address:
+        gateway = HttpGateway(url=address.url, secret=SECRET, timeout=5)
+        if error is None:
+            assert gateway.pay(refund_payment(approved)).reference == "BANK1"
+        else:
+            with pytest.raises(GatewayError) as raised:
+                gateway.pay(refund_payment(approved))
+            assert str(raised.value) == error
+
+
 def test_an_answer_that_is_not_http_is_a_failed_payment(approved):
     """http.client's error for it is no OSError: it escaped the gateway's failures."""
     headers = b"X-A: 1\r\n" * 101
