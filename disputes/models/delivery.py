@@ -57,7 +57,12 @@ def validate_webhook_url(url: str) -> None:
     (it would be shown wherever the endpoint is)."""
     if not settings.DEBUG and not url.lower().startswith("https://"):
         raise ValidationError(_("The endpoint must use HTTPS."), code="https_required")
-    if "@" in urlsplit(url).netloc:
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - raises on a port past 65535, which URLField lets through
+    except ValueError:
+        raise ValidationError(_("Enter a valid URL."), code="invalid") from None
+    if "@" in parts.netloc:
         raise ValidationError(_("The endpoint's address must not hold a user name or password: the signature "
                                 "proves each delivery."), code="credentials_in_url")
     if not outbound.host_allowed(url, settings.DISPUTE_WEBHOOK_ALLOWED_HOSTS):
