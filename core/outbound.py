@@ -75,7 +75,15 @@ class _Deadline:
 
         class Watched(base):
             def connect(self):
-                super().connect()  # each step within the per-read timeout (a TLS handshake in all)
+                create = self._create_connection
+
+                def create_watched(*args, **kwargs):
+                    sock = create(*args, **kwargs)
+                    deadline.watch(sock)  # a proxy's answer to CONNECT comes on it, a line at a time
+                    return sock
+
+                self._create_connection = create_watched
+                super().connect()  # the TLS handshake within the per-read timeout, in all
                 deadline.watch(self.sock)
 
         return Watched

@@ -1,6 +1,9 @@
 """Webhooks: every state change, in the transaction of the change, signed,
 sent by a real Celery worker after commit, retried, logged and replayable."""
+import contextlib
 import json
+import socket
+import threading
 import time
 from datetime import timedelta
 
@@ -8,13 +11,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from disputes.delivery import webhooks
+from disputes.models import Case, WebhookDelivery, WebhookDeliveryStatus
+from disputes.workflow.actors import CUSTOMER
 from disputes.workflow.casework import case_add_note
 from disputes.workflow.filing import case_file
-from disputes.workflow.steps import case_transition
-from disputes.delivery import webhooks
-from disputes.workflow.actors import CUSTOMER
-from disputes.models import Case, WebhookDelivery, WebhookDeliveryStatus
 from disputes.workflow.names import Channel
+from disputes.workflow.steps import case_transition
 
 from .conftest import CASES, case_body, filing_data_for_service
 from .webhook_support import Receiver, celery_worker_on_redis
@@ -147,6 +150,60 @@ def test_a_receiver_answering_a_byte_at_a_time_gets_the_attempts_time_in_all(end
     assert 2 <= elapsed < 4
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == (WebhookDeliveryStatus.PENDING, 1, None)
+    assert delivery.last_error == "TimeoutError: no complete answer within 2 s"
+
+
+class TricklingProxy:
+    """A proxy that reads a CONNECT and answers it one byte every ``every`` seconds."""
+
+    def __init__(self, answer: bytes, every: float):
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}"
+        self.connects: list[bytes] = []
+
+        def serve():
+            with contextlib.suppress(OSError):
+                conn, _address = self.server.accept()
+                with conn:
+                    request = b""
+                    while b"\r\n\r\n" not in request:
+                        request += conn.recv(4096)
+                    self.connects.append(request.split(b"\r\n", 1)[0])
+                    for index in range(len(answer)):
+                        conn.sendall(answer[index:index + 1])
+                        time.sleep(every)
+
+        self.thread = threading.Thread(target=serve, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.close()
+        self.thread.join(timeout=15)
+
+
+@pytest.mark.django_db
+def test_the_proxys_answer_to_connect_a_byte_at_a_time_has_the_timeout_in_all(endpoint, case, settings,
+                                                                              monkeypatch):
+    """An HTTPS receiver through the bank's proxy (``https_proxy``): the proxy's
+    answer to CONNECT (about 8 s here, each byte within the timeout) was read
+    before the exchange's deadline watched the connection."""
+    settings.DISPUTE_WEBHOOK_TIMEOUT_SECONDS = 2
+    for name in ("no_proxy", "NO_PROXY", "HTTPS_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    with TricklingProxy(b"HTTP/1.1 200 Connection established\r\n\r\n", every=0.2) as proxy:
+        monkeypatch.setenv("https_proxy", proxy.url)
+        endpoint.url = "https://hooks.callcenter.example/dd"
+        endpoint.save()
+        delivery = WebhookDelivery.objects.get()
+        started = time.monotonic()
+        assert webhooks.webhook_delivery_send(delivery_id=delivery.pk) is not None  # tried again later
+        elapsed = time.monotonic() - started
+    assert [line.rsplit(b" ", 1)[0] for line in proxy.connects] == [b"CONNECT hooks.callcenter.example:443"]
+    assert 2 <= elapsed < 4
+    delivery.refresh_from_db()
     assert delivery.last_error == "TimeoutError: no complete answer within 2 s"
 
 
