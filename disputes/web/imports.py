@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from disputes.selectors.imports import import_run_get, import_runs_page, user_may_import
 from disputes.verification.uploads import records_upload
 from disputes.web.workspace import refusal, workspace_view
+from transactions.importing import FORMATS
 from transactions.models import RecordKind
 
 # A text file has no NUL byte; a spreadsheet (.xlsx is a zip) or a PDF has some early on.
@@ -36,7 +37,7 @@ class ImportUploadForm(forms.Form):
                                                                       "settlement file.")})
     file = forms.FileField(
         label=gettext_lazy("CSV file"),
-        help_text=gettext_lazy("UTF-8, with the header line of its kind (docs/design.md, \"Transaction records\")."),
+        help_text=gettext_lazy("UTF-8, its first line the header of its kind (\"What the files look like\", below)."),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
         error_messages={"required": gettext_lazy("Choose the CSV file to import."),
                         "empty": gettext_lazy("The file is empty: choose the bank's CSV file."),
@@ -70,6 +71,12 @@ def _before(request: HttpRequest) -> int | None:
     return int(value) if value.isdigit() else None
 
 
+def _formats() -> list[tuple[str, str]]:
+    """Each kind of file with its header line, for the page: the staff who upload
+    the files have no copy of docs/design.md."""
+    return [(label, ",".join(FORMATS[kind].columns)) for kind, label in RecordKind.choices]
+
+
 @require_http_methods(["GET", "POST"])
 @workspace_view
 def imports_page(request: HttpRequest) -> HttpResponse:
@@ -91,7 +98,7 @@ def imports_page(request: HttpRequest) -> HttpResponse:
     run = import_run_get(user=request.user, run_id=int(run_id)) if run_id.isdigit() else None
     history = import_runs_page(user=request.user, before=_before(request))
     return render(request, "disputes/staff/imports.html", {
-        "form": form, "run": run, "history": history, "section": "imports",
+        "form": form, "run": run, "history": history, "section": "imports", "formats": _formats(),
         "next_url": (f"{reverse('staff-imports')}?before={history.next_before}" if history.next_before else ""),
     }, status=status)
 

@@ -85,6 +85,17 @@ def test_the_supervisors_menu_links_the_imports_page_and_the_agents_does_not(cli
     assert f'href="{IMPORTS}"' not in client.get("/staff/").content.decode()
 
 
+def test_the_page_shows_the_header_line_each_kind_of_file_must_start_with(client, bob):
+    """The supervisor who uploads has no copy of docs/design.md: the page says
+    what the first line must be, as the bank's sample files have it."""
+    client.force_login(bob)
+    page = client.get(IMPORTS, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    for kind in ("ledger", "settlement"):
+        header = (SAMPLES / f"{kind}.csv").read_text(encoding="utf-8").splitlines()[0]
+        assert f"A {kind} file starts with this line, exactly:</p>\n    <pre><code data-kind-header>{header}</code>" in page
+    assert "docs/design.md" not in page
+
+
 # --- bad uploads ----------------------------------------------------------------------------------
 
 BAD_UPLOADS = {
