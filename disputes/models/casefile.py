@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from core.cardguard import ScrubbedCharField, ScrubbedJSONField, ScrubbedTextField
 from core.money import AmountField, CurrencyField
 from disputes.models.case import TRANSITION_LABELS, Case
+from disputes.models.verification import Outcome
 from disputes.workflow.names import EventKind, State
 
 
@@ -41,6 +42,16 @@ class CaseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.kind} {self.transition}".strip()
+
+    @property
+    def text(self) -> str:
+        """The message in the reader's language where the payload says it all (a
+        check's outcome, written by the worker in the site's language); else as
+        it was written."""
+        outcome = self.payload.get("outcome") if self.kind == EventKind.VERIFICATION else None
+        if outcome in Outcome.values:
+            return str(Outcome(outcome).label)
+        return self.message
 
 
 class NoteVisibility(models.TextChoices):

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.money import AmountField, CurrencyField
-from disputes.models.case import Case
+from disputes.models.case import TRANSITION_LABELS, Case
 from disputes.workflow.names import RootCause
 
 
@@ -46,6 +46,15 @@ class Verification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.outcome}"
+
+    @property
+    def suggested_step_label(self) -> str:
+        """The suggested step as its button says it ("" when none)."""
+        return str(TRANSITION_LABELS.get(self.suggested_step, self.suggested_step))
+
+    @property
+    def suggested_root_cause_label(self) -> str:
+        return str(RootCause(self.suggested_root_cause).label) if self.probable_duplicate else ""
 
     @property
     def suggested_root_cause(self) -> str:

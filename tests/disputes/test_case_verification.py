@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
 from disputes.models import CaseEvent, Notification, Outcome, Verification
@@ -324,3 +324,24 @@ def test_a_check_in_the_background_does_not_spoil_the_callers_if_match(checked, 
     checked()
     complaint.refresh_from_db()
     assert complaint.version == version and complaint.verification.outcome == Outcome.ORPHAN
+
+
+def test_the_case_page_says_the_check_and_its_suggested_step_in_the_readers_language(complaint, system, alice, client):
+    """The worker writes a check's event in the site's language (Chinese): an
+    agent reading in English saw it in Chinese, and the suggested step as the
+    code name of a button labelled otherwise."""
+    ledger("L1")  # debited, never settled: an orphan
+    with translation.override("zh-hans"):
+        case_verify(case=complaint, actor=system)
+    assert CaseEvent.objects.get(case=complaint, kind=EventKind.VERIFICATION).message == "孤立扣款：已扣款、未清算、未全额冲正"
+    client.force_login(alice)
+    page = f"/staff/cases/{complaint.reference}/"
+
+    english = client.get(page, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    chinese = client.get(page, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+    timeline_en, timeline_zh = (html.split('id="timeline"')[1] for html in (english, chinese))
+    assert "<p>orphan: debited, not settled, not fully reversed</p>" in timeline_en
+    assert "孤立扣款" not in timeline_en
+    assert "<p>孤立扣款：已扣款、未清算、未全额冲正</p>" in timeline_zh
+    assert 'suggested step: <span data-step="propose_refund">Propose a refund</span>' in english
