@@ -205,6 +205,25 @@ def assert_no_axe_problem(page) -> None:
 
 
 
+@pytest.mark.parametrize("width", [1920, 1280, 768])
+def test_button_and_menu_labels_stay_on_one_line_and_uncovered(live_server, page, bob, width):
+    """In Chinese the search button's "搜索" stood as a column of one character a
+    line; the language menu's chevron covered the last letter of its choice."""
+    page.set_viewport_size({"width": width, "height": 900})
+    log_in(page, live_server, "bob")
+    page.goto(live_server.url + "/staff/")
+    search = page.locator(".search-row button[type=submit]")
+    assert search.inner_text() == "搜索"
+    lines = search.evaluate("b => { const r = document.createRange(); r.selectNodeContents(b); "
+                            "return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size; }")
+    assert lines == 1, f"the search button's label takes {lines} lines at {width}px"
+    # The chevron is drawn in the select's right padding: the text must end before it.
+    room = page.locator("select[name=language]").evaluate(
+        "s => { const style = getComputedStyle(s); const right = style.backgroundPositionX.match(/([0-9.]+)px[)]?$/);"
+        " return parseFloat(style.paddingRight) - parseFloat(style.backgroundSize) - parseFloat(right[1]); }")
+    assert room >= 0, f"the language menu's chevron covers {-room}px of its text"
+
+
 @pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800}, {"width": 768, "height": 1024}],
                          ids=["1280px", "tablet"])
 def test_the_pages_fit_a_1280_px_screen_and_a_tablet(live_server, page, alice, bob, carol, file_case, viewport):
