@@ -206,17 +206,21 @@ def assert_no_axe_problem(page) -> None:
 
 
 @pytest.mark.parametrize("width", [1920, 1280, 768])
-def test_button_and_menu_labels_stay_on_one_line_and_uncovered(live_server, page, bob, width):
-    """In Chinese the search button's "搜索" stood as a column of one character a
-    line; the language menu's chevron covered the last letter of its choice."""
+def test_button_and_menu_labels_stay_on_one_line_and_uncovered(live_server, page, bob, file_case, width):
+    """In Chinese the search button's "搜索" and the case page's "分配" stood as a
+    column of one character a line; the language menu's chevron covered the
+    last letter of its choice."""
+    case = file_case()
     page.set_viewport_size({"width": width, "height": 900})
     log_in(page, live_server, "bob")
-    page.goto(live_server.url + "/staff/")
-    search = page.locator(".search-row button[type=submit]")
-    assert search.inner_text() == "搜索"
-    lines = search.evaluate("b => { const r = document.createRange(); r.selectNodeContents(b); "
-                            "return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size; }")
-    assert lines == 1, f"the search button's label takes {lines} lines at {width}px"
+    for path, selector, label in (("/staff/", ".search-row button[type=submit]", "搜索"),
+                                  (f"/staff/cases/{case.reference}/", "#assign-to button[type=submit]", "分配")):
+        page.goto(live_server.url + path)
+        button = page.locator(selector)
+        assert button.inner_text() == label
+        lines = button.evaluate("b => { const r = document.createRange(); r.selectNodeContents(b); "
+                                "return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size; }")
+        assert lines == 1, f"{path}: the button's label {label} takes {lines} lines at {width}px"
     # The chevron is drawn in the select's right padding: the text must end before it.
     room = page.locator("select[name=language]").evaluate(
         "s => { const style = getComputedStyle(s); const right = style.backgroundPositionX.match(/([0-9.]+)px[)]?$/);"
