@@ -103,7 +103,9 @@ def test_a_supervisor_imports_both_files_and_an_agent_reads_the_diagnosis(
         records = agent_page.locator("#verification")
         expect(records).to_contain_text("L0000004")
         expect(records).to_contain_text("S0000004")
-        expect(records).to_contain_text("confirm_debit")  # the step the diagnosis suggests
+        # The step the diagnosis suggests, as its button says it.
+        expect(records.locator("[data-step]")).to_have_attribute("data-step", "confirm_debit")
+        expect(records.locator("[data-step]")).to_have_text("确认已扣款：联系商户")
         agent_page.screenshot(path=artifacts / "case-diagnosis.png", full_page=True)
     finally:
         agent.close()
