@@ -9,8 +9,11 @@ from django.utils.translation import gettext_lazy as _
 from core.cardguard import ScrubbedCharField, ScrubbedJSONField, ScrubbedTextField
 from core.money import AmountField, CurrencyField
 from disputes.models.case import TRANSITION_LABELS, Case
+from disputes.models.sla import SlaAlertKind, sla_alert_text, sla_alert_what
 from disputes.models.verification import Outcome
 from disputes.workflow.names import EventKind, State
+
+SLA_ALERT_KINDS = {EventKind.SLA_REMINDER: SlaAlertKind.REMINDER, EventKind.SLA_BREACH: SlaAlertKind.BREACH}
 
 
 class CaseEvent(models.Model):
@@ -48,9 +51,12 @@ class CaseEvent(models.Model):
         """The message in the reader's language where the payload says it all (a
         check's outcome, written by the worker in the site's language); else as
         it was written."""
-        outcome = self.payload.get("outcome") if self.kind == EventKind.VERIFICATION else None
-        if outcome in Outcome.values:
-            return str(Outcome(outcome).label)
+        payload = self.payload if isinstance(self.payload, dict) else {}
+        if self.kind == EventKind.VERIFICATION and payload.get("outcome") in Outcome.values:
+            return str(Outcome(payload["outcome"]).label)
+        if self.kind in SLA_ALERT_KINDS and "due_text" in payload:  # written since 2026-12-02
+            what = sla_alert_what(payload.get("clock", ""), payload.get("stage", ""), payload.get("inquiry_reference"))
+            return sla_alert_text(SLA_ALERT_KINDS[self.kind], what, payload["due_text"])
         return self.message
 
 

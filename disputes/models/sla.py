@@ -6,6 +6,7 @@ from datetime import time, timedelta
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.cardguard import ScrubbedCharField
@@ -191,6 +192,23 @@ class SlaClock(models.TextChoices):
 class SlaAlertKind(models.TextChoices):
     REMINDER = "reminder", _("reminder")
     BREACH = "breach", _("breach")
+
+
+def sla_alert_what(clock: str, stage: str, inquiry_reference: str | None) -> str:
+    """What an alert of ``clock`` is about, in the active language."""
+    if clock == SlaClock.STAGE:
+        return gettext("the target of stage “%(stage)s”") % {"stage": State(stage).label}
+    if clock == SlaClock.INQUIRY:
+        return gettext("the payment processor's answer to inquiry %(reference)s") % {"reference": inquiry_reference}
+    return gettext("the overall answer deadline")
+
+
+def sla_alert_text(kind: str, what: str, due_text: str) -> str:
+    """A reminder's or breach's words in the active language: the sweep's event
+    and e-mail, and the timeline reading the event in its reader's language."""
+    if kind == SlaAlertKind.REMINDER:
+        return gettext("Reminder: %(what)s is due at %(due)s.") % {"what": what, "due": due_text}
+    return gettext("Breach: %(what)s was due at %(due)s.") % {"what": what, "due": due_text}
 
 
 class SlaAlert(models.Model):

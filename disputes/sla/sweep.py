@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from disputes.delivery.notifications import queue_notifications
 from disputes.models import Case, ProcessorInquiry, SlaAlert, SlaAlertKind, SlaClock
+from disputes.models.sla import sla_alert_text, sla_alert_what
 from disputes.sla import clocks as sla
 from disputes.workflow.actors import system_user
 from disputes.workflow.errors import CaseError, StaleCase, TransitionNotAvailable
@@ -252,13 +253,12 @@ class _Alerting:
     def _what(self, clock: str, stage: str, reference: str | None):
         """(what is due, whom to tell) of an alert of ``clock`` in ``stage``."""
         targets, conf = sla.stage_targets(), sla.sla_settings()
+        what = sla_alert_what(clock, stage, reference)
         if clock == SlaClock.STAGE:
-            return (_("the target of stage “%(stage)s”") % {"stage": State(stage).label},
-                    getattr(targets.get(stage), "policy", None) or conf)
+            return what, getattr(targets.get(stage), "policy", None) or conf
         if clock == SlaClock.INQUIRY:
-            return (_("the payment processor's answer to inquiry %(reference)s") % {"reference": reference},
-                    getattr(targets.get(State.PROCESSOR_INQUIRY), "policy", None) or conf)
-        return _("the overall answer deadline"), conf
+            return what, getattr(targets.get(State.PROCESSOR_INQUIRY), "policy", None) or conf
+        return what, conf
 
     def record(self, raised: list[tuple], *, clock: str, result: SweepResult) -> None:
         """``raised``: rows (case_id, kind, stage, due_at, entry, reference, state, version, assignee e-mail)."""
@@ -272,16 +272,17 @@ class _Alerting:
                 what, recipients_conf = self._text(("what", clock, stage, inquiry), self._what, clock, stage, inquiry)
                 if kind == SlaAlertKind.REMINDER:
                     event_kind = EventKind.SLA_REMINDER
-                    template = _("Reminder: %(what)s is due at %(due)s.")
                     result.reminders += 1
                 else:
                     event_kind = EventKind.SLA_BREACH
-                    template = _("Breach: %(what)s was due at %(due)s.")
                     result.breaches += 1
-                message = template % {"what": what, "due": self._due_text(due)}
+                due_text = self._due_text(due)
+                message = sla_alert_text(kind, what, due_text)
+                # The payload holds the words' parts, so the timeline says them in its reader's language.
                 events.append((case_id, version, event_kind, message,
-                               {"clock": clock, "stage": stage, "due_at": due.isoformat(),
-                                **({"inquiry_id": entry} if clock == SlaClock.INQUIRY else {})}))
+                               {"clock": clock, "stage": stage, "due_at": due.isoformat(), "due_text": due_text,
+                                **({"inquiry_id": entry, "inquiry_reference": inquiry}
+                                   if clock == SlaClock.INQUIRY else {})}))
                 recipients: list[str] = []
                 if recipients_conf.notify_assignee and assignee_email:
                     recipients.append(assignee_email)

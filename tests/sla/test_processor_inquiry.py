@@ -4,6 +4,7 @@ inquiry, due after the processor's promised response time in business days
 reminds before the due date and raises the breach at it, each once."""
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from disputes.models import Case, CaseEvent, ProcessorInquiry, SlaAlert
 from disputes.workflow.errors import ActionForbidden, TransitionNotAvailable
@@ -132,7 +133,9 @@ def test_the_sweep_reminds_before_the_due_date_and_breaches_at_it_once_each(cloc
     assert inquiry_alerts(case) == ["sla_reminder", "sla_breach"]
     assert SlaAlert.objects.filter(case=case, clock="inquiry").count() == 2
     breach = CaseEvent.objects.get(case=case, kind=EventKind.SLA_BREACH, payload__clock="inquiry")
-    assert "INQ-2026-0001" in breach.message
+    assert breach.message == "超时：支付机构对查询 INQ-2026-0001 的答复已于 2026-10-09 10:00 到期。"
+    with translation.override("en"):  # as the timeline says it to a reader in English
+        assert breach.text == "Breach: the payment processor's answer to inquiry INQ-2026-0001 was due at 2026-10-09 10:00."
 
 
 def test_a_late_sweep_raises_only_the_breach(clock, cast, case, processor):

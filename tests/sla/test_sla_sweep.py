@@ -314,3 +314,23 @@ def test_the_parts_of_a_sweep_share_its_instant_and_raise_each_alert_once(clock,
     assert sent == [([at("2026-11-23 10:30").isoformat()], 55)] * 2
     assert tasks.sla_sweep_part(*sent[0][0]).startswith("reminders=0 breaches=0 ")
     assert sorted(SlaAlert.objects.values_list("case_id", flat=True)) == sorted(c.pk for c in cases)
+
+
+def test_the_timeline_says_a_reminder_and_a_breach_in_its_readers_language(clock, case, bob, client):
+    """The worker writes them in the site's language (Chinese), as the e-mails
+    go out: an agent reading the case in English read them in Chinese."""
+    sweep("2026-11-23 16:30")
+    sweep("2026-11-24 10:00")
+    stored = list(CaseEvent.objects.filter(case=case, kind__in=SLA_KINDS).order_by("id").values_list("message", flat=True))
+    assert stored == ["提醒：“已提交”环节的时效目标将于 2026-11-24 10:00 到期。",
+                      "超时：“已提交”环节的时效目标已于 2026-11-24 10:00 到期。"]
+    client.force_login(bob)
+    page = f"/staff/cases/{case.reference}/"
+
+    english = client.get(page, HTTP_ACCEPT_LANGUAGE="en").content.decode().split('id="timeline"')[1]
+    chinese = client.get(page, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode().split('id="timeline"')[1]
+
+    assert "<p>Reminder: the target of stage “submitted” is due at 2026-11-24 10:00.</p>" in english
+    assert "<p>Breach: the target of stage “submitted” was due at 2026-11-24 10:00.</p>" in english
+    assert "到期" not in english
+    assert all(f"<p>{message}</p>" in chinese for message in stored)

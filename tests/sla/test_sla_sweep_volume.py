@@ -66,7 +66,8 @@ def test_every_due_case_gets_exactly_its_alert_event_and_e_mails(clock, file_cas
                    else f"提醒：“已提交”环节的时效目标将于 {shown} 到期。")
         kind = EventKind.SLA_BREACH if breach else EventKind.SLA_REMINDER
         events[(pk, kind, message, versions[pk], "system",
-                (("clock", "stage"), ("due_at", deadline.astimezone(UTC).isoformat()), ("stage", "submitted")))] += 1
+                (("clock", "stage"), ("due_at", deadline.astimezone(UTC).isoformat()), ("due_text", shown),
+                 ("stage", "submitted")))] += 1
         raised[(pk, "stage", 1, "breach" if breach else "reminder")] += 1
         recipients = ["alice@bank.example"] if pk in assigned else []
         if breach or not recipients:
