@@ -4,6 +4,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.cardguard import ScrubbedCharField, ScrubbedJSONField, ScrubbedTextField
@@ -14,6 +15,30 @@ from disputes.models.verification import Outcome
 from disputes.workflow.names import EventKind, State
 
 SLA_ALERT_KINDS = {EventKind.SLA_REMINDER: SlaAlertKind.REMINDER, EventKind.SLA_BREACH: SlaAlertKind.BREACH}
+
+
+def event_words(kind: str, payload: dict) -> str | None:
+    """The words of an event the system words from its payload, in the active
+    language: what its writer stores as the message, and what the staff case
+    page shows each reader. None for an event whose words are someone's own
+    (a note, a reason), or one written before its payload held them."""
+    if kind == EventKind.VERIFICATION and payload.get("outcome") in Outcome.values:
+        return str(Outcome(payload["outcome"]).label)
+    if kind in SLA_ALERT_KINDS and "due_text" in payload:
+        what = sla_alert_what(payload.get("clock", ""), payload.get("stage", ""), payload.get("inquiry_reference"))
+        return sla_alert_text(SLA_ALERT_KINDS[kind], what, payload["due_text"])
+    if kind == EventKind.LINKED and "linked_to" in payload:
+        return gettext("Linked to %(reference)s, the case about the same debit.") % {"reference": payload["linked_to"]}
+    if kind == EventKind.LINKED and "joined_by" in payload:
+        return gettext("Another complaint about the same debit joined: %(reference)s.") % {
+            "reference": payload["joined_by"]}
+    if kind == EventKind.REFUND and "execution_reference" in payload:
+        return gettext("Refund paid")
+    if kind == EventKind.REFUND and "error" in payload:
+        return gettext("Refund payment failed: %(error)s") % {"error": payload["error"]}
+    if kind == EventKind.REFUND and "attempts" in payload:
+        return gettext("Refund payment retried")
+    return None
 
 
 class CaseEvent(models.Model):
@@ -48,16 +73,10 @@ class CaseEvent(models.Model):
 
     @property
     def text(self) -> str:
-        """The message in the reader's language where the payload says it all (a
-        check's outcome, written by the worker in the site's language); else as
-        it was written."""
-        payload = self.payload if isinstance(self.payload, dict) else {}
-        if self.kind == EventKind.VERIFICATION and payload.get("outcome") in Outcome.values:
-            return str(Outcome(payload["outcome"]).label)
-        if self.kind in SLA_ALERT_KINDS and "due_text" in payload:  # written since 2026-12-02
-            what = sla_alert_what(payload.get("clock", ""), payload.get("stage", ""), payload.get("inquiry_reference"))
-            return sla_alert_text(SLA_ALERT_KINDS[self.kind], what, payload["due_text"])
-        return self.message
+        """The message in the reader's language where the system wrote it from its
+        payload (``event_words``: the worker writes in the site's language); else
+        as it was written."""
+        return event_words(self.kind, self.payload if isinstance(self.payload, dict) else {}) or self.message
 
 
 class NoteVisibility(models.TextChoices):

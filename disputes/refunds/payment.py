@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from disputes.delivery import outbox
 from disputes.delivery.outbox import enqueue_after_commit
 from disputes.models import Case, Refund, RefundStatus
+from disputes.models.casefile import event_words
 from disputes.refunds.gateways import (
     GatewayError,
     Receipt,
@@ -103,10 +104,10 @@ def _record_payment(refund: Refund, gateway: RefundGateway, receipt: Receipt) ->
     refund.save()
     case = Case.objects.select_for_update(of=("self",)).select_related("customer", "card").get(pk=refund.case_id)
     system = system_user()
-    record_event(case, kind=EventKind.REFUND, actor=system, message=_("Refund paid"), payload={
-        "refund_id": refund.pk, "amount": str(refund.amount), "currency": refund.currency,
-        "execution_reference": refund.execution_reference, "gateway": gateway.name,
-        "expected_credit_on": refund.expected_credit_on.isoformat()})
+    paid = {"refund_id": refund.pk, "amount": str(refund.amount), "currency": refund.currency,
+            "execution_reference": refund.execution_reference, "gateway": gateway.name,
+            "expected_credit_on": refund.expected_credit_on.isoformat()}
+    record_event(case, kind=EventKind.REFUND, actor=system, message=event_words(EventKind.REFUND, paid), payload=paid)
     if case.state != State.REFUND_PENDING:
         return  # approved by an earlier version that ended the case at approval
     case.refund_paid_at, case.refund_credit_on = now, refund.expected_credit_on
@@ -128,9 +129,9 @@ def _record_failure(refund_id: int, error: str) -> None:
             return
         refund.status, refund.last_error = RefundStatus.FAILED, error[:ERROR_MAX_LENGTH]
         refund.save(update_fields=["status", "last_error"])
-        record_event(refund.case, kind=EventKind.REFUND, actor=system_user(),
-                     message=_("Refund payment failed: %(error)s") % {"error": refund.last_error},
-                     payload={"refund_id": refund.pk, "error": refund.last_error, "attempts": refund.attempts})
+        failed = {"refund_id": refund.pk, "error": refund.last_error, "attempts": refund.attempts}
+        record_event(refund.case, kind=EventKind.REFUND, actor=system_user(), payload=failed,
+                     message=event_words(EventKind.REFUND, failed))
 
 
 def refund_retry(*, case: Case, actor) -> Refund:
@@ -143,7 +144,8 @@ def refund_retry(*, case: Case, actor) -> Refund:
             raise TransitionNotAvailable(_("This case has no failed refund payment to retry."))
         refund.status = RefundStatus.APPROVED
         refund.save(update_fields=["status"])
-        record_event(case, kind=EventKind.REFUND, actor=actor, message=_("Refund payment retried"),
-                     payload={"refund_id": refund.pk, "attempts": refund.attempts})
+        retried = {"refund_id": refund.pk, "attempts": refund.attempts}
+        record_event(case, kind=EventKind.REFUND, actor=actor, message=event_words(EventKind.REFUND, retried),
+                     payload=retried)
         enqueue_after_commit(outbox.EXECUTE_REFUND, refund.pk)
     return refund

@@ -30,6 +30,7 @@ from disputes.delivery import outbox
 from disputes.delivery.notifications import notify_customer
 from disputes.delivery.outbox import enqueue_after_commit
 from disputes.models import Case, Outcome, Verification
+from disputes.models.casefile import event_words
 from disputes.verification.diagnosis import Diagnosis, diagnose
 from disputes.verification.linking import debit_claim
 from disputes.workflow.actors import require_permission, system_user
@@ -119,7 +120,7 @@ def case_verify(
             payload["chosen_entry_id"] = debit.entry_id
         if not (_by_the_system(actor) and _same_answer(previous, verification)):
             record_event(case, kind=EventKind.VERIFICATION, actor=actor, payload=payload,
-                         message=str(Outcome(verification.outcome).label))
+                         message=event_words(EventKind.VERIFICATION, payload))
         newly_reversed = verification.outcome == Outcome.REVERSED and (
             previous is None or previous.outcome != Outcome.REVERSED)
         if newly_reversed and case.is_open:

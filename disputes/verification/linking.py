@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from disputes.models import Case, DebitCase
 from disputes.models.case import within_reopen_window
+from disputes.models.casefile import event_words
 from disputes.workflow.events import record_event
 from disputes.workflow.names import EventKind
 from transactions.models import LedgerEntry
@@ -68,10 +68,7 @@ def debit_claim(*, case: Case, entry: LedgerEntry, actor) -> Case | None:
 def _link(case: Case, owner: Case, *, entry: LedgerEntry, actor) -> None:
     Case.objects.filter(pk=case.pk).update(linked_to=owner)
     case.linked_to = owner
-    record_event(case, kind=EventKind.LINKED, actor=actor,
-                 message=_("Linked to %(reference)s, the case about the same debit.") % {"reference": owner.reference},
-                 payload={"linked_to": owner.reference, "entry_id": entry.entry_id})
-    record_event(owner, kind=EventKind.LINKED, actor=actor,
-                 message=_("Another complaint about the same debit joined: %(reference)s.")
-                 % {"reference": case.reference},
-                 payload={"joined_by": case.reference, "entry_id": entry.entry_id})
+    for linked, payload in ((case, {"linked_to": owner.reference, "entry_id": entry.entry_id}),
+                            (owner, {"joined_by": case.reference, "entry_id": entry.entry_id})):
+        record_event(linked, kind=EventKind.LINKED, actor=actor, payload=payload,
+                     message=event_words(EventKind.LINKED, payload))

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
 from disputes.models import Case, CaseEvent, DebitCase
@@ -164,6 +164,29 @@ def test_staff_see_the_link_on_both_case_pages_and_in_the_queue(client, system, 
     queue = client.get("/staff/?tab=unassigned").content.decode()
     assert f'data-linked-to="{first.reference}"' in queue
     assert queue.count("data-linked-to=") == 1
+
+
+@pytest.mark.django_db
+def test_the_link_is_told_on_each_timeline_in_its_readers_language(client, system, alice):
+    """The worker writes the link's events in the site's Chinese: an agent
+    reading in English read them in Chinese."""
+    ledger("L1")
+    first, second = complaint(), complaint()
+    with translation.override("zh-hans"):
+        case_verify(case=first, actor=system)
+        case_verify(case=second, actor=system)
+    client.force_login(alice)
+    for case, english, chinese in (
+            (second, f"Linked to {first.reference}, the case about the same debit.",
+             f"已关联到关于同一笔扣款的案件 {first.reference}。"),
+            (first, f"Another complaint about the same debit joined: {second.reference}.",
+             f"关于同一笔扣款的另一投诉已并入：{second.reference}。")):
+        assert CaseEvent.objects.get(case=case, kind=EventKind.LINKED).message == chinese
+        page = f"/staff/cases/{case.reference}/"
+        timeline = client.get(page, HTTP_ACCEPT_LANGUAGE="en").content.decode().split('id="timeline"')[1]
+        assert f"<p>{english}</p>" in timeline and chinese not in timeline
+        timeline = client.get(page, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode().split('id="timeline"')[1]
+        assert f"<p>{chinese}</p>" in timeline
 
 
 @pytest.mark.django_db

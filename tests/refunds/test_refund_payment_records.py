@@ -7,7 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from config.celery import app as celery_app
 from disputes.models import Case, CaseEvent, Notification, Refund, RefundStatus
@@ -99,6 +99,8 @@ def test_a_failure_is_recorded_on_its_refund_and_a_supervisors_retry_of_that_cas
     failed = CaseEvent.objects.filter(case=case, kind=EventKind.REFUND).latest("id")
     assert (failed.actor_label, failed.message, failed.payload) == (
         "system", f"Refund payment failed: {BANK_ERROR}", {"refund_id": refund.pk, "error": BANK_ERROR, "attempts": 1})
+    with translation.override("zh-hans"):  # as the case page words it for a reader in Chinese
+        assert failed.text == f"退款付款失败：{BANK_ERROR}"
     assert Case.objects.get(pk=case.pk).state == State.REFUND_PENDING
 
     # The other case's refund is being paid, not failed: nothing to retry there (this case's failure stays).
