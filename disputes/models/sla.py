@@ -197,7 +197,8 @@ class SlaAlertKind(models.TextChoices):
 def sla_alert_what(clock: str, stage: str, inquiry_reference: str | None) -> str:
     """What an alert of ``clock`` is about, in the active language."""
     if clock == SlaClock.STAGE:
-        return gettext("the target of stage “%(stage)s”") % {"stage": State(stage).label}
+        return gettext("the target of stage “%(stage)s”") % {"stage": State(stage).label if stage in State.values
+                                                                 else stage}
     if clock == SlaClock.INQUIRY:
         return gettext("the payment processor's answer to inquiry %(reference)s") % {"reference": inquiry_reference}
     return gettext("the overall answer deadline")

@@ -334,3 +334,12 @@ def test_the_timeline_says_a_reminder_and_a_breach_in_its_readers_language(clock
     assert "<p>Breach: the target of stage “submitted” was due at 2026-11-24 10:00.</p>" in english
     assert "到期" not in english
     assert all(f"<p>{message}</p>" in chinese for message in stored)
+
+
+def test_an_alert_of_a_stage_no_longer_known_is_still_worded():
+    """A stage renamed in a later version leaves its name in old events' payloads:
+    the case page words the alert with the name as written instead of failing."""
+    event = CaseEvent(kind=EventKind.SLA_BREACH,
+                      payload={"clock": "stage", "stage": "old_stage", "due_text": "2026-11-24 10:00"})
+    with translation.override("en"):
+        assert event.text == "Breach: the target of stage “old_stage” was due at 2026-11-24 10:00."
