@@ -168,8 +168,11 @@ def host_allowed(url: str, allowed: Sequence[str]) -> bool:
     or one holding a user name, matches nothing."""
     if not allowed:
         return True
-    parts = urlsplit(url)
-    host = (parts.hostname or "").rstrip(".").lower()
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").rstrip(".").lower()
+    except ValueError:  # "https://[::1": no host to speak of
+        return False
     if not host or "@" in parts.netloc:
         return False
     try:

@@ -57,11 +57,17 @@ def validate_webhook_url(url: str) -> None:
     (it would be shown wherever the endpoint is)."""
     if not settings.DEBUG and not url.lower().startswith("https://"):
         raise ValidationError(_("The endpoint must use HTTPS."), code="https_required")
-    parts = urlsplit(url)
+    # Django runs every validator, whether URLField's own check refused the URL or not.
     try:
-        parts.port  # noqa: B018 - raises on a port past 65535, which URLField lets through
+        parts = urlsplit(url)
     except ValueError:
-        raise ValidationError(_("Enter a valid URL."), code="invalid") from None
+        return  # "https://[::1": URLField's check refuses what urlsplit cannot split
+    try:
+        parts.port  # noqa: B018 - raises on a port past 65535, which URLField's check lets through
+    except ValueError:
+        if parts.netloc.rsplit(":", 1)[-1].isdigit():
+            raise ValidationError(_("Enter a valid URL."), code="invalid") from None
+        return  # not a number: URLField's check refuses it
     if "@" in parts.netloc:
         raise ValidationError(_("The endpoint's address must not hold a user name or password: the signature "
                                 "proves each delivery."), code="credentials_in_url")

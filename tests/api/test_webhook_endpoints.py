@@ -1,6 +1,7 @@
 """/api/v1/webhooks/: the call center registers, lists, pings and removes its
 own endpoints, trusts a private CA through a setting, and reads each
 delivery's error, attempts and next try where it looks (docs/api.md, §10)."""
+import contextlib
 import json
 import os
 import re
@@ -13,6 +14,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.management import CommandError, call_command
 from django.utils import translation
 
+from core import outbound
 from disputes.delivery import webhooks
 from disputes.models import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
 from disputes.workflow.filing import case_file
@@ -164,14 +166,36 @@ def test_a_user_name_or_password_in_the_address_is_refused(api, dave, settings, 
     assert not WebhookEndpoint.objects.exists()
 
 
-@pytest.mark.parametrize(("port", "ok"), [(65535, True), (65536, False), (99999, False)])
+@pytest.mark.parametrize("url", ["https://[::1/dd", "https://hooks]callcenter.example/dd", "https://[zz]/dd"])
+@pytest.mark.parametrize("allowed", [[], ALLOWED])
+def test_a_url_python_cannot_split_is_refused_once_with_a_clear_message(api, dave, settings, url, allowed):
+    """The command crashed on it (urlsplit's ValueError) instead of saying why."""
+    settings.DISPUTE_WEBHOOK_ALLOWED_HOSTS = allowed
+    with translation.override("en"):
+        body = assert_problem(register(api(dave), url), 400)
+        with pytest.raises(CommandError) as refused:
+            call_command("webhook_endpoint", "register", "n", url)
+    assert body["errors"] == {"url": ["Enter a valid URL."]}
+    assert str(refused.value) == "url: Enter a valid URL."
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_the_send_time_check_takes_a_url_it_cannot_split_for_no_allowed_host():
+    assert outbound.host_allowed("https://[::1/dd", ALLOWED) is False
+    assert outbound.host_allowed("https://[::1/dd", []) is True  # any host: URLField's check refuses it
+
+
+@pytest.mark.parametrize(("port", "ok"), [("65535", True), ("65536", False), ("99999", False), ("8o", False)])
 def test_a_port_past_65535_is_not_a_url(api, dave, port, ok):
     with translation.override("en"):
         response = register(api(dave), f"https://hooks.callcenter.example:{port}/dd")
+        with pytest.raises(CommandError) if not ok else contextlib.nullcontext() as refused:
+            call_command("webhook_endpoint", "register", "n", f"https://hooks.callcenter.example:{port}/cli")
     if ok:
         assert response.status_code == 201
     else:
         assert assert_problem(response, 400)["errors"] == {"url": ["Enter a valid URL."]}
+        assert str(refused.value) == "url: Enter a valid URL."  # said once
         assert not WebhookEndpoint.objects.exists()
 
 
