@@ -11,7 +11,7 @@ from django.apps import apps
 from django.contrib.auth.models import Group, User
 from django.core.servers.basehttp import WSGIServer
 from django.db.models.signals import post_migrate
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from disputes.models import SlaSettings, StagePolicy
 from disputes.sla.clocks import DEFAULT_STAGE_TARGETS
@@ -145,3 +145,12 @@ def file_case(db):
 @pytest.fixture
 def case(file_case):
     return file_case()
+
+
+def assert_system_note(event, key: str, english: str, chinese: str) -> None:
+    """A step the system took itself: its note is a SystemNote kept by key, so the
+    case page words it in each reader's language (not only the site's)."""
+    assert event.payload.get("system_note") == key
+    for language, words in (("en", english), ("zh-hans", chinese)):
+        with translation.override(language):
+            assert event.text == words

@@ -17,11 +17,23 @@ from disputes.workflow.names import EventKind, State
 SLA_ALERT_KINDS = {EventKind.SLA_REMINDER: SlaAlertKind.REMINDER, EventKind.SLA_BREACH: SlaAlertKind.BREACH}
 
 
+class SystemNote(models.TextChoices):
+    """The notes the system writes on the steps it takes itself (the transition
+    event's payload keeps the key as ``system_note``)."""
+
+    RECORDS = "records", _("Automatic: the transaction records say so.")
+    REFUND_PAID = "refund_paid", _("The refund is paid.")
+    MERCHANT_SILENT = "merchant_silent", _("Automatic: the merchant did not answer within the stage target.")
+    QUIET = "quiet", _("Automatic: closed after the quiet period.")
+
+
 def event_words(kind: str, payload: dict) -> str | None:
     """The words of an event the system words from its payload, in the active
     language: what its writer stores as the message, and what the staff case
     page shows each reader. None for an event whose words are someone's own
     (a note, a reason), or one written before its payload held them."""
+    if kind == EventKind.TRANSITION and payload.get("system_note") in SystemNote.values:
+        return str(SystemNote(payload["system_note"]).label)
     if kind == EventKind.VERIFICATION and payload.get("outcome") in Outcome.values:
         return str(Outcome(payload["outcome"]).label)
     if kind in SLA_ALERT_KINDS and "due_text" in payload:

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from disputes.delivery import outbox
 from disputes.delivery.outbox import enqueue_after_commit
 from disputes.models import Case, Refund, RefundStatus
-from disputes.models.casefile import event_words
+from disputes.models.casefile import SystemNote, event_words
 from disputes.refunds.gateways import (
     GatewayError,
     Receipt,
@@ -118,7 +118,7 @@ def _record_payment(refund: Refund, gateway: RefundGateway, receipt: Receipt) ->
                 % {"amount": refund.amount, "currency": refund.currency, "last4": case.card.last4,
                    "date": refund.expected_credit_on.isoformat()}]
 
-    take_step(case=case, name="approve_refund", actor=system, note=_("The refund is paid."), customer_lines=tell)
+    take_step(case=case, name="approve_refund", actor=system, note=SystemNote.REFUND_PAID, customer_lines=tell)
 
 
 def _record_failure(refund_id: int, error: str) -> None:

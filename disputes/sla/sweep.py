@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from disputes.delivery.notifications import queue_notifications
 from disputes.models import Case, ProcessorInquiry, SlaAlert, SlaAlertKind, SlaClock
+from disputes.models.casefile import SystemNote
 from disputes.models.sla import sla_alert_text, sla_alert_what
 from disputes.sla import clocks as sla
 from disputes.workflow.actors import system_user
@@ -311,17 +312,16 @@ def _escalate_silent_merchants(*, now: datetime, result: SweepResult, batch_size
     )
     due = (Case.objects.filter(state=State.MERCHANT_CONTACT, sla_due_at__lte=now)
            .filter(Exists(breached)).order_by("sla_due_at").select_related("customer"))[:batch_size]
-    _take_step(list(due), "escalate_to_processor",
-               _("Automatic: the merchant did not answer within the stage target."), result.escalated)
+    _take_step(list(due), "escalate_to_processor", SystemNote.MERCHANT_SILENT, result.escalated)
 
 
 def _close_quiet_cases(*, now: datetime, before: datetime, result: SweepResult, batch_size: int) -> None:
     quiet = (Case.objects.filter(state__in=ENDED_STATES, ended_at__lte=before)
              .order_by("ended_at").select_related("customer"))[:batch_size]
-    _take_step(list(quiet), "close", _("Automatic: closed after the quiet period."), result.closed)
+    _take_step(list(quiet), "close", SystemNote.QUIET, result.closed)
 
 
-def _take_step(cases: list[Case], name: str, note: str, done: list[str]) -> None:
+def _take_step(cases: list[Case], name: str, note: SystemNote, done: list[str]) -> None:
     system = system_user()
     for case in cases:
         try:

@@ -30,7 +30,7 @@ from disputes.delivery import outbox
 from disputes.delivery.notifications import notify_customer
 from disputes.delivery.outbox import enqueue_after_commit
 from disputes.models import Case, Outcome, Verification
-from disputes.models.casefile import event_words
+from disputes.models.casefile import SystemNote, event_words
 from disputes.verification.diagnosis import Diagnosis, diagnose
 from disputes.verification.linking import debit_claim
 from disputes.workflow.actors import require_permission, system_user
@@ -130,8 +130,7 @@ def case_verify(
     step = AUTO_STEPS.get(verification.outcome)
     if step and settings.DISPUTE_VERIFICATION_AUTO_STEPS and case.state == State.VERIFYING:
         try:
-            case_transition(case=case, name=step, actor=system_user(),
-                            note=_("Automatic: the transaction records say so."))
+            case_transition(case=case, name=step, actor=system_user(), note=SystemNote.RECORDS)
         except CaseError:
             pass  # someone moved the case meanwhile: the agent decides
     return verification

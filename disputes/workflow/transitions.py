@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from core.money import parse_amount
 from disputes.delivery.notifications import notify_customer
 from disputes.models import TRANSITION_LABELS, TRANSITION_NAMES, Case
+from disputes.models.casefile import SystemNote
 from disputes.sla import clocks as sla
 from disputes.workflow.errors import ActionForbidden, StaleCase, TransitionNotAvailable, TransitionUnknown
 from disputes.workflow.events import record_event
@@ -140,7 +141,8 @@ def take_step(
     the step's service has a better word for it), StaleCase,
     TransitionNotAvailable (with ``conditions_message`` when the state machine's
     conditions refuse) and ValidationError. ``customer_lines`` adds what the
-    customer's e-mail says beyond the new state (in the customer's language)."""
+    customer's e-mail says beyond the new state (in the customer's language).
+    ``note`` is a ``SystemNote`` on a step the system takes itself."""
     with case_restored_on_failure(case):
         meta = _fsm_meta(name)
         if not may_take(case, name, actor):
@@ -152,10 +154,13 @@ def take_step(
                 _("“%(step)s” is not possible while the case is %(state)s.")
                 % {"step": TRANSITION_LABELS[name], "state": State(case.state).label}
             )
-        note = clean_note(note)
+        system_note = note if isinstance(note, SystemNote) else None  # worded again in each reader's language
+        note = clean_note(str(system_note.label) if system_note else note)
         payload: dict = {}
         if prepare is not None:
             prepare(case, payload)
+        if system_note:
+            payload["system_note"] = system_note.value
         if not meta.conditions_met(case, case.state):
             raise TransitionNotAvailable(conditions_message)
 

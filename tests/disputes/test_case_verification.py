@@ -15,7 +15,7 @@ from disputes.workflow.errors import ActionForbidden
 from disputes.workflow.filing import case_file
 from disputes.workflow.names import Channel, EventKind, State
 from disputes.workflow.steps import case_transition
-from tests.conftest import filing_data
+from tests.conftest import assert_system_note, filing_data
 from transactions.models import LedgerEntry, SettlementRecord
 
 pytestmark = pytest.mark.django_db
@@ -220,6 +220,8 @@ def test_a_clear_answer_takes_its_step_only_where_the_policy_allows(checked, com
     checked()
     complaint.refresh_from_db()
     assert complaint.state == State.RESOLVED
+    assert_system_note(CaseEvent.objects.get(case=complaint, transition="reversal_found"), "records",
+                       "Automatic: the transaction records say so.", "自动：依据交易记录。")
 
 
 def test_after_an_import_the_open_unanswered_cases_are_checked_again(complaint, system):

@@ -29,6 +29,7 @@ from disputes.workflow.steps import (
     case_transition,
 )
 from disputes.workflow.transitions import allowed_transitions
+from tests.conftest import assert_system_note
 from tests.disputes.workflow import bring_to
 
 pytestmark = pytest.mark.django_db
@@ -336,6 +337,8 @@ def test_paying_a_refund_pays_that_refund_only_stamps_it_and_writes_one_event(fi
                              "execution_reference": f"DDRF{refund.pk:012d}", "gateway": "ledger",
                              "expected_credit_on": refund.expected_credit_on.isoformat()}
     assert not CaseEvent.objects.filter(case=first, kind=EventKind.REFUND).exists()
+    assert_system_note(CaseEvent.objects.get(case=second, transition="approve_refund", actor_label="system"),
+                       "refund_paid", "The refund is paid.", "退款已付出。")
     assert Case.objects.get(pk=second.pk).state == State.REFUNDED
     assert Case.objects.get(pk=first.pk).state == State.REFUND_PENDING
 

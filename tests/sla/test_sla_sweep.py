@@ -16,6 +16,7 @@ from disputes.models import Case, CaseEvent, Notification, SlaAlert, SlaSettings
 from disputes.sla import sweep as sweep_module
 from disputes.sla.sweep import sla_sweep, sla_sweep_parts
 from disputes.workflow.names import EventKind, State
+from tests.conftest import assert_system_note
 from tests.disputes.workflow import bring_to
 
 from .conftest import at, sweep_as_of
@@ -132,6 +133,8 @@ def test_a_silent_merchant_sends_the_case_to_the_processor_on_the_breach(clock, 
     assert case.state == State.PROCESSOR_INQUIRY
     step = CaseEvent.objects.get(case=case, transition="escalate_to_processor")
     assert step.actor_label == "system" and step.from_state == State.MERCHANT_CONTACT
+    assert_system_note(step, "merchant_silent", "Automatic: the merchant did not answer within the stage target.",
+                       "系统自动处理：商户未在本环节时限内答复。")
     breach = CaseEvent.objects.get(case=case, kind=EventKind.SLA_BREACH, payload__stage=State.MERCHANT_CONTACT)
     assert breach.id < step.id
     sweep("2026-11-26 11:00")
@@ -161,6 +164,7 @@ def test_ended_cases_close_themselves_after_the_quiet_period(clock, case, cast):
     assert case.state == State.CLOSED
     close = CaseEvent.objects.get(case=case, transition="close")
     assert close.actor_label == "system"
+    assert_system_note(close, "quiet", "Automatic: closed after the quiet period.", "系统自动处理：静默期届满，工单已关闭。")
 
 
 def test_closing_after_a_quiet_period_can_be_switched_off(clock, case, cast):
